@@ -1,0 +1,97 @@
+//! A transaction with its canonical bytes, hash and input signatures, as the operator accepts
+//! it and a block carries it.
+
+use alloy_primitives::{B256, Bytes, keccak256};
+use alloy_signer::SignerSync;
+
+use crate::eip712::{self, Domain};
+use crate::encoding::DecodeError;
+use crate::signature::TxSignature;
+use crate::transaction::Transaction;
+
+/// A transaction, its canonical bytes and hash (computed once), and one signature per input.
+///
+/// Holding a `SignedTransaction` says nothing about validity: [`crate::validate`] decides that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTransaction {
+    tx: Transaction,
+    bytes: Bytes,
+    hash: B256,
+    signatures: Vec<TxSignature>,
+}
+
+impl SignedTransaction {
+    /// Pairs a transaction with its signatures (one per input, in input order).
+    pub fn new(tx: Transaction, signatures: Vec<TxSignature>) -> Self {
+        let bytes = tx.encode();
+        let hash = keccak256(&bytes);
+        Self {
+            tx,
+            bytes,
+            hash,
+            signatures,
+        }
+    }
+
+    /// Decodes canonical transaction bytes and pairs them with `signatures`.
+    pub fn decode(bytes: &[u8], signatures: Vec<TxSignature>) -> Result<Self, DecodeError> {
+        let tx = Transaction::decode(bytes)?;
+        Ok(Self {
+            tx,
+            bytes: Bytes::copy_from_slice(bytes),
+            hash: keccak256(bytes),
+            signatures,
+        })
+    }
+
+    /// Signs every input of `tx` with `signer` (a transaction whose inputs all belong to one
+    /// owner). For inputs of several owners, collect signatures with [`TxSignature::sign`] over
+    /// [`Transaction::signing_hash`] and use [`SignedTransaction::new`].
+    pub fn sign<S>(tx: Transaction, domain: &Domain, signer: &S) -> alloy_signer::Result<Self>
+    where
+        S: SignerSync + ?Sized,
+    {
+        let digest = tx.signing_hash(&domain.separator());
+        let signature = TxSignature::sign(signer, &digest)?;
+        let signatures = vec![signature; tx.inputs.len()];
+        Ok(Self::new(tx, signatures))
+    }
+
+    /// The transaction.
+    pub fn tx(&self) -> &Transaction {
+        &self.tx
+    }
+
+    /// Its canonical bytes (the Merkle leaf data).
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// `keccak256(bytes)`.
+    pub fn hash(&self) -> B256 {
+        self.hash
+    }
+
+    /// The input signatures, in input order.
+    pub fn signatures(&self) -> &[TxSignature] {
+        &self.signatures
+    }
+
+    /// Splits into the transaction and its signatures.
+    pub fn into_parts(self) -> (Transaction, Vec<TxSignature>) {
+        (self.tx, self.signatures)
+    }
+}
+
+impl Transaction {
+    /// The EIP-712 digest that each input owner signs, under the domain with this separator
+    /// (see [`Domain::separator`]).
+    pub fn signing_hash(&self, domain_separator: &B256) -> B256 {
+        eip712::signing_hash(self, domain_separator)
+    }
+
+    /// This transaction as `eth_signTypedData_v4` JSON for a wallet to sign.
+    pub fn typed_data(&self, domain: &Domain) -> serde_json::Value {
+        eip712::typed_data(self, domain)
+    }
+}

@@ -1,0 +1,61 @@
+//! Input rules: existence, spendability, uniqueness, and the owner's signature.
+
+use alloy_primitives::{Address, B256};
+
+use super::errors::{InputError, ValidationError};
+use super::{UtxoState, UtxoView};
+use crate::signature::TxSignature;
+use crate::transaction::Output;
+use crate::utxo::UtxoPos;
+
+/// The outputs the inputs spend, if every input is distinct, exists, is unspent and is not
+/// exiting.
+pub(super) fn spendable_inputs<V: UtxoView + ?Sized>(
+    inputs: &[UtxoPos],
+    view: &V,
+) -> Result<Vec<Output>, ValidationError> {
+    let mut spent = Vec::with_capacity(inputs.len());
+    for (index, &pos) in inputs.iter().enumerate() {
+        let fail = |reason| ValidationError::Input { index, pos, reason };
+        if let Some(first) = inputs.iter().take(index).position(|p| *p == pos) {
+            return Err(fail(InputError::Duplicate { first }));
+        }
+        match view.utxo(pos) {
+            UtxoState::Unspent(output) => spent.push(output),
+            UtxoState::Exiting(_) => return Err(fail(InputError::Exiting)),
+            UtxoState::Spent => return Err(fail(InputError::Spent)),
+            UtxoState::Unknown => return Err(fail(InputError::Unknown)),
+        }
+    }
+    Ok(spent)
+}
+
+/// The signer of each input, if each signature recovers to its input's owner.
+pub(super) fn check_signatures(
+    inputs: &[UtxoPos],
+    spent: &[Output],
+    signatures: &[TxSignature],
+    digest: &B256,
+) -> Result<Vec<Address>, ValidationError> {
+    let mut signers: Vec<Address> = Vec::with_capacity(inputs.len());
+    let checks = inputs.iter().zip(spent).zip(signatures);
+    for (index, ((&pos, output), signature)) in checks.enumerate() {
+        let fail = |reason| ValidationError::Input { index, pos, reason };
+        // One owner usually signs every input with the same bytes: recover once.
+        let earlier = signatures.iter().take(index).position(|s| s == signature);
+        let signer = match earlier.and_then(|i| signers.get(i)) {
+            Some(&signer) => signer,
+            None => signature
+                .recover(digest)
+                .map_err(|e| fail(InputError::Signature(e)))?,
+        };
+        if signer != output.owner {
+            return Err(fail(InputError::WrongSigner {
+                owner: output.owner,
+                signer,
+            }));
+        }
+        signers.push(signer);
+    }
+    Ok(signers)
+}

@@ -1,0 +1,127 @@
+//! The validity rules of a transaction, as one pure function: [`validate`].
+//!
+//! Used by the operator (before accepting), the client (re-checking every synced block) and the
+//! watcher (flagging invalid blocks). A transaction is valid against a UTXO set when:
+//!
+//! 1. its form holds (≤ 4 inputs, 1–4 outputs) and it spends at least one input (outputs
+//!    without inputs come only from L1 deposits);
+//! 2. it carries exactly one signature per input;
+//! 3. every input exists, is unspent, is not exiting, and appears once ([`inputs`]);
+//! 4. each input's signature recovers, over the EIP-712 signing hash, to that input's owner;
+//! 5. every output amount is non-zero; per token, the sums do not overflow and inputs cover
+//!    outputs; tokens other than ETH balance exactly; the ETH surplus is the fee and meets the
+//!    operator's minimum ([`amounts`]).
+//!
+//! Checks run in that order and the first failure is returned, naming the input or output and
+//! the reason. This module cannot panic: unwrap, expect, panic, slice indexing and unchecked
+//! arithmetic are denied by lint.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
+
+mod amounts;
+mod errors;
+mod inputs;
+
+use std::collections::HashMap;
+
+use alloy_primitives::{Address, B256, U256};
+
+pub use amounts::fee;
+pub use errors::{InputError, OutputError, ValidationError};
+
+use crate::signed::SignedTransaction;
+use crate::transaction::Output;
+use crate::utxo::UtxoPos;
+
+/// What a UTXO set knows about one position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UtxoState {
+    /// An unspent output that may be spent.
+    Unspent(Output),
+    /// An unspent output with a standard exit in progress on L1: it may not be spent.
+    Exiting(Output),
+    /// An output that existed and was spent.
+    Spent,
+    /// No output at this position (or the view does not know it).
+    Unknown,
+}
+
+/// Read access to a UTXO set: the operator's store plus its pending spends, a client's synced
+/// chain, a watcher's replay.
+pub trait UtxoView {
+    /// The state of the output at `pos`.
+    fn utxo(&self, pos: UtxoPos) -> UtxoState;
+}
+
+/// A plain map of unspent outputs (every other position is unknown).
+impl<S: std::hash::BuildHasher> UtxoView for HashMap<UtxoPos, Output, S> {
+    fn utxo(&self, pos: UtxoPos) -> UtxoState {
+        self.get(&pos)
+            .map_or(UtxoState::Unknown, |output| UtxoState::Unspent(*output))
+    }
+}
+
+impl<V: UtxoView + ?Sized> UtxoView for &V {
+    fn utxo(&self, pos: UtxoPos) -> UtxoState {
+        (**self).utxo(pos)
+    }
+}
+
+/// The chain-wide parameters validation depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// The EIP-712 domain separator of the root contract (see
+    /// [`Domain::separator`](crate::Domain::separator)).
+    pub domain_separator: B256,
+    /// The least fee, in wei, the operator accepts.
+    pub min_fee: U256,
+}
+
+/// What a valid transaction spends and pays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validated {
+    /// The outputs spent, in input order.
+    pub spent: Vec<Output>,
+    /// The fee in wei (ETH inputs minus ETH outputs).
+    pub fee: U256,
+    /// The signer of each input, in input order (each equals the input's owner).
+    pub signers: Vec<Address>,
+}
+
+/// Checks `tx` against the outputs in `view` under `rules`. Pure: reads the view, changes
+/// nothing; the caller applies the spend.
+pub fn validate<V: UtxoView + ?Sized>(
+    tx: &SignedTransaction,
+    view: &V,
+    rules: &Rules,
+) -> Result<Validated, ValidationError> {
+    let transaction = tx.tx();
+    transaction.check_form().map_err(ValidationError::Form)?;
+    if transaction.inputs.is_empty() {
+        return Err(ValidationError::NoInputs);
+    }
+    if tx.signatures().len() != transaction.inputs.len() {
+        return Err(ValidationError::SignatureCount {
+            inputs: transaction.inputs.len(),
+            signatures: tx.signatures().len(),
+        });
+    }
+    let spent = inputs::spendable_inputs(&transaction.inputs, view)?;
+    let digest = transaction.signing_hash(&rules.domain_separator);
+    let signers = inputs::check_signatures(&transaction.inputs, &spent, tx.signatures(), &digest)?;
+    let fee = amounts::check_amounts(&spent, &transaction.outputs, rules.min_fee)?;
+    Ok(Validated {
+        spent,
+        fee,
+        signers,
+    })
+}

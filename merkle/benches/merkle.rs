@@ -1,0 +1,63 @@
+//! Criterion benchmarks of the tree: a full 65,536-leaf root, all its proofs, one verification.
+//! Run with `cargo bench -p plasma-merkle`; figures are recorded in `docs/PERFORMANCE.md`.
+
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+
+use alloy_primitives::{B256, U256};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use plasma_merkle::{MAX_LEAVES, MerkleTree, verify};
+
+fn full_leaves() -> Vec<B256> {
+    (0..MAX_LEAVES as u64)
+        .map(|i| B256::from(U256::from(i)))
+        .collect()
+}
+
+fn benches(c: &mut Criterion) {
+    let leaves = full_leaves();
+    let mut group = c.benchmark_group("merkle");
+    group.sample_size(30);
+
+    group.bench_function("root_65536_leaves_all_cores", |b| {
+        b.iter(|| MerkleTree::from_leaves(black_box(&leaves)).unwrap().root())
+    });
+
+    let single = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    group.bench_function("root_65536_leaves_one_core", |b| {
+        single.install(|| b.iter(|| MerkleTree::from_leaves(black_box(&leaves)).unwrap().root()))
+    });
+
+    let tree = MerkleTree::from_leaves(&leaves).unwrap();
+    group.bench_function("all_65536_proofs_from_built_tree", |b| {
+        b.iter(|| black_box(&tree).proofs())
+    });
+    group.bench_function("build_and_all_65536_proofs", |b| {
+        b.iter_batched(
+            || leaves.clone(),
+            |leaves| MerkleTree::from_leaves(&leaves).unwrap().proofs(),
+            BatchSize::LargeInput,
+        )
+    });
+
+    let proof = tree.proof(40_000).unwrap();
+    let root = tree.root();
+    group.bench_function("verify_one_proof", |b| {
+        b.iter(|| {
+            verify(
+                black_box(root),
+                black_box(leaves[40_000].as_slice()),
+                40_000,
+                &proof,
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(merkle, benches);
+criterion_main!(merkle);
