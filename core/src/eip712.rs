@@ -5,7 +5,7 @@
 //! Types: `Transaction(uint256 txType,uint256[] inputs,Output[] outputs,bytes32 metadata)` and
 //! `Output(uint256 outputType,address owner,address token,uint256 amount)`.
 
-use alloy_primitives::{Address, B256, U256, b256, keccak256};
+use alloy_primitives::{Address, B256, Keccak256, U256, b256, keccak256};
 use serde_json::{Value, json};
 
 use crate::transaction::{OUTPUT_TYPE_PAYMENT, Output, TX_TYPE_PAYMENT, Transaction};
@@ -79,19 +79,20 @@ pub fn output_hash(output: &Output) -> B256 {
 
 /// `hashStruct(transaction)`.
 pub fn struct_hash(tx: &Transaction) -> B256 {
-    let mut inputs = Vec::with_capacity(32 * tx.inputs.len());
+    // Stream the arrays into their hashes: no allocation on the hot path.
+    let mut inputs = Keccak256::new();
     for input in &tx.inputs {
-        inputs.extend_from_slice(&input.to_u256().to_be_bytes::<32>());
+        inputs.update(input.to_u256().to_be_bytes::<32>());
     }
-    let mut outputs = Vec::with_capacity(32 * tx.outputs.len());
+    let mut outputs = Keccak256::new();
     for output in &tx.outputs {
-        outputs.extend_from_slice(output_hash(output).as_slice());
+        outputs.update(output_hash(output));
     }
     let mut buf = [0u8; 5 * 32];
     buf[..32].copy_from_slice(TRANSACTION_TYPEHASH.as_slice());
     buf[32..64].copy_from_slice(&U256::from(TX_TYPE_PAYMENT).to_be_bytes::<32>());
-    buf[64..96].copy_from_slice(keccak256(&inputs).as_slice());
-    buf[96..128].copy_from_slice(keccak256(&outputs).as_slice());
+    buf[64..96].copy_from_slice(inputs.finalize().as_slice());
+    buf[96..128].copy_from_slice(outputs.finalize().as_slice());
     buf[128..].copy_from_slice(tx.metadata.as_slice());
     keccak256(buf)
 }
