@@ -54,6 +54,15 @@ fn benches(c: &mut Criterion) {
     group.bench_function("recover_signer_libsecp256k1", |b| {
         b.iter(|| signatures[0].recover(black_box(&digest)).unwrap())
     });
+    // For scale: the pure-Rust k256 recovery alloy uses by default, on the same signature.
+    let alloy_signature = alloy_primitives::Signature::from_raw(signatures[0].as_bytes()).unwrap();
+    group.bench_function("recover_signer_k256_for_comparison", |b| {
+        b.iter(|| {
+            alloy_signature
+                .recover_address_from_prehash(black_box(&digest))
+                .unwrap()
+        })
+    });
     group.finish();
 }
 
