@@ -1,0 +1,105 @@
+//! Test helpers shared by every crate that needs a real L1: the anvil binary that
+//! `scripts/setup` installs, and a spawned anvil with the root contract deployed.
+
+use std::path::PathBuf;
+
+use alloy::network::EthereumWallet;
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+
+use crate::{DeployConfig, deploy};
+
+/// The anvil binary: `$PLASMA_ANVIL`, or the native binary `scripts/setup` installs under the
+/// workspace's `node_modules`.
+pub fn anvil_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("PLASMA_ANVIL") {
+        return path.into();
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    assert!(
+        path.exists(),
+        "anvil not found at {}: run scripts/setup (or set PLASMA_ANVIL)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh anvil on a free port; killed when the handle drops.
+pub fn spawn_anvil() -> AnvilInstance {
+    Anvil::at(anvil_path())
+        .port(0u16)
+        .try_spawn()
+        .expect("anvil starts")
+}
+
+/// A running anvil with the root contract deployed, and a provider that signs for all of
+/// anvil's development accounts (the first is the operator).
+pub struct TestChain {
+    /// The anvil process.
+    pub anvil: AnvilInstance,
+    /// A provider whose wallet holds every development key.
+    pub provider: DynProvider,
+    /// The root contract.
+    pub root_chain: Address,
+    /// The development keys, operator first.
+    pub keys: Vec<PrivateKeySigner>,
+    /// The deploy-time parameters used.
+    pub config: DeployConfig,
+}
+
+impl TestChain {
+    /// Spawns anvil and deploys the root contract with `min_exit_period` seconds and
+    /// `exit_bond` wei.
+    pub async fn start(min_exit_period: u64, exit_bond: U256) -> Self {
+        let anvil = spawn_anvil();
+        let keys: Vec<PrivateKeySigner> = anvil.keys().iter().cloned().map(Into::into).collect();
+        let mut wallet = EthereumWallet::new(keys[0].clone());
+        for key in &keys[1..] {
+            wallet.register_signer(key.clone());
+        }
+        let provider = ProviderBuilder::new()
+            .wallet(wallet)
+            .connect_http(anvil.endpoint_url())
+            .erased();
+        let config = DeployConfig {
+            operator: keys[0].address(),
+            min_exit_period,
+            exit_bond,
+        };
+        let root_chain = deploy(&provider, &config).await.expect("deploys");
+        Self {
+            anvil,
+            provider,
+            root_chain,
+            keys,
+            config,
+        }
+    }
+
+    /// The root contract bound to the shared provider.
+    pub fn contract(&self) -> crate::RootChain::RootChainInstance<DynProvider> {
+        crate::RootChain::new(self.root_chain, self.provider.clone())
+    }
+
+    /// The EIP-712 domain of the deployed contract.
+    pub fn domain(&self) -> plasma_core::Domain {
+        crate::domain(self.anvil.chain_id(), self.root_chain)
+    }
+
+    /// Moves anvil's clock forward by `seconds` and mines a block.
+    pub async fn advance_time(&self, seconds: u64) {
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("evm_increaseTime".into(), (seconds,))
+            .await
+            .expect("evm_increaseTime");
+        let _: serde_json::Value = self
+            .provider
+            .raw_request("evm_mine".into(), ())
+            .await
+            .expect("evm_mine");
+    }
+}
