@@ -225,7 +225,14 @@ impl MerkleTree {
                 count: leaves.len(),
             });
         }
-        Self::from_leaf_hashes(hash_leaves(&leaves))
+        #[cfg(feature = "parallel")]
+        if leaves.len() >= PARALLEL_MIN {
+            return Ok(Self {
+                levels: parallel::levels_of_leaves(&leaves),
+            });
+        }
+        let hashes = leaves.iter().map(|leaf| leaf_hash(leaf.as_ref())).collect();
+        Self::from_leaf_hashes(hashes)
     }
 
     /// Builds the tree from leaf hashes (already `keccak256(0x00 ‖ data)`), in index order.
@@ -235,13 +242,15 @@ impl MerkleTree {
                 count: leaves.len(),
             });
         }
-        let mut levels = Vec::with_capacity(DEPTH + 1);
-        levels.push(leaves);
-        for height in 0..DEPTH {
-            let next = hash_level(&levels[height], &ZERO_HASHES[height]);
-            levels.push(next);
+        #[cfg(feature = "parallel")]
+        if leaves.len() >= PARALLEL_MIN {
+            return Ok(Self {
+                levels: parallel::levels_of_hashes(leaves),
+            });
         }
-        Ok(Self { levels })
+        Ok(Self {
+            levels: levels_above(vec![leaves], 0),
+        })
     }
 
     /// The root hash.
@@ -305,45 +314,83 @@ impl MerkleTree {
     }
 }
 
-/// Below this many items a level is hashed on one thread: spreading tiny levels costs more than
+/// Hashes one level into the next; an odd last node pairs with the empty subtree of its height.
+fn hash_level(level: &[B256], zero: &B256) -> Vec<B256> {
+    level
+        .chunks(2)
+        .map(|pair| match pair {
+            [left, right] => node_hash(left, right),
+            [left] => node_hash(left, zero),
+            _ => unreachable!("chunks of two"),
+        })
+        .collect()
+}
+
+/// Completes `levels` (whose last entry is the level at `height`) up to the root.
+fn levels_above(mut levels: Vec<Vec<B256>>, height: usize) -> Vec<Vec<B256>> {
+    for h in height..DEPTH {
+        let next = hash_level(&levels[h], &ZERO_HASHES[h]);
+        levels.push(next);
+    }
+    levels
+}
+
+/// Below this many leaves a tree is built on one thread: spreading small trees costs more than
 /// it saves.
 #[cfg(feature = "parallel")]
 const PARALLEL_MIN: usize = 2048;
 
-fn hash_leaves<L: AsRef<[u8]> + Sync>(leaves: &[L]) -> Vec<B256> {
-    #[cfg(feature = "parallel")]
-    {
-        if leaves.len() >= PARALLEL_MIN {
-            use rayon::prelude::*;
-            let mut out = vec![B256::ZERO; leaves.len()];
-            out.par_chunks_mut(PARALLEL_MIN / 2)
-                .zip(leaves.par_chunks(PARALLEL_MIN / 2))
-                .for_each(|(out, leaves)| {
-                    for (hash, leaf) in out.iter_mut().zip(leaves) {
-                        *hash = leaf_hash(leaf.as_ref());
-                    }
-                });
-            return out;
-        }
-    }
-    leaves.iter().map(|leaf| leaf_hash(leaf.as_ref())).collect()
-}
+/// Multi-core construction: the leaves are cut into aligned subtrees of 2^[`SUBTREE_HEIGHT`]
+/// leaves, each hashed (leaves and its lower levels) by one task with its data in cache and no
+/// synchronisation between levels; the narrow levels above are finished on one thread. The
+/// result is level for level the same as the one-thread construction, because every subtree is
+/// aligned and only the last one can be partial.
+#[cfg(feature = "parallel")]
+mod parallel {
+    use rayon::prelude::*;
 
-/// Hashes one level into the next; an odd last node pairs with the empty subtree of its height.
-fn hash_level(level: &[B256], zero: &B256) -> Vec<B256> {
-    let pair = |pair: &[B256]| match pair {
-        [left, right] => node_hash(left, right),
-        [left] => node_hash(left, zero),
-        _ => unreachable!("chunks of two"),
-    };
-    #[cfg(feature = "parallel")]
-    {
-        if level.len() >= PARALLEL_MIN {
-            use rayon::prelude::*;
-            return level.par_chunks(2).map(pair).collect();
+    use super::{B256, hash_level, leaf_hash, levels_above};
+    use crate::ZERO_HASHES;
+
+    const SUBTREE_HEIGHT: usize = 10;
+    const SUBTREE: usize = 1 << SUBTREE_HEIGHT;
+
+    /// Levels `0..=SUBTREE_HEIGHT` of one subtree from its leaf hashes.
+    fn subtree(leaves: Vec<B256>) -> Vec<Vec<B256>> {
+        let mut levels = Vec::with_capacity(SUBTREE_HEIGHT + 1);
+        levels.push(leaves);
+        for h in 0..SUBTREE_HEIGHT {
+            let next = hash_level(&levels[h], &ZERO_HASHES[h]);
+            levels.push(next);
         }
+        levels
     }
-    level.chunks(2).map(pair).collect()
+
+    /// Joins the subtrees' levels side by side and finishes the tree.
+    fn join(parts: Vec<Vec<Vec<B256>>>) -> Vec<Vec<B256>> {
+        let levels = (0..=SUBTREE_HEIGHT)
+            .map(|h| parts.iter().flat_map(|p| p[h].iter().copied()).collect())
+            .collect();
+        levels_above(levels, SUBTREE_HEIGHT)
+    }
+
+    pub(super) fn levels_of_leaves<L: AsRef<[u8]> + Sync>(leaves: &[L]) -> Vec<Vec<B256>> {
+        join(
+            leaves
+                .par_chunks(SUBTREE)
+                .map(|chunk| subtree(chunk.iter().map(|l| leaf_hash(l.as_ref())).collect()))
+                .collect(),
+        )
+    }
+
+    pub(super) fn levels_of_hashes(leaves: Vec<B256>) -> Vec<Vec<B256>> {
+        join(
+            leaves
+                .par_chunks(SUBTREE)
+                .map(|chunk| subtree(chunk.to_vec()))
+                .collect(),
+        )
+    }
 }
 
 #[cfg(test)]

@@ -125,3 +125,19 @@ fn full_tree_last_and_first_positions_verify() {
     let rebuilt = MerkleTree::from_leaf_hashes(tree.leaf_hashes().to_vec()).unwrap();
     assert_eq!(rebuilt.root(), tree.root());
 }
+
+#[test]
+fn multi_core_construction_matches_the_reference() {
+    // Sizes around the parallel threshold and the subtree size, including partial subtrees.
+    for n in [2047usize, 2048, 2049, 3071, 4096, 5000] {
+        let leaves: Vec<Vec<u8>> = (0..n as u32).map(|i| i.to_le_bytes().to_vec()).collect();
+        let tree = MerkleTree::from_leaves(&leaves).unwrap();
+        assert_eq!(tree.root(), reference::root(&leaves), "{n} leaves");
+        let from_hashes = MerkleTree::from_leaf_hashes(tree.leaf_hashes().to_vec()).unwrap();
+        assert_eq!(from_hashes, tree, "{n} leaves");
+        for index in [0, 1023, 1024, n / 2, n - 1] {
+            let proof = tree.proof(index).unwrap();
+            assert!(verify(tree.root(), &leaves[index], index as u64, &proof));
+        }
+    }
+}
