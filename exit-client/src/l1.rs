@@ -1,0 +1,396 @@
+//! L1 access through the root contract's bindings: the events the client follows, and the
+//! exit-game actions it sends.
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionReceipt;
+use plasma_contracts::{MockERC20, RootChain};
+use plasma_core::{Deposit, UtxoPos};
+
+use crate::store::{Coin, SpendRecord};
+
+/// Why an L1 call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The RPC endpoint did not answer.
+    #[error("L1 RPC at {url} failed: {message}; check --l1-rpc and that the node runs")]
+    Rpc {
+        /// The endpoint.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// A contract call reverted or could not be sent.
+    #[error("{action} failed on L1: {message}")]
+    Contract {
+        /// What was attempted.
+        action: &'static str,
+        /// The error, with the revert reason when there is one.
+        message: String,
+    },
+    /// The transaction was mined but reverted.
+    #[error("{action} reverted on L1 (transaction {tx})")]
+    Reverted {
+        /// What was attempted.
+        action: &'static str,
+        /// The transaction hash.
+        tx: B256,
+    },
+}
+
+/// Result alias of L1 calls.
+pub type Result<T, E = L1Error> = core::result::Result<T, E>;
+
+/// A block commitment seen on L1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commitment {
+    /// An operator block: its root and time.
+    Block {
+        /// Block number.
+        blknum: u64,
+        /// The full Merkle root.
+        root: B256,
+        /// L1 timestamp.
+        timestamp: u64,
+    },
+    /// A deposit block.
+    Deposit {
+        /// The deposit.
+        deposit: Deposit,
+        /// L1 timestamp of the deposit's L1 block.
+        timestamp: u64,
+    },
+}
+
+impl Commitment {
+    /// The child-chain block number.
+    pub fn blknum(&self) -> u64 {
+        match self {
+            Self::Block { blknum, .. } => *blknum,
+            Self::Deposit { deposit, .. } => deposit.blknum,
+        }
+    }
+}
+
+/// An exit event seen on L1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitEvent {
+    /// An exit started.
+    Started {
+        /// The exiting output.
+        utxo_pos: UtxoPos,
+        /// Its owner.
+        owner: Address,
+        /// Its token.
+        token: Address,
+        /// Its amount.
+        amount: U256,
+        /// When it may be processed.
+        exitable_at: u64,
+    },
+    /// An exit was challenged.
+    Challenged {
+        /// The exit id.
+        utxo_pos: UtxoPos,
+    },
+    /// An exit was paid.
+    Finalized {
+        /// The exit id.
+        utxo_pos: UtxoPos,
+    },
+}
+
+/// Everything the client follows from one range of L1 blocks.
+#[derive(Debug, Default)]
+pub struct Events {
+    /// Block commitments, in child-chain order.
+    pub commitments: Vec<Commitment>,
+    /// Exit events, in L1 order.
+    pub exits: Vec<ExitEvent>,
+}
+
+/// The root contract on L1.
+#[derive(Clone)]
+pub struct L1 {
+    url: String,
+    provider: DynProvider,
+    contract: RootChain::RootChainInstance<DynProvider>,
+}
+
+fn pos(value: U256) -> Option<UtxoPos> {
+    UtxoPos::from_u256(value).ok()
+}
+
+impl L1 {
+    /// The root contract at `address`, through `provider` (with a wallet to send transactions).
+    pub fn new(url: &str, provider: DynProvider, address: Address) -> Self {
+        let contract = RootChain::new(address, provider.clone());
+        Self {
+            url: url.to_owned(),
+            provider,
+            contract,
+        }
+    }
+
+    /// The root contract's address.
+    pub fn address(&self) -> Address {
+        *self.contract.address()
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    fn rpc(&self, e: impl std::fmt::Display) -> L1Error {
+        L1Error::Rpc {
+            url: self.url.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The chain id.
+    pub async fn chain_id(&self) -> Result<u64> {
+        self.provider.get_chain_id().await.map_err(|e| self.rpc(e))
+    }
+
+    /// The latest L1 block number.
+    pub async fn latest_block(&self) -> Result<u64> {
+        self.provider
+            .get_block_number()
+            .await
+            .map_err(|e| self.rpc(e))
+    }
+
+    /// Balance in wei of `address` on L1.
+    pub async fn balance(&self, address: Address) -> Result<U256> {
+        self.provider
+            .get_balance(address)
+            .await
+            .map_err(|e| self.rpc(e))
+    }
+
+    /// The contract's exit bond and minimum exit period.
+    pub async fn exit_params(&self) -> Result<(U256, u64)> {
+        let bond = self
+            .contract
+            .exitBond()
+            .call()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        let mep = self
+            .contract
+            .minExitPeriod()
+            .call()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        Ok((bond, mep.saturating_to()))
+    }
+
+    async fn timestamp_of(&self, l1_block: Option<u64>) -> Result<u64> {
+        let Some(number) = l1_block else { return Ok(0) };
+        let block = self
+            .provider
+            .get_block_by_number(number.into())
+            .await
+            .map_err(|e| self.rpc(e))?;
+        Ok(block.map(|b| b.header.timestamp).unwrap_or_default())
+    }
+
+    /// The events of L1 blocks `from..=to`.
+    pub async fn events(&self, from: u64, to: u64) -> Result<Events> {
+        let mut events = Events::default();
+        let deposits = self
+            .contract
+            .DepositCreated_filter()
+            .from_block(from)
+            .to_block(to)
+            .query()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        for (event, log) in deposits {
+            let deposit = plasma_contracts::deposit_from_event(&event).map_err(|e| self.rpc(e))?;
+            let timestamp = self.timestamp_of(log.block_number).await?;
+            events
+                .commitments
+                .push(Commitment::Deposit { deposit, timestamp });
+        }
+        let blocks = self
+            .contract
+            .BlockSubmitted_filter()
+            .from_block(from)
+            .to_block(to)
+            .query()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        for (event, _) in blocks {
+            events.commitments.push(Commitment::Block {
+                blknum: event.blknum.saturating_to(),
+                root: event.root,
+                timestamp: event.timestamp.saturating_to(),
+            });
+        }
+        events.commitments.sort_by_key(Commitment::blknum);
+
+        let mut exits: Vec<((u64, u64), ExitEvent)> = Vec::new();
+        let order = |log: &alloy::rpc::types::Log| {
+            (
+                log.block_number.unwrap_or_default(),
+                log.log_index.unwrap_or_default(),
+            )
+        };
+        for (event, log) in self
+            .contract
+            .ExitStarted_filter()
+            .from_block(from)
+            .to_block(to)
+            .query()
+            .await
+            .map_err(|e| self.rpc(e))?
+        {
+            if let Some(utxo_pos) = pos(event.utxoPos) {
+                exits.push((
+                    order(&log),
+                    ExitEvent::Started {
+                        utxo_pos,
+                        owner: event.owner,
+                        token: event.token,
+                        amount: event.amount,
+                        exitable_at: event.exitableAt.saturating_to(),
+                    },
+                ));
+            }
+        }
+        for (event, log) in self
+            .contract
+            .ExitChallenged_filter()
+            .from_block(from)
+            .to_block(to)
+            .query()
+            .await
+            .map_err(|e| self.rpc(e))?
+        {
+            if let Some(utxo_pos) = pos(event.utxoPos) {
+                exits.push((order(&log), ExitEvent::Challenged { utxo_pos }));
+            }
+        }
+        for (event, log) in self
+            .contract
+            .ExitFinalized_filter()
+            .from_block(from)
+            .to_block(to)
+            .query()
+            .await
+            .map_err(|e| self.rpc(e))?
+        {
+            if let Some(utxo_pos) = pos(event.utxoPos) {
+                exits.push((order(&log), ExitEvent::Finalized { utxo_pos }));
+            }
+        }
+        exits.sort_by_key(|(order, _)| *order);
+        events.exits = exits.into_iter().map(|(_, e)| e).collect();
+        Ok(events)
+    }
+
+    async fn confirm(
+        &self,
+        action: &'static str,
+        pending: std::result::Result<
+            alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+            alloy::contract::Error,
+        >,
+    ) -> Result<TransactionReceipt> {
+        let pending = pending.map_err(|e| L1Error::Contract {
+            action,
+            message: e.to_string(),
+        })?;
+        let receipt = pending.get_receipt().await.map_err(|e| self.rpc(e))?;
+        if !receipt.status() {
+            return Err(L1Error::Reverted {
+                action,
+                tx: receipt.transaction_hash,
+            });
+        }
+        Ok(receipt)
+    }
+
+    /// Deposits `amount` wei from `from`.
+    pub async fn deposit_eth(&self, from: Address, amount: U256) -> Result<TransactionReceipt> {
+        let call = self.contract.deposit().value(amount).from(from);
+        self.confirm("deposit", call.send().await).await
+    }
+
+    /// Approves and deposits `amount` of `token` from `from`.
+    pub async fn deposit_token(
+        &self,
+        from: Address,
+        token: Address,
+        amount: U256,
+    ) -> Result<TransactionReceipt> {
+        let erc20 = MockERC20::new(token, self.provider.clone());
+        let approve = erc20.approve(self.address(), amount).from(from);
+        self.confirm("approve", approve.send().await).await?;
+        let call = self.contract.depositToken(token, amount).from(from);
+        self.confirm("depositToken", call.send().await).await
+    }
+
+    /// The decimals of an ERC20 token.
+    pub async fn token_decimals(&self, token: Address) -> Result<u8> {
+        MockERC20::new(token, self.provider.clone())
+            .decimals()
+            .call()
+            .await
+            .map_err(|e| L1Error::Contract {
+                action: "decimals",
+                message: e.to_string(),
+            })
+    }
+
+    /// Starts the standard exit of `coin` from its owner, posting `bond`.
+    pub async fn start_exit(&self, coin: &Coin, bond: U256) -> Result<TransactionReceipt> {
+        let call = self
+            .contract
+            .startStandardExit(
+                coin.utxo_pos.to_u256(),
+                coin.tx_bytes.clone(),
+                coin.proof.clone(),
+            )
+            .value(bond)
+            .from(coin.output.owner);
+        self.confirm("startStandardExit", call.send().await).await
+    }
+
+    /// Challenges the exit of `utxo_pos` with `spend`, from `from` (who earns the bond).
+    pub async fn challenge(
+        &self,
+        from: Address,
+        utxo_pos: UtxoPos,
+        spend: &SpendRecord,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract
+            .challengeStandardExit(
+                utxo_pos.to_u256(),
+                spend.tx_bytes.clone(),
+                U256::from(spend.input_index),
+                Bytes::copy_from_slice(spend.signature.as_bytes()),
+            )
+            .from(from);
+        self.confirm("challengeStandardExit", call.send().await)
+            .await
+    }
+
+    /// Processes up to `max` exits of `token`, from `from`.
+    pub async fn process_exits(
+        &self,
+        from: Address,
+        token: Address,
+        max: u64,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract
+            .processExits(token, U256::from(max))
+            .from(from);
+        self.confirm("processExits", call.send().await).await
+    }
+}

@@ -1,0 +1,17 @@
+//! # plasma-client
+//!
+//! What a user needs to hold the operator to account: a wallet of encrypted keystores
+//! ([`wallet`]), a typed client of the operator API ([`operator`]), the root contract on L1
+//! ([`l1`]), and a local store ([`store`]) in which [`sync`] keeps the chain it verified —
+//! every block's data checked against the root on L1 and every transaction re-checked with
+//! `plasma-core`'s rules — and, for each of the user's coins, the exit data saved the moment the
+//! coin arrived. With that store alone, a coin can exit even when the operator is gone.
+//!
+//! The `plasma` binary is the command-line face of this library.
+
+pub mod amount;
+pub mod l1;
+pub mod operator;
+pub mod store;
+pub mod sync;
+pub mod wallet;

@@ -1,0 +1,400 @@
+//! The client's own store, on disk (RocksDB): the chain it has verified, the UTXO set it
+//! replayed, and for each of the user's coins the data its exit needs, saved the moment the
+//! coin arrives. Everything one block changes is written in one atomic batch.
+
+use std::path::Path;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use plasma_core::{Output, TxSignature, UtxoPos, UtxoState, UtxoView};
+use rocksdb::{ColumnFamilyDescriptor, DB, IteratorMode, Options, WriteBatch};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Column families.
+const META: &str = "meta";
+const BLOCKS: &str = "blocks";
+const UTXOS: &str = "utxos";
+const SPENT: &str = "spent";
+const COINS: &str = "coins";
+const EXITS: &str = "exits";
+const COMMITMENTS: &str = "commitments";
+const COLUMNS: [&str; 7] = [META, BLOCKS, UTXOS, SPENT, COINS, EXITS, COMMITMENTS];
+
+/// Meta keys.
+const SYNCED: &[u8] = b"synced_blknum";
+const L1_CURSOR: &[u8] = b"l1_cursor";
+const CHAIN: &[u8] = b"chain";
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// RocksDB failed.
+    #[error("client store: {0}")]
+    Db(#[from] rocksdb::Error),
+    /// A record did not parse (the store is damaged or from another version).
+    #[error("client store record {key}: {source}")]
+    Corrupt {
+        /// The key.
+        key: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// The store belongs to another chain.
+    #[error(
+        "this data folder belongs to root contract {stored} on chain {stored_chain}, not {given} on chain {given_chain}; use another --data-dir"
+    )]
+    OtherChain {
+        /// The stored contract.
+        stored: Address,
+        /// The stored chain id.
+        stored_chain: u64,
+        /// The configured contract.
+        given: Address,
+        /// The configured chain id.
+        given_chain: u64,
+    },
+}
+
+/// Result alias of the store.
+pub type Result<T, E = StoreError> = core::result::Result<T, E>;
+
+/// A block the client verified against L1 and applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRecord {
+    /// The block number.
+    pub blknum: u64,
+    /// Its root, as committed on L1.
+    pub root: B256,
+    /// Its L1 timestamp.
+    pub timestamp: u64,
+    /// Number of transactions.
+    pub transactions: u64,
+}
+
+/// A block commitment read from L1, waiting to be verified and applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+    /// The block number.
+    pub blknum: u64,
+    /// Its root on L1 (for a deposit, the root the contract computed).
+    pub root: B256,
+    /// Its L1 timestamp.
+    pub timestamp: u64,
+    /// For a deposit block, the deposit.
+    pub deposit: Option<DepositRecord>,
+}
+
+/// A deposit as `DepositCreated` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepositRecord {
+    /// The depositor.
+    pub owner: Address,
+    /// The token.
+    pub token: Address,
+    /// The amount.
+    #[serde(with = "plasma_core::wire::decimal")]
+    pub amount: U256,
+}
+
+impl DepositRecord {
+    /// The deposit of block `blknum`.
+    pub fn deposit(&self, blknum: u64) -> plasma_core::Deposit {
+        plasma_core::Deposit {
+            blknum,
+            owner: self.owner,
+            token: self.token,
+            amount: self.amount,
+        }
+    }
+}
+
+impl From<&plasma_core::Deposit> for DepositRecord {
+    fn from(deposit: &plasma_core::Deposit) -> Self {
+        Self {
+            owner: deposit.owner,
+            token: deposit.token,
+            amount: deposit.amount,
+        }
+    }
+}
+
+/// How a spent output was spent: enough to challenge an exit of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpendRecord {
+    /// The spending transaction's bytes.
+    pub tx_bytes: Bytes,
+    /// Which of its inputs spends the output.
+    pub input_index: u64,
+    /// That input's signature.
+    pub signature: TxSignature,
+    /// The block that included the spend.
+    pub blknum: u64,
+}
+
+/// What the client knows of one of its coins' life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoinState {
+    /// Spendable.
+    Unspent,
+    /// Spent on the child chain.
+    Spent,
+    /// An exit is in progress on L1.
+    Exiting,
+    /// Exited: paid on L1.
+    Exited,
+}
+
+/// One of the user's coins with everything its exit needs, kept from the moment it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coin {
+    /// Where it lives.
+    pub utxo_pos: UtxoPos,
+    /// Owner, token, amount.
+    pub output: Output,
+    /// The bytes of the transaction that created it.
+    pub tx_bytes: Bytes,
+    /// Its inclusion proof (16 × 32 bytes).
+    pub proof: Bytes,
+    /// The root of its block (as on L1).
+    pub root: B256,
+    /// The L1 timestamp of its block.
+    pub block_timestamp: u64,
+    /// Its state.
+    pub state: CoinState,
+}
+
+/// An exit seen on L1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExitRecord {
+    /// The exit id: the exiting output's position.
+    pub utxo_pos: UtxoPos,
+    /// Who exits.
+    pub owner: Address,
+    /// The token.
+    pub token: Address,
+    /// The amount.
+    #[serde(with = "plasma_core::wire::decimal")]
+    pub amount: U256,
+    /// When it may be processed.
+    pub exitable_at: u64,
+    /// Where it stands.
+    pub status: ExitStatus,
+}
+
+/// The state of an exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitStatus {
+    /// In the queue.
+    Started,
+    /// Deleted by a challenge.
+    Challenged,
+    /// Paid (or credited) on L1.
+    Finalized,
+}
+
+/// The client store.
+pub struct ClientStore {
+    db: DB,
+}
+
+/// A set of changes written at once.
+#[derive(Default)]
+pub struct Batch(WriteBatch);
+
+fn decode<T: DeserializeOwned>(cf: &str, key: &[u8], value: &[u8]) -> Result<T> {
+    serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
+        key: format!("{cf}/{}", alloy::primitives::hex::encode(key)),
+        source,
+    })
+}
+
+fn key(pos: UtxoPos) -> [u8; 8] {
+    pos.as_u64().to_be_bytes()
+}
+
+impl ClientStore {
+    /// Opens (or creates) the store in `path`, for root contract `contract` on `chain_id`.
+    pub fn open(path: &Path, chain_id: u64, contract: Address) -> Result<Self> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let columns = COLUMNS
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, columns)?;
+        let store = Self { db };
+        let identity = (chain_id, contract);
+        match store.get::<(u64, Address)>(META, CHAIN)? {
+            Some(stored) if stored != identity => {
+                return Err(StoreError::OtherChain {
+                    stored: stored.1,
+                    stored_chain: stored.0,
+                    given: contract,
+                    given_chain: chain_id,
+                });
+            }
+            Some(_) => {}
+            None => {
+                let mut batch = Batch::default();
+                store.put(&mut batch, META, CHAIN, &identity);
+                store.write(batch)?;
+            }
+        }
+        Ok(store)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        // Every column family is created on open.
+        self.db.cf_handle(name).expect("column family exists")
+    }
+
+    fn get<T: DeserializeOwned>(&self, cf: &str, key: &[u8]) -> Result<Option<T>> {
+        match self.db.get_cf(self.cf(cf), key)? {
+            None => Ok(None),
+            Some(bytes) => decode(cf, key, &bytes).map(Some),
+        }
+    }
+
+    /// The records of `cf` from `mode` on, in key order.
+    fn scan<T: DeserializeOwned>(&self, cf: &str, mode: IteratorMode<'_>) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(cf), mode) {
+            let (key, value) = item?;
+            out.push(decode(cf, &key, &value)?);
+        }
+        Ok(out)
+    }
+
+    fn put<T: Serialize>(&self, batch: &mut Batch, cf: &str, key: &[u8], value: &T) {
+        // Serializing these plain records cannot fail.
+        let bytes = serde_json::to_vec(value).expect("records serialize");
+        batch.0.put_cf(self.cf(cf), key, bytes);
+    }
+
+    /// Writes `batch` atomically (and durably).
+    pub fn write(&self, batch: Batch) -> Result<()> {
+        let mut options = rocksdb::WriteOptions::default();
+        options.set_sync(true);
+        self.db.write_opt(batch.0, &options)?;
+        Ok(())
+    }
+
+    /// The last block applied (0 before the first).
+    pub fn synced_blknum(&self) -> Result<u64> {
+        Ok(self.get(META, SYNCED)?.unwrap_or(0))
+    }
+
+    /// Records that blocks up to `blknum` are applied.
+    pub fn set_synced_blknum(&self, batch: &mut Batch, blknum: u64) {
+        self.put(batch, META, SYNCED, &blknum);
+    }
+
+    /// The next L1 block to scan for events.
+    pub fn l1_cursor(&self) -> Result<u64> {
+        Ok(self.get(META, L1_CURSOR)?.unwrap_or(0))
+    }
+
+    /// Records the next L1 block to scan.
+    pub fn set_l1_cursor(&self, batch: &mut Batch, l1_block: u64) {
+        self.put(batch, META, L1_CURSOR, &l1_block);
+    }
+
+    /// Records a commitment read from L1.
+    pub fn put_commitment(&self, batch: &mut Batch, commitment: &Commitment) {
+        self.put(
+            batch,
+            COMMITMENTS,
+            &commitment.blknum.to_be_bytes(),
+            commitment,
+        );
+    }
+
+    /// The commitments of blocks after `blknum`, in block order.
+    pub fn commitments_after(&self, blknum: u64) -> Result<Vec<Commitment>> {
+        let start = blknum.saturating_add(1).to_be_bytes();
+        self.scan(
+            COMMITMENTS,
+            IteratorMode::From(&start, rocksdb::Direction::Forward),
+        )
+    }
+
+    /// A verified block.
+    pub fn block(&self, blknum: u64) -> Result<Option<BlockRecord>> {
+        self.get(BLOCKS, &blknum.to_be_bytes())
+    }
+
+    /// Records a verified block.
+    pub fn put_block(&self, batch: &mut Batch, block: &BlockRecord) {
+        self.put(batch, BLOCKS, &block.blknum.to_be_bytes(), block);
+    }
+
+    /// An unspent output of the chain.
+    pub fn utxo(&self, pos: UtxoPos) -> Result<Option<Output>> {
+        self.get(UTXOS, &key(pos))
+    }
+
+    /// Adds an unspent output.
+    pub fn put_utxo(&self, batch: &mut Batch, pos: UtxoPos, output: &Output) {
+        self.put(batch, UTXOS, &key(pos), output);
+    }
+
+    /// Marks an output spent, recording the spend.
+    pub fn spend(&self, batch: &mut Batch, pos: UtxoPos, spend: &SpendRecord) {
+        batch.0.delete_cf(self.cf(UTXOS), key(pos));
+        self.put(batch, SPENT, &key(pos), spend);
+    }
+
+    /// How `pos` was spent, if it was.
+    pub fn spend_of(&self, pos: UtxoPos) -> Result<Option<SpendRecord>> {
+        self.get(SPENT, &key(pos))
+    }
+
+    /// One of the user's coins.
+    pub fn coin(&self, pos: UtxoPos) -> Result<Option<Coin>> {
+        self.get(COINS, &key(pos))
+    }
+
+    /// All the user's coins, by position.
+    pub fn coins(&self) -> Result<Vec<Coin>> {
+        self.scan(COINS, IteratorMode::Start)
+    }
+
+    /// Records (or updates) a coin.
+    pub fn put_coin(&self, batch: &mut Batch, coin: &Coin) {
+        self.put(batch, COINS, &key(coin.utxo_pos), coin);
+    }
+
+    /// An exit seen on L1.
+    pub fn exit(&self, pos: UtxoPos) -> Result<Option<ExitRecord>> {
+        self.get(EXITS, &key(pos))
+    }
+
+    /// Every exit seen on L1.
+    pub fn exits(&self) -> Result<Vec<ExitRecord>> {
+        self.scan(EXITS, IteratorMode::Start)
+    }
+
+    /// Records (or updates) an exit.
+    pub fn put_exit(&self, batch: &mut Batch, exit: &ExitRecord) {
+        self.put(batch, EXITS, &key(exit.utxo_pos), exit);
+    }
+}
+
+/// The replayed UTXO set as plasma-core's validation sees it.
+impl UtxoView for ClientStore {
+    fn utxo(&self, pos: UtxoPos) -> UtxoState {
+        match ClientStore::utxo(self, pos) {
+            Ok(Some(output)) => UtxoState::Unspent(output),
+            Ok(None) => match self.spend_of(pos) {
+                Ok(Some(_)) => UtxoState::Spent,
+                _ => UtxoState::Unknown,
+            },
+            // An unreadable record cannot vouch for an input.
+            Err(_) => UtxoState::Unknown,
+        }
+    }
+}

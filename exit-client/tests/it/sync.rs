@@ -1,0 +1,295 @@
+//! Sync on a real anvil: blocks verified against L1 roots, coins recorded with exit data that
+//! the contract accepts, invalid and withheld blocks refused without recording anything.
+
+use alloy::primitives::utils::parse_ether;
+use plasma_client::l1::L1;
+use plasma_client::operator::OperatorClient;
+use plasma_client::store::{ClientStore, CoinState};
+use plasma_client::sync::{SyncError, Syncer};
+use plasma_contracts::test_utils::TestChain;
+use plasma_core::wire::BlockJson;
+use plasma_core::{Block, ETH, Output, SignedTransaction, Transaction, UtxoPos};
+
+use crate::served::Served;
+
+const MEP: u64 = 600;
+
+struct Setup {
+    chain: TestChain,
+    l1: L1,
+    served: Served,
+    operator: OperatorClient,
+    dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let chain = TestChain::start(MEP, parse_ether("0.01").unwrap()).await;
+    let l1 = L1::new("anvil", chain.provider.clone(), chain.root_chain);
+    let served = Served::default();
+    let operator = OperatorClient::new(&served.start().await);
+    Setup {
+        chain,
+        l1,
+        served,
+        operator,
+        dir: tempfile::tempdir().unwrap(),
+    }
+}
+
+impl Setup {
+    fn store(&self, name: &str) -> ClientStore {
+        ClientStore::open(
+            &self.dir.path().join(name),
+            self.chain.anvil.chain_id(),
+            self.chain.root_chain,
+        )
+        .unwrap()
+    }
+
+    fn syncer<'a>(
+        &'a self,
+        store: &'a ClientStore,
+        owned: &[alloy::primitives::Address],
+    ) -> Syncer<'a> {
+        self.syncer_with(&self.operator, store, owned)
+    }
+
+    fn syncer_with<'a>(
+        &'a self,
+        operator: &'a OperatorClient,
+        store: &'a ClientStore,
+        owned: &[alloy::primitives::Address],
+    ) -> Syncer<'a> {
+        Syncer::new(
+            store,
+            &self.l1,
+            operator,
+            owned.iter().copied(),
+            self.chain.anvil.chain_id(),
+        )
+    }
+
+    /// Alice deposits 1 ETH (deposit block 1) and pays Bob 0.4 ETH in block 1000, which is
+    /// committed on L1. Returns block 1000.
+    async fn deposit_and_pay(&self) -> Block {
+        let (alice, bob) = (&self.chain.keys[1], &self.chain.keys[2]);
+        self.l1
+            .deposit_eth(alice.address(), parse_ether("1").unwrap())
+            .await
+            .unwrap();
+        let tx = Transaction::payment(
+            vec![UtxoPos::new(1, 0, 0).unwrap()],
+            vec![
+                Output::new(bob.address(), ETH, parse_ether("0.4").unwrap()),
+                Output::new(alice.address(), ETH, parse_ether("0.6").unwrap()),
+            ],
+        );
+        let signed = SignedTransaction::sign(tx, &self.chain.domain(), alice).unwrap();
+        let block = Block::new(1000, 0, vec![signed]).unwrap();
+        self.chain
+            .contract()
+            .submitBlock(block.root)
+            .from(self.chain.keys[0].address())
+            .send()
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        block
+    }
+}
+
+#[tokio::test]
+async fn honest_blocks_are_verified_and_coins_keep_their_exit_data() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    s.served.put(&block);
+    let (alice, bob) = (s.chain.keys[1].address(), s.chain.keys[2].address());
+
+    let store = s.store("bob");
+    let report = s.syncer(&store, &[alice, bob]).sync(|_| {}).await.unwrap();
+    assert_eq!(
+        (report.blocks, report.transactions, report.synced_blknum),
+        (2, 2, 1000)
+    );
+    // Alice's deposit (spent), Bob's 0.4 and Alice's change.
+    let coins = store.coins().unwrap();
+    assert_eq!(coins.len(), 3);
+    assert_eq!(coins[0].state, CoinState::Spent);
+    let bob_coin = coins
+        .iter()
+        .find(|c| c.output.owner == bob)
+        .unwrap()
+        .clone();
+    assert_eq!(bob_coin.utxo_pos, UtxoPos::new(1000, 0, 0).unwrap());
+    assert_eq!(bob_coin.state, CoinState::Unspent);
+    // The challenge data for Alice's deposit output is known.
+    let spend = store
+        .spend_of(UtxoPos::new(1, 0, 0).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!((spend.blknum, spend.input_index), (1000, 0));
+
+    // A second sync has nothing new.
+    let again = s.syncer(&store, &[alice, bob]).sync(|_| {}).await.unwrap();
+    assert_eq!(again.blocks, 0);
+
+    // The operator vanishes (nothing listens at its address any more): Bob exits from the
+    // local store alone, and the contract accepts the stored exit data. Following L1 needs no
+    // operator while no new block is committed.
+    let gone = OperatorClient::new("http://127.0.0.1:9");
+    let (bond, _) = s.l1.exit_params().await.unwrap();
+    let receipt = s.l1.start_exit(&bob_coin, bond).await.unwrap();
+    assert!(receipt.status());
+    let synced = s
+        .syncer_with(&gone, &store, &[alice, bob])
+        .sync(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(synced.blocks, 0);
+    assert_eq!(
+        store.coin(bob_coin.utxo_pos).unwrap().unwrap().state,
+        CoinState::Exiting
+    );
+    let exits = store.exits().unwrap();
+    assert_eq!(exits.len(), 1);
+    assert_eq!(
+        (exits[0].owner, exits[0].amount),
+        (bob, parse_ether("0.4").unwrap())
+    );
+
+    // After the exit period anyone processes; Bob is paid amount + bond, and his coin is exited.
+    let before = s.l1.balance(bob).await.unwrap();
+    s.chain.advance_time(2 * MEP + 1).await;
+    s.l1.process_exits(alice, ETH, 10).await.unwrap();
+    assert_eq!(
+        s.l1.balance(bob).await.unwrap(),
+        before + parse_ether("0.4").unwrap() + bond
+    );
+    s.syncer_with(&gone, &store, &[alice, bob])
+        .sync(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        store.coin(bob_coin.utxo_pos).unwrap().unwrap().state,
+        CoinState::Exited
+    );
+}
+
+#[tokio::test]
+async fn a_block_whose_data_does_not_match_l1_is_refused_and_nothing_is_recorded() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    // The operator serves other data under block 1000: the same transaction paying Carol.
+    let (alice, bob, carol) = (
+        &s.chain.keys[1],
+        s.chain.keys[2].address(),
+        s.chain.keys[3].address(),
+    );
+    let lie = Transaction::payment(
+        vec![UtxoPos::new(1, 0, 0).unwrap()],
+        vec![Output::new(carol, ETH, parse_ether("1").unwrap())],
+    );
+    let lie = SignedTransaction::sign(lie, &s.chain.domain(), alice).unwrap();
+    let mut served = BlockJson::from(&Block::new(1000, 0, vec![lie]).unwrap());
+    served.root = block.root; // it even claims the committed root
+    s.served.put_json(served);
+
+    let store = s.store("carol");
+    let err = s
+        .syncer(&store, &[carol, bob])
+        .sync(|_| {})
+        .await
+        .unwrap_err();
+    match &err {
+        SyncError::RootMismatch {
+            blknum, committed, ..
+        } => {
+            assert_eq!((*blknum, *committed), (1000, block.root));
+        }
+        other => panic!("expected a root mismatch, got {other}"),
+    }
+    assert!(err.to_string().contains("INVALID BLOCK 1000"), "{err}");
+    // Nothing of block 1000 is recorded: Carol has no coin, the sync stopped at the deposit.
+    assert!(
+        store
+            .coins()
+            .unwrap()
+            .iter()
+            .all(|c| c.output.owner != carol)
+    );
+    assert_eq!(store.synced_blknum().unwrap(), 1);
+    assert!(
+        store
+            .spend_of(UtxoPos::new(1, 0, 0).unwrap())
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_committed_block_with_an_invalid_transaction_is_refused() {
+    let s = setup().await;
+    let (alice, bob) = (&s.chain.keys[1], s.chain.keys[2].address());
+    s.l1.deposit_eth(alice.address(), parse_ether("1").unwrap())
+        .await
+        .unwrap();
+    // The operator commits (and serves) a block creating money: 1 ETH in, 2 ETH out.
+    let tx = Transaction::payment(
+        vec![UtxoPos::new(1, 0, 0).unwrap()],
+        vec![Output::new(bob, ETH, parse_ether("2").unwrap())],
+    );
+    let block = Block::new(
+        1000,
+        0,
+        vec![SignedTransaction::sign(tx, &s.chain.domain(), alice).unwrap()],
+    )
+    .unwrap();
+    s.chain
+        .contract()
+        .submitBlock(block.root)
+        .from(s.chain.keys[0].address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    s.served.put(&block);
+
+    let store = s.store("bob");
+    let err = s.syncer(&store, &[bob]).sync(|_| {}).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::InvalidTransaction {
+                blknum: 1000,
+                index: 0,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(store.coins().unwrap().is_empty());
+    assert_eq!(store.synced_blknum().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn a_withheld_block_stops_the_sync_and_resumes_when_served() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    let bob = s.chain.keys[2].address();
+    let store = s.store("bob");
+    let err = s.syncer(&store, &[bob]).sync(|_| {}).await.unwrap_err();
+    assert!(
+        matches!(err, SyncError::Unavailable { blknum: 1000 }),
+        "{err}"
+    );
+    assert_eq!(store.synced_blknum().unwrap(), 1);
+    // Served later: the sync resumes where it stopped.
+    s.served.put(&block);
+    let report = s.syncer(&store, &[bob]).sync(|_| {}).await.unwrap();
+    assert_eq!((report.blocks, report.synced_blknum), (1, 1000));
+    assert_eq!(store.coins().unwrap().len(), 1);
+}

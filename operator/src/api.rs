@@ -1,0 +1,519 @@
+//! The HTTP API (warp): the `/v1` interface, `GET /metrics` and the OpenAPI document.
+//!
+//! Every error is `{"error": {"code", "message"}}` with a 4xx status (5xx only for internal
+//! failures), and a rejected request changes no state. A `200` for a submitted transaction means
+//! it is durably stored: after any crash and restart it is still pending or in a block (unless
+//! one of its inputs starts exiting on L1 first, which drops it).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use alloy::primitives::{Address, B256, Bytes};
+use plasma_core::wire::{BlockJson, ErrorBody, ErrorDetail, ExitData, UtxoJson};
+use plasma_core::{SignedTransaction, TxSignature, UtxoPos};
+use serde::{Deserialize, Serialize};
+use warp::http::StatusCode;
+use warp::hyper::body::Bytes as BodyBytes;
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::chain::{Chain, SubmitError, TxStatus};
+
+/// The OpenAPI document of this API.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Most transactions in one batch submit.
+pub const MAX_BATCH: usize = 1000;
+/// Most blocks in one `GET /v1/blocks` page.
+pub const MAX_BLOCKS_PAGE: usize = 100;
+
+/// What the API serves from.
+#[derive(Debug)]
+pub struct ApiState {
+    /// The chain.
+    pub chain: Arc<Chain>,
+    /// The root contract.
+    pub root_chain: Address,
+    /// The L1 chain id.
+    pub chain_id: u64,
+    /// The operator's L1 address.
+    pub operator: Address,
+}
+
+/// An API error: status, code, message.
+#[derive(Debug)]
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(target: "operator::api", error = %e, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+            },
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let status = self.status;
+        warp::reply::with_status(warp::reply::json(&self.body()), status).into_response()
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        let status = match &e {
+            SubmitError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            SubmitError::DoubleSpend { .. } => StatusCode::CONFLICT,
+            SubmitError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Store(_) => return Self::internal(e),
+        };
+        Self::new(status, e.code(), e.to_string())
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn ok_json<T: Serialize>(value: &T) -> ApiResult {
+    Ok(warp::reply::json(value).into_response())
+}
+
+/// Runs blocking store work off the async workers.
+async fn blocking<F>(f: F) -> Response
+where
+    F: FnOnce() -> ApiResult + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// The response to one accepted transaction.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubmitResult {
+    tx_hash: B256,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blknum: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tx_index: Option<u32>,
+}
+
+impl SubmitResult {
+    fn new(tx_hash: B256, status: TxStatus) -> Self {
+        match status {
+            TxStatus::Pending => Self {
+                tx_hash,
+                status: "pending",
+                blknum: None,
+                tx_index: None,
+            },
+            TxStatus::Included { blknum, index } => Self {
+                tx_hash,
+                status: "included",
+                blknum: Some(blknum),
+                tx_index: Some(index),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawSigned {
+    tx: String,
+    signatures: Vec<String>,
+}
+
+fn parse_hex(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
+    let digits = s
+        .strip_prefix("0x")
+        .ok_or_else(|| ApiError::bad("malformed_hex", format!("{field} must start with 0x")))?;
+    alloy::primitives::hex::decode(digits)
+        .map_err(|e| ApiError::bad("malformed_hex", format!("{field}: {e}")))
+}
+
+/// A signed transaction from its JSON value.
+fn parse_signed(value: serde_json::Value) -> Result<SignedTransaction, ApiError> {
+    let raw: RawSigned = serde_json::from_value(value).map_err(|e| {
+        ApiError::bad(
+            "invalid_request",
+            format!("expected {{\"tx\": \"0x..\", \"signatures\": [\"0x..\"]}}: {e}"),
+        )
+    })?;
+    let bytes = parse_hex("tx", &raw.tx)?;
+    let signatures = raw
+        .signatures
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let bytes = parse_hex("signature", s)?;
+            TxSignature::from_slice(&bytes)
+                .map_err(|e| ApiError::bad("bad_signature", format!("signature {i}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    SignedTransaction::decode(&bytes, signatures)
+        .map_err(|e| ApiError::bad(e.code(), e.to_string()))
+}
+
+fn submit_one(chain: &Chain, value: serde_json::Value) -> Result<SubmitResult, ApiError> {
+    let tx = match parse_signed(value) {
+        Ok(tx) => tx,
+        Err(e) => {
+            chain.metrics().reject(e.code);
+            return Err(e);
+        }
+    };
+    let hash = tx.hash();
+    let status = chain.submit(tx).map_err(|e| {
+        tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
+        ApiError::from(e)
+    })?;
+    Ok(SubmitResult::new(hash, status))
+}
+
+fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        chain.metrics().reject("malformed_json");
+        ApiError::bad("malformed_json", e.to_string())
+    })?;
+    match value {
+        serde_json::Value::Array(items) => {
+            if items.is_empty() || items.len() > MAX_BATCH {
+                return Err(ApiError::bad(
+                    "invalid_batch",
+                    format!("a batch holds 1 to {MAX_BATCH} transactions"),
+                ));
+            }
+            let results: Vec<serde_json::Value> = items
+                .into_iter()
+                .map(|item| match submit_one(chain, item) {
+                    Ok(result) => serde_json::to_value(result).unwrap_or_default(),
+                    Err(e) => serde_json::to_value(e.body()).unwrap_or_default(),
+                })
+                .collect();
+            ok_json(&serde_json::json!({ "results": results }))
+        }
+        value => ok_json(&submit_one(chain, value)?),
+    }
+}
+
+fn get_block(chain: &Chain, blknum: &str) -> ApiResult {
+    let blknum: u64 = blknum
+        .parse()
+        .map_err(|_| ApiError::bad("invalid_blknum", "block number must be a decimal integer"))?;
+    let block = chain
+        .db()
+        .block(blknum)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("block_not_found", format!("no block {blknum}")))?;
+    ok_json(&BlockJson::from(&block))
+}
+
+fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
+    let params: HashMap<String, String> = serde_urlencoded_pairs(query);
+    let from = match params.get("from") {
+        Some(v) => v
+            .parse::<u64>()
+            .map_err(|_| ApiError::bad("invalid_query", "from must be a decimal integer"))?,
+        None => 0,
+    };
+    let limit = match params.get("limit") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_BLOCKS_PAGE).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "invalid_query",
+                    format!("limit must be 1 to {MAX_BLOCKS_PAGE}"),
+                )
+            })?,
+        None => 10,
+    };
+    let db = chain.db();
+    let mut blocks = Vec::new();
+    for blknum in db.block_numbers(from, limit).map_err(ApiError::internal)? {
+        if let Some(block) = db.block(blknum).map_err(ApiError::internal)? {
+            blocks.push(BlockJson::from(&block));
+        }
+    }
+    ok_json(&serde_json::json!({ "blocks": blocks }))
+}
+
+/// `a=1&b=2` into a map (no percent-decoding needed for the integers this API takes).
+fn serde_urlencoded_pairs(query: &str) -> HashMap<String, String> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.to_owned(), v.to_owned()),
+            None => (p.to_owned(), String::new()),
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TransactionJson {
+    tx_hash: B256,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blknum: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tx_index: Option<u32>,
+    tx: Bytes,
+    signatures: Vec<TxSignature>,
+}
+
+fn get_transaction(chain: &Chain, hash: &str) -> ApiResult {
+    let hash: B256 = hash
+        .parse()
+        .map_err(|_| ApiError::bad("invalid_hash", "hash must be 0x and 64 hex digits"))?;
+    let (status, tx) = chain
+        .transaction(&hash)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("tx_not_found", format!("no transaction {hash}")))?;
+    let result = SubmitResult::new(hash, status);
+    ok_json(&TransactionJson {
+        tx_hash: hash,
+        status: result.status,
+        blknum: result.blknum,
+        tx_index: result.tx_index,
+        tx: tx.bytes().clone(),
+        signatures: tx.signatures().to_vec(),
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountUtxo {
+    #[serde(flatten)]
+    utxo: UtxoJson,
+    exiting: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_spend: Option<B256>,
+}
+
+fn get_utxos(chain: &Chain, address: &str) -> ApiResult {
+    let owner: Address = address
+        .parse()
+        .map_err(|_| ApiError::bad("invalid_address", "address must be 0x and 40 hex digits"))?;
+    let utxos: Vec<AccountUtxo> = chain
+        .db()
+        .owner_utxos(owner)
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .map(|(pos, record)| AccountUtxo {
+            utxo: UtxoJson {
+                utxo_pos: pos,
+                owner: record.output.owner,
+                token: record.output.token,
+                amount: record.output.amount,
+            },
+            exiting: record.exiting,
+            pending_spend: chain.pending_spend(pos),
+        })
+        .collect();
+    ok_json(&serde_json::json!({ "utxos": utxos }))
+}
+
+fn get_exit_data(chain: &Chain, pos: &str) -> ApiResult {
+    let pos: UtxoPos = pos
+        .parse()
+        .map_err(|e| ApiError::bad("invalid_utxo_pos", format!("{e}")))?;
+    let not_found = || ApiError::not_found("utxo_not_found", format!("no output at {pos}"));
+    let block = chain
+        .db()
+        .block(pos.blknum())
+        .map_err(ApiError::internal)?
+        .ok_or_else(not_found)?;
+    let index = usize::try_from(pos.tx_index()).map_err(|_| not_found())?;
+    let tx = block.transactions.get(index).ok_or_else(not_found)?;
+    let output_index = usize::try_from(pos.output_index()).map_err(|_| not_found())?;
+    if tx.tx().outputs.get(output_index).is_none() {
+        return Err(not_found());
+    }
+    let tree = block.merkle_tree().map_err(ApiError::internal)?;
+    let proof = tree.proof(index).map_err(ApiError::internal)?;
+    ok_json(&ExitData {
+        utxo_pos: pos,
+        tx_bytes: tx.bytes().clone(),
+        proof: Bytes::copy_from_slice(&proof.to_bytes()),
+        root: block.root,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Status {
+    chain_id: u64,
+    root_chain: Address,
+    operator: Address,
+    next_block: u64,
+    latest_block: Option<u64>,
+    last_committed_block: u64,
+    l1_next_child_block: u64,
+    l1_head: u64,
+    l1_cursor: u64,
+    mempool_size: usize,
+    #[serde(with = "plasma_core::wire::decimal")]
+    min_fee: alloy::primitives::U256,
+}
+
+fn status(state: &ApiState) -> ApiResult {
+    let chain = &state.chain;
+    let db = chain.db();
+    let m = chain.metrics();
+    ok_json(&Status {
+        chain_id: state.chain_id,
+        root_chain: state.root_chain,
+        operator: state.operator,
+        next_block: db.next_block().map_err(ApiError::internal)?,
+        latest_block: db.latest_block().map_err(ApiError::internal)?,
+        last_committed_block: db.committed().map_err(ApiError::internal)?,
+        l1_next_child_block: m.l1_next_child_block.load(Ordering::Relaxed),
+        l1_head: m.l1_head.load(Ordering::Relaxed),
+        l1_cursor: m.l1_cursor.load(Ordering::Relaxed),
+        mempool_size: chain.mempool_len(),
+        min_fee: chain.rules().min_fee,
+    })
+}
+
+async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallible> {
+    let error = if rejection.is_not_found() {
+        ApiError::not_found("not_found", "no such route")
+    } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "request body exceeds the limit",
+        )
+    } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
+        ApiError::new(
+            StatusCode::LENGTH_REQUIRED,
+            "length_required",
+            "a Content-Length header is required",
+        )
+    } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this route",
+        )
+    } else {
+        ApiError::bad("bad_request", format!("{rejection:?}"))
+    };
+    Ok(error.into_response())
+}
+
+/// The API's routes, with JSON errors for every rejection.
+pub fn routes(
+    state: Arc<ApiState>,
+    max_body: u64,
+) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let with = move || {
+        let state = state.clone();
+        warp::any().map(move || state.clone())
+    };
+
+    let submit = warp::path!("v1" / "transactions")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(max_body))
+        .and(warp::body::bytes())
+        .and(with())
+        .then(|body: BodyBytes, s: Arc<ApiState>| blocking(move || submit(&s.chain, &body)));
+    let block = warp::path!("v1" / "blocks" / String)
+        .and(warp::get())
+        .and(with())
+        .then(|n: String, s: Arc<ApiState>| blocking(move || get_block(&s.chain, &n)));
+    let blocks = warp::path!("v1" / "blocks")
+        .and(warp::get())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(with())
+        .then(|q: String, s: Arc<ApiState>| blocking(move || list_blocks(&s.chain, &q)));
+    let transaction = warp::path!("v1" / "transactions" / String)
+        .and(warp::get())
+        .and(with())
+        .then(|h: String, s: Arc<ApiState>| blocking(move || get_transaction(&s.chain, &h)));
+    let utxos = warp::path!("v1" / "accounts" / String / "utxos")
+        .and(warp::get())
+        .and(with())
+        .then(|a: String, s: Arc<ApiState>| blocking(move || get_utxos(&s.chain, &a)));
+    let exit_data = warp::path!("v1" / "utxos" / String / "exit-data")
+        .and(warp::get())
+        .and(with())
+        .then(|p: String, s: Arc<ApiState>| blocking(move || get_exit_data(&s.chain, &p)));
+    let status = warp::path!("v1" / "status")
+        .and(warp::get())
+        .and(with())
+        .then(|s: Arc<ApiState>| blocking(move || status(&s)));
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with())
+        .map(|s: Arc<ApiState>| {
+            warp::reply::with_header(
+                s.chain.metrics().render(),
+                "content-type",
+                "text/plain; version=0.0.4",
+            )
+            .into_response()
+        });
+    let openapi = warp::path!("v1" / "openapi.json").and(warp::get()).map(|| {
+        warp::reply::with_header(OPENAPI, "content-type", "application/json").into_response()
+    });
+
+    submit
+        .or(block)
+        .unify()
+        .or(blocks)
+        .unify()
+        .or(transaction)
+        .unify()
+        .or(utxos)
+        .unify()
+        .or(exit_data)
+        .unify()
+        .or(status)
+        .unify()
+        .or(metrics)
+        .unify()
+        .or(openapi)
+        .unify()
+        .recover(handle_rejection)
+        .unify()
+        .with(warp::trace::request())
+}
