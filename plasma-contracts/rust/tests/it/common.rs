@@ -1,10 +1,27 @@
 //! Helpers: building blocks and exit arguments from plasma-core and plasma-merkle.
 
+use std::marker::PhantomData;
+
+use alloy::contract::CallBuilder;
 use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::Provider;
 use alloy::rpc::types::TransactionReceipt;
-use alloy::sol_types::SolEvent;
+use alloy::sol_types::{SolCall, SolEvent};
 use alloy_signer_local::PrivateKeySigner;
 use plasma_core::{Block, Domain, ETH, Output, SignedTransaction, Transaction, UtxoPos};
+
+/// Sends a contract call and waits for its receipt, which must show success.
+pub(crate) trait Mined {
+    async fn mined(self) -> TransactionReceipt;
+}
+
+impl<P: Provider, C: SolCall> Mined for CallBuilder<P, PhantomData<C>> {
+    async fn mined(self) -> TransactionReceipt {
+        let receipt = self.send().await.unwrap().get_receipt().await.unwrap();
+        assert!(receipt.status(), "transaction reverted");
+        receipt
+    }
+}
 
 /// The only log of type `E` in `receipt`.
 pub(crate) fn event<E: SolEvent>(receipt: &TransactionReceipt) -> E {

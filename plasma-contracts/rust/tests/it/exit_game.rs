@@ -6,7 +6,7 @@ use plasma_contracts::test_utils::TestChain;
 use plasma_contracts::{RootChain, deposit_from_event};
 use plasma_core::{Block, UtxoPos, exit};
 
-use crate::common::{event, exit_args, fillers, payment};
+use crate::common::{Mined, event, exit_args, fillers, payment};
 
 const MEP: u64 = 3600;
 
@@ -33,12 +33,8 @@ async fn deposit_block_exit_challenge_process() {
         .deposit()
         .value(one_eth)
         .from(alice.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let deposit = deposit_from_event(&event::<RootChain::DepositCreated>(&receipt)).unwrap();
     assert_eq!(deposit.blknum, 1);
     assert_eq!((deposit.owner, deposit.amount), (alice.address(), one_eth));
@@ -69,12 +65,8 @@ async fn deposit_block_exit_challenge_process() {
     let receipt = contract
         .submitBlock(block.root)
         .from(operator.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let submitted = event::<RootChain::BlockSubmitted>(&receipt);
     assert_eq!(
         (submitted.blknum, submitted.root),
@@ -97,12 +89,8 @@ async fn deposit_block_exit_challenge_process() {
         .startStandardExit(bob_output.to_u256(), tx_bytes.clone(), proof.clone())
         .value(bond)
         .from(bob.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let started = event::<RootChain::ExitStarted>(&receipt);
     let now = chain
         .provider
@@ -156,12 +144,8 @@ async fn deposit_block_exit_challenge_process() {
         .startStandardExit(coin.to_u256(), deposit_bytes, deposit_proof)
         .value(bond)
         .from(alice.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let carol_before = chain.provider.get_balance(carol.address()).await.unwrap();
     let receipt = contract
         .challengeStandardExit(
@@ -171,12 +155,8 @@ async fn deposit_block_exit_challenge_process() {
             pay.signatures()[0].0.into(),
         )
         .from(carol.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let challenged = event::<RootChain::ExitChallenged>(&receipt);
     assert_eq!(
         (challenged.utxoPos, challenged.challenger),
@@ -193,12 +173,8 @@ async fn deposit_block_exit_challenge_process() {
     contract
         .processExits(plasma_core::ETH, U256::from(10))
         .from(processor)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     assert_eq!(
         chain.provider.get_balance(bob.address()).await.unwrap(),
         bob_before
@@ -217,12 +193,8 @@ async fn deposit_block_exit_challenge_process() {
     let receipt = contract
         .processExits(plasma_core::ETH, U256::from(10))
         .from(processor)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     let finalized = event::<RootChain::ExitFinalized>(&receipt);
     assert_eq!(
         (finalized.utxoPos, finalized.paid),
@@ -264,12 +236,8 @@ async fn a_proof_for_another_position_or_block_is_rejected() {
     contract
         .submitBlock(block.root)
         .from(chain.keys[0].address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
     // The fillers pay an address nobody holds in output 0 and change to a known key in
     // output 1: fund that key and exit its change output.
     let someone = alloy_signer_local::PrivateKeySigner::from_bytes(&[0x42; 32].into()).unwrap();
@@ -315,10 +283,6 @@ async fn a_proof_for_another_position_or_block_is_rejected() {
     let right = UtxoPos::new(1000, 2, 1).unwrap();
     as_someone
         .startStandardExit(right.to_u256(), tx_bytes, proof)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .mined()
+        .await;
 }

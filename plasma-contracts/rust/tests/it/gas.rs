@@ -2,22 +2,12 @@
 //! figures recorded in docs/PERFORMANCE.md, each held to its target.
 
 use alloy::primitives::{U256, utils::parse_ether};
-use alloy::providers::DynProvider;
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolCall;
 use plasma_contracts::test_utils::TestChain;
 use plasma_core::{Block, ETH, UtxoPos};
 
-use crate::common::{exit_args, fillers, payment};
-
-type Call<'a, C> = alloy::contract::CallBuilder<&'a DynProvider, std::marker::PhantomData<C>>;
-
-async fn mined<C: SolCall>(call: Call<'_, C>) -> TransactionReceipt {
-    let receipt = call.send().await.unwrap().get_receipt().await.unwrap();
-    assert!(receipt.status(), "transaction reverted");
-    receipt
-}
+use crate::common::{Mined, exit_args, fillers, payment};
 
 const MEP: u64 = 60;
 
@@ -49,7 +39,12 @@ async fn scenario(count: usize, exits: usize) -> Scenario {
     let amount = parse_ether("1").unwrap();
     let mut deposit = None;
     for payer in &payers {
-        let receipt = mined(contract.deposit().value(amount).from(payer.address())).await;
+        let receipt = contract
+            .deposit()
+            .value(amount)
+            .from(payer.address())
+            .mined()
+            .await;
         deposit.get_or_insert(receipt);
     }
     let mut transactions = fillers(&domain, 1);
@@ -66,19 +61,22 @@ async fn scenario(count: usize, exits: usize) -> Scenario {
         ));
     }
     let block = Block::new(1000, 0, transactions).unwrap();
-    let submit = mined(contract.submitBlock(block.root).from(operator)).await;
+    let submit = contract
+        .submitBlock(block.root)
+        .from(operator)
+        .mined()
+        .await;
     let mut receipts = Vec::new();
     for (i, payer) in payers.iter().take(exits).enumerate() {
         let pos = change_output(i);
         let (tx_bytes, proof) = exit_args(&block, i + 1);
         receipts.push(
-            mined(
-                contract
-                    .startStandardExit(pos.to_u256(), tx_bytes, proof)
-                    .value(bond)
-                    .from(payer.address()),
-            )
-            .await,
+            contract
+                .startStandardExit(pos.to_u256(), tx_bytes, proof)
+                .value(bond)
+                .from(payer.address())
+                .mined()
+                .await,
         );
     }
     Scenario {
@@ -120,7 +118,11 @@ async fn receipts_meet_the_gas_targets() {
     one.chain.advance_time(3 * MEP).await;
     let contract = one.chain.contract();
     let operator = one.chain.keys[0].address();
-    let receipt = mined(contract.processExits(ETH, U256::from(1)).from(operator)).await;
+    let receipt = contract
+        .processExits(ETH, U256::from(1))
+        .from(operator)
+        .mined()
+        .await;
     figures.push((
         "processExits, 1 exit (queue of one)",
         receipt.gas_used,
@@ -147,26 +149,33 @@ async fn receipts_meet_the_gas_targets() {
         parse_ether("0.1").unwrap(),
         U256::ZERO,
     );
-    let receipt = mined(
-        contract
-            .challengeStandardExit(
-                last.to_u256(),
-                spend.bytes().clone(),
-                U256::ZERO,
-                spend.signatures()[0].0.into(),
-            )
-            .from(operator),
-    )
-    .await;
+    let receipt = contract
+        .challengeStandardExit(
+            last.to_u256(),
+            spend.bytes().clone(),
+            U256::ZERO,
+            spend.signatures()[0].0.into(),
+        )
+        .from(operator)
+        .mined()
+        .await;
     figures.push(("challengeStandardExit", receipt.gas_used, Some(60_000)));
     many.chain.advance_time(3 * MEP).await;
-    let receipt = mined(contract.processExits(ETH, U256::from(1)).from(operator)).await;
+    let receipt = contract
+        .processExits(ETH, U256::from(1))
+        .from(operator)
+        .mined()
+        .await;
     figures.push((
         "processExits, 1 exit from a queue of 12",
         receipt.gas_used,
         None,
     ));
-    let receipt = mined(contract.processExits(ETH, U256::from(10)).from(operator)).await;
+    let receipt = contract
+        .processExits(ETH, U256::from(10))
+        .from(operator)
+        .mined()
+        .await;
     assert_eq!(
         contract.exitQueueLength(ETH).call().await.unwrap(),
         U256::from(1),
