@@ -51,6 +51,7 @@
 
 pub mod block;
 pub mod deposit;
+pub mod duration;
 pub mod eip712;
 pub mod encoding;
 pub mod exit;

@@ -37,23 +37,9 @@ impl FromStr for Interval {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (digits, unit) = s.split_at(split);
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration like 500ms, 2s, 5m"))?;
-        let d = match unit.trim() {
-            "ms" => Duration::from_millis(n),
-            "" | "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            other => return Err(format!("unknown duration unit `{other}` (ms, s, m, h)")),
-        };
-        if d.is_zero() {
-            return Err("a duration must be positive".into());
-        }
-        Ok(Self(d))
+        plasma_core::duration::parse_duration(s)
+            .map(Self)
+            .map_err(|e| e.to_string())
     }
 }
 
