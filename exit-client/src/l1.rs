@@ -162,6 +162,17 @@ impl L1 {
             .map_err(|e| self.rpc(e))
     }
 
+    /// The latest L1 block: its number and timestamp.
+    pub async fn head(&self) -> Result<(u64, u64)> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| self.rpc(e))?
+            .ok_or_else(|| self.rpc("the latest block is missing"))?;
+        Ok((block.header.number, block.header.timestamp))
+    }
+
     /// Balance in wei of `address` on L1.
     pub async fn balance(&self, address: Address) -> Result<U256> {
         self.provider
@@ -201,13 +212,8 @@ impl L1 {
     pub async fn events(&self, from: u64, to: u64) -> Result<Events> {
         let mut events = Events::default();
         let deposits = self
-            .contract
-            .DepositCreated_filter()
-            .from_block(from)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| self.rpc(e))?;
+            .query(self.contract.DepositCreated_filter(), from, to)
+            .await?;
         for (event, log) in deposits {
             let deposit = plasma_contracts::deposit_from_event(&event).map_err(|e| self.rpc(e))?;
             let timestamp = self.timestamp_of(log.block_number).await?;
@@ -216,13 +222,8 @@ impl L1 {
                 .push(Commitment::Deposit { deposit, timestamp });
         }
         let blocks = self
-            .contract
-            .BlockSubmitted_filter()
-            .from_block(from)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| self.rpc(e))?;
+            .query(self.contract.BlockSubmitted_filter(), from, to)
+            .await?;
         for (event, _) in blocks {
             events.commitments.push(Commitment::Block {
                 blknum: event.blknum.saturating_to(),
@@ -240,13 +241,8 @@ impl L1 {
             )
         };
         for (event, log) in self
-            .contract
-            .ExitStarted_filter()
-            .from_block(from)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| self.rpc(e))?
+            .query(self.contract.ExitStarted_filter(), from, to)
+            .await?
         {
             if let Some(utxo_pos) = pos(event.utxoPos) {
                 exits.push((
@@ -262,26 +258,16 @@ impl L1 {
             }
         }
         for (event, log) in self
-            .contract
-            .ExitChallenged_filter()
-            .from_block(from)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| self.rpc(e))?
+            .query(self.contract.ExitChallenged_filter(), from, to)
+            .await?
         {
             if let Some(utxo_pos) = pos(event.utxoPos) {
                 exits.push((order(&log), ExitEvent::Challenged { utxo_pos }));
             }
         }
         for (event, log) in self
-            .contract
-            .ExitFinalized_filter()
-            .from_block(from)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| self.rpc(e))?
+            .query(self.contract.ExitFinalized_filter(), from, to)
+            .await?
         {
             if let Some(utxo_pos) = pos(event.utxoPos) {
                 exits.push((order(&log), ExitEvent::Finalized { utxo_pos }));
@@ -290,6 +276,21 @@ impl L1 {
         exits.sort_by_key(|(order, _)| *order);
         events.exits = exits.into_iter().map(|(_, e)| e).collect();
         Ok(events)
+    }
+
+    /// The `E` events of L1 blocks `from..=to`, with their logs.
+    async fn query<E: alloy::sol_types::SolEvent>(
+        &self,
+        event: alloy::contract::Event<&DynProvider, E>,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(E, alloy::rpc::types::Log)>> {
+        event
+            .from_block(from)
+            .to_block(to)
+            .query()
+            .await
+            .map_err(|e| self.rpc(e))
     }
 
     async fn confirm(

@@ -6,6 +6,8 @@
 //! every block's data checked against the root on L1 and every transaction re-checked with
 //! `plasma-core`'s rules — and, for each of the user's coins, the exit data saved the moment the
 //! coin arrived. With that store alone, a coin can exit even when the operator is gone.
+//! The [`watch`]er runs the same verification continuously, checks every exit on L1, and
+//! raises (and acts on) the events of a misbehaving operator or user.
 //!
 //! The `plasma` binary is the command-line face of this library.
 
@@ -15,3 +17,4 @@ pub mod operator;
 pub mod store;
 pub mod sync;
 pub mod wallet;
+pub mod watch;

@@ -8,8 +8,11 @@
 )]
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
@@ -23,9 +26,11 @@ use plasma_client::operator::OperatorClient;
 use plasma_client::store::{ClientStore, Coin, CoinState};
 use plasma_client::sync::{Progress, Syncer};
 use plasma_client::wallet::Wallet;
+use plasma_client::watch::{WatchConfig, Watcher};
 use plasma_core::{Domain, ETH, Output, SignedTransaction, Transaction, UtxoPos};
 use serde::Deserialize;
 use serde_json::json;
+use warp::Filter;
 
 /// The plasma child chain, from the user's side: deposit, pay, verify, exit, challenge.
 ///
@@ -51,7 +56,7 @@ struct Global {
     /// TOML settings file [default: <data-dir>/config.toml when it exists].
     #[arg(long, env = "PLASMA_CONFIG", global = true)]
     config: Option<PathBuf>,
-    /// The operator's API [default: http://127.0.0.1:8080].
+    /// The operator's API [default: http://127.0.0.1:7434].
     #[arg(long, env = "PLASMA_OPERATOR", global = true)]
     operator: Option<String>,
     /// An Ethereum JSON-RPC endpoint of the L1 [default: http://127.0.0.1:8545].
@@ -129,6 +134,40 @@ enum Command {
     },
     /// Show settings, the operator's status and how far the local chain is verified.
     Status,
+    /// Watch the chain: verify every committed block, check every exit on L1, and print each
+    /// event as a JSON line (invalid_block, block_withholding, invalid_exit, unchallenged_exit,
+    /// operator_unreachable; see docs/WATCHER.md). Runs until Ctrl-C. Give the watcher its own
+    /// --data-dir, or stop it before using other commands on the same folder.
+    Watch(WatchArgs),
+}
+
+#[derive(Args, Debug)]
+struct WatchArgs {
+    /// Challenge invalid exits with the chosen key (it pays the gas and earns the bonds).
+    #[arg(long)]
+    challenge: bool,
+    /// Start exits of all the chosen key's coins as soon as a block is invalid or withheld.
+    #[arg(long)]
+    exit_on_danger: bool,
+    /// Time between rounds (500ms, 2s, 1m, …).
+    #[arg(long, default_value = "1s", value_parser = duration)]
+    interval: Duration,
+    /// Raise block_withholding when a committed block's data is not served for this long.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    withhold_after: Duration,
+    /// Raise unchallenged_exit when an invalid exit is this close to being processable.
+    #[arg(long, default_value = "24h", value_parser = duration)]
+    warn_before: Duration,
+    /// Serve the watcher's state as JSON on `GET /status` at this address (e.g. 127.0.0.1:7435).
+    #[arg(long, value_name = "ADDR")]
+    status_addr: Option<SocketAddr>,
+    /// Stop after this many rounds [default: run until Ctrl-C].
+    #[arg(long)]
+    rounds: Option<u64>,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    plasma_core::duration::parse_duration(text).map_err(|e| e.to_string())
 }
 
 #[derive(Subcommand, Debug)]
@@ -204,7 +243,7 @@ impl Settings {
             operator: global
                 .operator
                 .or(file.operator)
-                .unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+                .unwrap_or_else(|| "http://127.0.0.1:7434".to_owned()),
             l1_rpc: global
                 .l1_rpc
                 .or(file.l1_rpc)
@@ -687,6 +726,92 @@ async fn run(cli: Cli) -> eyre::Result<()> {
             });
             Ok(())
         }
+        Command::Watch(args) => watch(&settings, args).await,
+    }
+}
+
+/// `plasma watch`: rounds until Ctrl-C (or `--rounds`), events as JSON lines on stdout.
+async fn watch(settings: &Settings, args: WatchArgs) -> eyre::Result<()> {
+    let signer = if args.challenge || args.exit_on_danger {
+        Some(settings.signer()?)
+    } else {
+        None
+    };
+    let session = session(settings, signer.as_ref()).await?;
+    let config = WatchConfig {
+        withhold_after: args.withhold_after,
+        warn_before: args.warn_before.as_secs(),
+        challenge_from: signer
+            .as_ref()
+            .filter(|_| args.challenge)
+            .map(|s| s.address()),
+        exit_on_danger: signer
+            .as_ref()
+            .filter(|_| args.exit_on_danger)
+            .map(|s| s.address()),
+    };
+    let mut watcher = Watcher::new(
+        &session.store,
+        &session.l1,
+        &session.operator,
+        settings.wallet().addresses()?,
+        session.chain_id,
+        config,
+    );
+    let shared = Arc::new(Mutex::new(watcher.status(0)?));
+    if let Some(addr) = args.status_addr {
+        let state = shared.clone();
+        let route = warp::path!("status").and(warp::get()).map(move || {
+            let status = state.lock().map(|s| s.clone()).unwrap_or_default();
+            warp::reply::json(&status)
+        });
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .wrap_err_with(|| format!("--status-addr {addr}: cannot listen"))?;
+        tracing::info!(target: "plasma::watch", %addr, "serving GET /status");
+        tokio::spawn(warp::serve(route).incoming(listener).run());
+    }
+    tracing::info!(
+        target: "plasma::watch",
+        operator = %settings.operator,
+        l1 = %settings.l1_rpc,
+        root_chain = %session.l1.address(),
+        "watching"
+    );
+    let mut rounds = 0u64;
+    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+    loop {
+        match watcher.round().await {
+            Ok(events) => {
+                for event in &events {
+                    println!("{}", serde_json::to_string(event)?);
+                    tracing::warn!(target: "plasma::watch", key = %event.key(), "{event:?}");
+                }
+            }
+            Err(error) => tracing::warn!(target: "plasma::watch", %error, "round failed; retrying"),
+        }
+        let l1_block = session.l1.latest_block().await.unwrap_or_default();
+        match watcher.status(l1_block) {
+            Ok(status) => {
+                if let Ok(mut shared) = shared.lock() {
+                    *shared = status;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(target: "plasma::watch", %error, "reading the state failed")
+            }
+        }
+        rounds += 1;
+        if args.rounds.is_some_and(|max| rounds >= max) {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(args.interval) => {}
+            _ = &mut ctrl_c => {
+                tracing::info!(target: "plasma::watch", "stopped");
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -773,7 +898,7 @@ fn build_payment(
                 c.output.owner == owner && c.output.token == token && c.state == CoinState::Unspent
             })
             .collect();
-        candidates.sort_by(|a, b| b.output.amount.cmp(&a.output.amount));
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.output.amount));
         let mut sum = U256::ZERO;
         for coin in candidates {
             if sum >= wanted {
@@ -810,6 +935,13 @@ fn build_payment(
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PLASMA_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,plasma=info")),
+        )
+        .init();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

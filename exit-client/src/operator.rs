@@ -61,7 +61,7 @@ pub struct OperatorClient {
 }
 
 impl OperatorClient {
-    /// A client for the operator at `base` (e.g. `http://127.0.0.1:8080`).
+    /// A client for the operator at `base` (e.g. `http://127.0.0.1:7434`).
     pub fn new(base: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))

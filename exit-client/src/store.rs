@@ -17,7 +17,9 @@ const SPENT: &str = "spent";
 const COINS: &str = "coins";
 const EXITS: &str = "exits";
 const COMMITMENTS: &str = "commitments";
-const COLUMNS: [&str; 7] = [META, BLOCKS, UTXOS, SPENT, COINS, EXITS, COMMITMENTS];
+/// Events the watcher raised, by key, so each is raised once across restarts.
+const WATCH: &str = "watch";
+const COLUMNS: [&str; 8] = [META, BLOCKS, UTXOS, SPENT, COINS, EXITS, COMMITMENTS, WATCH];
 
 /// Meta keys.
 const SYNCED: &[u8] = b"synced_blknum";
@@ -37,6 +39,14 @@ pub enum StoreError {
         key: String,
         /// The parse error.
         source: serde_json::Error,
+    },
+    /// Another process holds the store open.
+    #[error(
+        "the data folder {path} is in use by another plasma process (a running `plasma watch`?): stop it, or give this command its own --data-dir"
+    )]
+    InUse {
+        /// The store's folder.
+        path: String,
     },
     /// The store belongs to another chain.
     #[error(
@@ -225,7 +235,16 @@ impl ClientStore {
         let columns = COLUMNS
             .iter()
             .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
-        let db = DB::open_cf_descriptors(&options, path, columns)?;
+        let db = DB::open_cf_descriptors(&options, path, columns).map_err(|e| {
+            // RocksDB reports its LOCK file held by another process as an I/O error.
+            if e.to_string().contains("LOCK") {
+                StoreError::InUse {
+                    path: path.display().to_string(),
+                }
+            } else {
+                StoreError::Db(e)
+            }
+        })?;
         let store = Self { db };
         let identity = (chain_id, contract);
         match store.get::<(u64, Address)>(META, CHAIN)? {
@@ -381,6 +400,26 @@ impl ClientStore {
     /// Records (or updates) an exit.
     pub fn put_exit(&self, batch: &mut Batch, exit: &ExitRecord) {
         self.put(batch, EXITS, &key(exit.utxo_pos), exit);
+    }
+
+    /// Whether the watcher raised the event with `key`.
+    pub fn watch_raised(&self, key: &str) -> Result<bool> {
+        Ok(self.db.get_cf(self.cf(WATCH), key.as_bytes())?.is_some())
+    }
+
+    /// Records a raised watcher event under `key`.
+    pub fn put_watch_event<T: Serialize>(&self, batch: &mut Batch, key: &str, event: &T) {
+        self.put(batch, WATCH, key.as_bytes(), event);
+    }
+
+    /// Forgets the watcher event `key`, so that it can be raised again (a recovered outage).
+    pub fn clear_watch_event(&self, batch: &mut Batch, key: &str) {
+        batch.0.delete_cf(self.cf(WATCH), key.as_bytes());
+    }
+
+    /// Every event the watcher raised, by key.
+    pub fn watch_events<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        self.scan(WATCH, IteratorMode::Start)
     }
 }
 

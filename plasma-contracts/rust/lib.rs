@@ -49,6 +49,16 @@ mod bindings {
 
 pub use bindings::{MockERC20, RootChain};
 
+/// The values of `IRootChain.ExitStatus` as `getExit` returns them (the enum's index).
+pub mod exit_status {
+    /// No exit was ever started for the output.
+    pub const NONE: u8 = 0;
+    /// The exit is queued and may still be challenged.
+    pub const ACTIVE: u8 = 1;
+    /// Paid, credited or challenged: the output can never exit again.
+    pub const CLOSED: u8 = 2;
+}
+
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
