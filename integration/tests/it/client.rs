@@ -1,0 +1,167 @@
+//! Users with the `plasma` CLI against the operator binary: payments, exits, challenges, and
+//! exits with the operator gone.
+
+use alloy::primitives::U256;
+use plasma_client::store::CoinState;
+use plasma_contracts::exit_status;
+use plasma_core::UtxoPos;
+use plasma_integration::{Devnet, User, eth};
+use serde_json::Value;
+
+/// The contract's exit period in these scenarios, in seconds (anvil's clock is advanced).
+pub(crate) const EXIT_PERIOD: u64 = 60;
+
+/// The one coin of `user` in `state` (as `plasma utxos` names states).
+fn coin_in_state(user: &User, state: &str) -> UtxoPos {
+    let coins: Vec<Value> = user
+        .coins()
+        .into_iter()
+        .filter(|c| c["state"] == state)
+        .collect();
+    assert_eq!(coins.len(), 1, "{}'s {state} coins: {coins:?}", user.name);
+    coins[0]["utxoPos"]
+        .as_str()
+        .and_then(|p| p.parse().ok())
+        .expect("a utxo position")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob, carol) = (
+        net.user("alice", 1),
+        net.user("bob", 2),
+        net.user("carol", 3),
+    );
+
+    // Alice deposits on L1 and pays Bob; Bob pays Carol. Every side's verified balance is right.
+    alice.ok(&["deposit", "1eth"]);
+    alice.wait_balance(eth("1")).await;
+    let deposit_coin = coin_in_state(&alice, "unspent");
+    alice.ok(&["send", &bob.address().to_string(), "0.4eth"]);
+    bob.wait_balance(eth("0.4")).await;
+    alice.wait_balance(eth("0.6")).await;
+    bob.ok(&["send", &carol.address().to_string(), "0.1eth"]);
+    carol.wait_balance(eth("0.1")).await;
+    bob.wait_balance(eth("0.3")).await;
+    alice.wait_balance(eth("0.6")).await;
+    assert_eq!(
+        coin_in_state(&alice, "spent"),
+        deposit_coin,
+        "Alice's client records the deposit coin as spent"
+    );
+
+    // Carol exits her coin.
+    let carol_before = net.l1_balance(carol.address()).await;
+    let started = carol.ok(&["exit", "--all"]);
+    let started = started.as_array().expect("started exits");
+    assert_eq!(started.len(), 1, "{started:?}");
+    let carol_gas = net.gas_cost(&started[0]["txHash"]).await;
+    let carols = coin_in_state(&carol, "exiting");
+    let exits = carol.ok(&["exits"]);
+    assert_eq!(exits[0]["utxoPos"], carols.to_string(), "{exits}");
+    assert_eq!(exits[0]["status"], "started", "{exits}");
+
+    // Alice cheats: with the data her client kept, she starts an exit of the coin she spent.
+    let kept = alice
+        .store(&net)
+        .coin(deposit_coin)
+        .expect("store readable")
+        .expect("the spent coin's data is kept");
+    assert_eq!(kept.state, CoinState::Spent);
+    let contract = net.chain.contract();
+    let bond = contract.exitBond().call().await.unwrap();
+    contract
+        .startStandardExit(deposit_coin.to_u256(), kept.tx_bytes, kept.proof)
+        .value(bond)
+        .from(alice.address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+
+    // Bob saw Alice's spend in a verified block: his challenge deletes the exit and earns the bond.
+    let bob_before = net.l1_balance(bob.address()).await;
+    let challenged = bob.ok(&["challenge", &deposit_coin.to_string()]);
+    let bob_gas = net.gas_cost(&challenged["txHash"]).await;
+    assert_eq!(
+        net.l1_balance(bob.address()).await,
+        bob_before + bond - bob_gas,
+        "Bob earns the bond"
+    );
+    let exit = contract
+        .getExit(deposit_coin.to_u256())
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(exit.status, exit_status::CLOSED);
+    // A second challenge of the same exit is refused with a clear error.
+    let again = bob.fails(&["challenge", &deposit_coin.to_string()]);
+    assert!(again.contains("error"), "{again}");
+
+    // After the exit period, processing pays Carol her coin and her bond back; Alice gets nothing.
+    net.pass_exit_period().await;
+    let alice_before = net.l1_balance(alice.address()).await;
+    let processed = alice.ok(&["process-exits"]);
+    let alice_gas = net.gas_cost(&processed["txHash"]).await;
+    assert_eq!(
+        net.l1_balance(carol.address()).await,
+        carol_before - carol_gas + eth("0.1"),
+        "Carol holds her 0.1 ETH on L1"
+    );
+    assert_eq!(
+        net.l1_balance(alice.address()).await,
+        alice_before - alice_gas,
+        "the challenged exit pays Alice nothing"
+    );
+    let exits = carol.ok(&["exits"]);
+    assert_eq!(exits[0]["status"], "finalized", "{exits}");
+    assert_eq!(coin_in_state(&carol, "exited"), carols);
+    carol.wait_balance(U256::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_operator_gone_users_exit_from_their_local_data() {
+    let mut net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
+    alice.ok(&["deposit", "1eth"]);
+    alice.wait_balance(eth("1")).await;
+    alice.ok(&["send", &bob.address().to_string(), "0.25eth"]);
+    bob.wait_balance(eth("0.25")).await;
+    alice.wait_balance(eth("0.75")).await;
+
+    // The operator vanishes.
+    net.operator.kill();
+    let refused = bob.fails(&["send", &alice.address().to_string(), "0.1eth"]);
+    assert!(refused.contains(&net.operator.url), "{refused}");
+
+    // Each still exits every coin from the data their client kept.
+    let mut before = Vec::new();
+    for user in [&alice, &bob] {
+        let balance = net.l1_balance(user.address()).await;
+        let output = user.run(&["--json", "exit", "--all"]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let started: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(started.as_array().map(Vec::len), Some(1), "{started}");
+        let gas = net.gas_cost(&started[0]["txHash"]).await;
+        before.push(balance - gas);
+    }
+
+    net.pass_exit_period().await;
+    let processed = bob.ok(&["process-exits"]);
+    let process_gas = net.gas_cost(&processed["txHash"]).await;
+    assert_eq!(
+        net.l1_balance(alice.address()).await,
+        before[0] + eth("0.75")
+    );
+    assert_eq!(
+        net.l1_balance(bob.address()).await,
+        before[1] + eth("0.25") - process_gas
+    );
+}

@@ -1,0 +1,5 @@
+//! End-to-end scenarios: real anvil, the real operator binary, the real `plasma` CLI and
+//! watcher, and a byzantine operator.
+
+mod client;
+mod watcher;
