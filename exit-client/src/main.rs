@@ -105,6 +105,10 @@ enum Command {
         /// Fee paid to the operator, in ETH units [default: 0].
         #[arg(long, default_value = "0wei")]
         fee: String,
+        /// Return once the operator has accepted the payment, without waiting until its block
+        /// is committed on L1 and verified.
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Download and verify every new block against L1, and record your coins.
     Sync,
@@ -394,6 +398,14 @@ fn parse_fee(text: &str) -> eyre::Result<U256> {
     }
 }
 
+/// How a state is named in the JSON output (`unspent`, `started`, …), for the human output.
+fn wire_name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 fn token_name(token: Address) -> String {
     if token == ETH {
         "ETH".to_owned()
@@ -528,7 +540,7 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                         .iter()
                         .map(|c| {
                             format!(
-                                "{:>20}  {}  {} {}  {:?}",
+                                "{:>20}  {}  {} {}  {}",
                                 c.utxo_pos,
                                 c.output.owner,
                                 format_units(
@@ -536,7 +548,7 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                                     if c.output.token == ETH { 18 } else { 0 }
                                 ),
                                 token_name(c.output.token),
-                                c.state
+                                wire_name(c.state)
                             )
                         })
                         .collect::<Vec<_>>()
@@ -550,6 +562,7 @@ async fn run(cli: Cli) -> eyre::Result<()> {
             amount,
             token,
             fee,
+            no_wait,
         } => {
             let to: Address = to
                 .parse()
@@ -569,13 +582,24 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                 fee,
             )?;
             let signed = SignedTransaction::sign(tx, &session.domain(), &signer)?;
-            let submitted = session.operator.submit(&signed).await?;
-            emit(&settings, serde_json::to_value(&submitted)?, || {
-                format!(
-                    "sent {amount} to {to}: transaction {} is {}",
-                    submitted.tx_hash, submitted.status
-                )
-            });
+            let mut submitted = session.operator.submit(&signed).await?;
+            if !no_wait {
+                submitted = wait_verified(&session, &settings, submitted).await?;
+            }
+            emit(
+                &settings,
+                serde_json::to_value(&submitted)?,
+                || match submitted.blknum {
+                    Some(blknum) => format!(
+                        "sent {amount} to {to}: transaction {} is in block {blknum}, committed on L1 and verified",
+                        submitted.tx_hash
+                    ),
+                    None => format!(
+                        "sent {amount} to {to}: transaction {} is {} (the operator stored it; `plasma utxos` shows it once its block is committed)",
+                        submitted.tx_hash, submitted.status
+                    ),
+                },
+            );
             Ok(())
         }
         Command::Exit { utxo_pos, all } => {
@@ -642,12 +666,12 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                     .iter()
                     .map(|e| {
                         format!(
-                            "{:>20}  {} {}  exitable at {}  {:?}",
+                            "{:>20}  {} {}  exitable at {} (unix time)  {}",
                             e.utxo_pos,
-                            e.amount,
+                            format_units(e.amount, if e.token == ETH { 18 } else { 0 }),
                             token_name(e.token),
                             e.exitable_at,
-                            e.status
+                            wire_name(e.status)
                         )
                     })
                     .collect::<Vec<_>>()
@@ -686,15 +710,35 @@ async fn run(cli: Cli) -> eyre::Result<()> {
                 .l1
                 .process_exits(signer.address(), token.unwrap_or(ETH), max)
                 .await?;
+            let paid: Vec<String> = receipt
+                .inner
+                .logs()
+                .iter()
+                .filter_map(|log| {
+                    log.log_decode::<plasma_contracts::RootChain::ExitFinalized>()
+                        .ok()
+                })
+                .map(|event| event.inner.data.utxoPos.to_string())
+                .collect();
             emit(
                 &settings,
-                json!({"txHash": receipt.transaction_hash, "gasUsed": receipt.gas_used}),
+                json!({"txHash": receipt.transaction_hash, "gasUsed": receipt.gas_used, "paid": paid}),
                 || {
-                    format!(
-                        "processed exits of {} (L1 transaction {})",
-                        token_name(token.unwrap_or(ETH)),
-                        receipt.transaction_hash
-                    )
+                    if paid.is_empty() {
+                        format!(
+                            "no exit of {} was ready to pay (see `plasma exits` for when yours is); L1 transaction {}",
+                            token_name(token.unwrap_or(ETH)),
+                            receipt.transaction_hash
+                        )
+                    } else {
+                        format!(
+                            "paid {} exit(s) of {}: {} (L1 transaction {})",
+                            paid.len(),
+                            token_name(token.unwrap_or(ETH)),
+                            paid.join(", "),
+                            receipt.transaction_hash
+                        )
+                    }
                 },
             );
             Ok(())
@@ -727,6 +771,40 @@ async fn run(cli: Cli) -> eyre::Result<()> {
             Ok(())
         }
         Command::Watch(args) => watch(&settings, args).await,
+    }
+}
+
+/// Waits until `submitted` is in a block that is committed on L1 and verified by a sync.
+async fn wait_verified(
+    session: &Session,
+    settings: &Settings,
+    mut submitted: plasma_client::operator::Submitted,
+) -> eyre::Result<plasma_client::operator::Submitted> {
+    const PATIENCE: Duration = Duration::from_secs(120);
+    let start = std::time::Instant::now();
+    loop {
+        if submitted.blknum.is_none() {
+            submitted = session.operator.transaction(submitted.tx_hash).await?;
+        }
+        if let Some(blknum) = submitted.blknum {
+            session.sync(settings).await?;
+            if session.store.synced_blknum()? >= blknum {
+                return Ok(submitted);
+            }
+        }
+        if start.elapsed() > PATIENCE {
+            bail!(
+                "transaction {} was accepted but is not in a block committed on L1 after {}s ({}); it stays with the operator: check later with `plasma utxos`",
+                submitted.tx_hash,
+                PATIENCE.as_secs(),
+                submitted
+                    .blknum
+                    .map_or("still pending".to_owned(), |b| format!(
+                        "in block {b}, not yet committed"
+                    ))
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 

@@ -128,6 +128,11 @@ impl OperatorClient {
         self.read(response).await
     }
 
+    /// Where transaction `hash` stands (`pending`, or `included` with its block).
+    pub async fn transaction(&self, hash: B256) -> Result<Submitted> {
+        self.get(&format!("/v1/transactions/{hash}")).await
+    }
+
     /// Block `blknum`, or `None` when the operator says it has no such block.
     pub async fn block(&self, blknum: u64) -> Result<Option<BlockJson>> {
         match self.get(&format!("/v1/blocks/{blknum}")).await {

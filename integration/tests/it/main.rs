@@ -2,4 +2,5 @@
 //! watcher, and a byzantine operator.
 
 mod client;
+mod devnet;
 mod watcher;
