@@ -4,6 +4,7 @@
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::SolInterface;
 use plasma_contracts::{MockERC20, RootChain};
 use plasma_core::{Deposit, UtxoPos};
 
@@ -29,12 +30,14 @@ pub enum L1Error {
         message: String,
     },
     /// The transaction was mined but reverted.
-    #[error("{action} reverted on L1 (transaction {tx})")]
+    #[error("{action} reverted on L1 (transaction {tx}): {reason}")]
     Reverted {
         /// What was attempted.
         action: &'static str,
         /// The transaction hash.
         tx: B256,
+        /// The contract's error, when the node can trace the transaction.
+        reason: String,
     },
 }
 
@@ -310,9 +313,34 @@ impl L1 {
             return Err(L1Error::Reverted {
                 action,
                 tx: receipt.transaction_hash,
+                reason: self.revert_reason(receipt.transaction_hash).await,
             });
         }
         Ok(receipt)
+    }
+
+    /// Why transaction `tx` reverted: the root contract's error, from the node's
+    /// `debug_traceTransaction` (anvil, geth and reth serve it; many providers do not).
+    async fn revert_reason(&self, tx: B256) -> String {
+        let trace: std::result::Result<serde_json::Value, _> = self
+            .provider
+            .raw_request(
+                "debug_traceTransaction".into(),
+                (tx, serde_json::json!({ "tracer": "callTracer" })),
+            )
+            .await;
+        let Ok(trace) = trace else {
+            return "the node cannot trace it; look the transaction up in a block explorer".into();
+        };
+        let output: Option<Bytes> = trace["output"].as_str().and_then(|o| o.parse().ok());
+        match output.map(|o| RootChain::RootChainErrors::abi_decode(&o)) {
+            Some(Ok(error)) => format!("{error:?}"),
+            _ => format!(
+                "{} (gas used {})",
+                trace["error"].as_str().unwrap_or("unknown error"),
+                trace["gasUsed"].as_str().unwrap_or("?")
+            ),
+        }
     }
 
     /// Deposits `amount` wei from `from`.
@@ -358,7 +386,9 @@ impl L1 {
             )
             .value(bond)
             .from(coin.output.owner);
-        self.confirm("startStandardExit", call.send().await).await
+        let gas = self.gas_with_margin("startStandardExit", &call).await?;
+        self.confirm("startStandardExit", call.gas(gas).send().await)
+            .await
     }
 
     /// Challenges the exit of `utxo_pos` with `spend`, from `from` (who earns the bond).
@@ -392,6 +422,23 @@ impl L1 {
             .contract
             .processExits(token, U256::from(max))
             .from(from);
-        self.confirm("processExits", call.send().await).await
+        let gas = self.gas_with_margin("processExits", &call).await?;
+        self.confirm("processExits", call.gas(gas).send().await)
+            .await
+    }
+
+    /// The gas estimate of `call` plus half. The exit queue's cost depends on where an exit
+    /// lands in it, and that depends on the timestamp of the block that mines it: an estimate
+    /// made one block earlier can fall short (a real revert seen in the end-to-end tests).
+    async fn gas_with_margin<C: alloy::sol_types::SolCall>(
+        &self,
+        action: &'static str,
+        call: &alloy::contract::SolCallBuilder<&DynProvider, C>,
+    ) -> Result<u64> {
+        let estimate = call.estimate_gas().await.map_err(|e| L1Error::Contract {
+            action,
+            message: e.to_string(),
+        })?;
+        Ok(estimate.saturating_add(estimate / 2))
     }
 }
