@@ -97,7 +97,7 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::DoubleSpend { .. } => StatusCode::CONFLICT,
             SubmitError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
-            SubmitError::Store(_) => return Self::internal(e),
+            SubmitError::Store(_) | SubmitError::NotStored(_) => return Self::internal(e),
         };
         Self::new(status, e.code(), e.to_string())
     }
@@ -218,11 +218,35 @@ fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
                     format!("a batch holds 1 to {MAX_BATCH} transactions"),
                 ));
             }
-            let results: Vec<serde_json::Value> = items
+            // Parse each item; submit the parsed ones together (one durable write).
+            let parsed: Vec<Result<SignedTransaction, ApiError>> = items
                 .into_iter()
-                .map(|item| match submit_one(chain, item) {
-                    Ok(result) => serde_json::to_value(result).unwrap_or_default(),
-                    Err(e) => serde_json::to_value(e.body()).unwrap_or_default(),
+                .map(|item| parse_signed(item).inspect_err(|e| chain.metrics().reject(e.code)))
+                .collect();
+            let txs: Vec<SignedTransaction> = parsed
+                .iter()
+                .filter_map(|p| p.as_ref().ok().cloned())
+                .collect();
+            let hashes: Vec<B256> = txs.iter().map(SignedTransaction::hash).collect();
+            let mut submitted = chain.submit_batch(txs).into_iter().zip(hashes);
+            let results: Vec<serde_json::Value> = parsed
+                .into_iter()
+                .map(|p| {
+                    let outcome = match p {
+                        Err(e) => Err(e),
+                        Ok(_) => match submitted.next() {
+                            Some((Ok(status), hash)) => Ok(SubmitResult::new(hash, status)),
+                            Some((Err(e), hash)) => {
+                                tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
+                                Err(ApiError::from(e))
+                            }
+                            None => Err(ApiError::internal("batch result missing")),
+                        },
+                    };
+                    match outcome {
+                        Ok(result) => serde_json::to_value(result).unwrap_or_default(),
+                        Err(e) => serde_json::to_value(e.body()).unwrap_or_default(),
+                    }
                 })
                 .collect();
             ok_json(&serde_json::json!({ "results": results }))
