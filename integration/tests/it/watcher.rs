@@ -325,7 +325,9 @@ async fn a_withheld_block_is_flagged_the_watcher_exits_for_its_user_and_all_exit
     );
     let started = carols.wait_event("exit_started", |_| true).await;
     let carol_gas = net.gas_cost(&started["txHash"]).await;
+    // Then the operator is gone altogether: the watcher says so.
     drop(byzantine);
+    carols.wait_event("operator_unreachable", |_| true).await;
     carols.stop();
 
     let honest = [&alice, &bob];
