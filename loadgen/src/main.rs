@@ -134,9 +134,7 @@ impl Api {
 
     /// Blocks from `from` on (up to 2: a block of 65,536 transactions is ~50 MB of JSON), decoded.
     async fn blocks_from(&self, from: u64) -> eyre::Result<Vec<Block>> {
-        let page = self
-            .get(&format!("/v1/blocks?from={from}&limit=2"))
-            .await?;
+        let page = self.get(&format!("/v1/blocks?from={from}&limit=2")).await?;
         let blocks: Vec<BlockJson> = serde_json::from_value(page["blocks"].clone())?;
         blocks
             .into_iter()
