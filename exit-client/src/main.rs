@@ -68,7 +68,7 @@ struct Global {
     /// Which key to use: a key name or address from `plasma wallet list` [default: the only key].
     #[arg(long, env = "PLASMA_FROM", global = true)]
     from: Option<String>,
-    /// File holding the keystore password (else $PLASMA_PASSWORD, else a prompt).
+    /// File holding the keystore password (else $PLASMA_PASSWORD is used).
     #[arg(long, env = "PLASMA_PASSWORD_FILE", global = true)]
     password_file: Option<PathBuf>,
     /// Print results as JSON.
