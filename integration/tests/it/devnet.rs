@@ -8,6 +8,21 @@ use std::time::{Duration, Instant};
 
 use plasma_integration::{TIMEOUT, free_port};
 
+/// The running `scripts/devnet`: sent SIGTERM (its Ctrl-C path) when dropped, so a failing
+/// test does not leave anvil and the operator behind.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Whether something listens on local `port`.
 fn listening(port: u16) -> bool {
     std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
@@ -18,21 +33,23 @@ fn the_devnet_starts_its_printed_commands_work_and_it_stops_cleanly() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let data = tempfile::tempdir().unwrap();
     let (l1_port, api_port) = (free_port(), free_port());
-    let mut devnet = Command::new(root.join("scripts/devnet"))
-        .current_dir(&root)
-        // The binaries are the ones this test was built with (cargo holds the build lock now).
-        .env("PLASMA_DEVNET_SKIP_BUILD", "1")
-        .env("PLASMA_DEVNET_DIR", data.path())
-        .env("PLASMA_DEVNET_L1_PORT", l1_port.to_string())
-        .env("PLASMA_DEVNET_API_PORT", api_port.to_string())
-        .env("PLASMA_DEVNET_EXIT_PERIOD", "2")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("scripts/devnet starts");
+    let mut devnet = Running(
+        Command::new(root.join("scripts/devnet"))
+            .current_dir(&root)
+            // The binaries are the ones this test was built with (cargo holds the build lock now).
+            .env("PLASMA_DEVNET_SKIP_BUILD", "1")
+            .env("PLASMA_DEVNET_DIR", data.path())
+            .env("PLASMA_DEVNET_L1_PORT", l1_port.to_string())
+            .env("PLASMA_DEVNET_API_PORT", api_port.to_string())
+            .env("PLASMA_DEVNET_EXIT_PERIOD", "2")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("scripts/devnet starts"),
+    );
 
     // Read the banner up to the end of the command list.
-    let mut lines = BufReader::new(devnet.stdout.take().unwrap()).lines();
+    let mut lines = BufReader::new(devnet.0.stdout.take().unwrap()).lines();
     let mut banner = Vec::new();
     let mut commands = Vec::new();
     let mut in_commands = false;
@@ -83,7 +100,7 @@ fn the_devnet_starts_its_printed_commands_work_and_it_stops_cleanly() {
     }
 
     // SIGTERM (as Ctrl-C) stops the devnet, anvil and the operator.
-    let pid = devnet.id().to_string();
+    let pid = devnet.0.id().to_string();
     assert!(
         Command::new("kill")
             .args(["-TERM", &pid])
@@ -93,7 +110,7 @@ fn the_devnet_starts_its_printed_commands_work_and_it_stops_cleanly() {
     );
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = devnet.try_wait().unwrap() {
+        if let Some(status) = devnet.0.try_wait().unwrap() {
             break status;
         }
         assert!(start.elapsed() < TIMEOUT, "scripts/devnet did not stop");
