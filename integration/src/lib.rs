@@ -272,6 +272,30 @@ impl Devnet {
         U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
     }
 
+    /// `user` starts the exit of coin `pos` straight through the contract, with the exit data
+    /// their client kept (even for a coin they spent: the cheat a challenge must stop).
+    /// Returns the bond posted.
+    pub async fn exit_kept_coin(&self, user: &User, pos: plasma_core::UtxoPos) -> U256 {
+        let kept = user
+            .store(self)
+            .coin(pos)
+            .expect("store readable")
+            .expect("the coin's data is kept");
+        let contract = self.chain.contract();
+        let bond = contract.exitBond().call().await.expect("exitBond");
+        contract
+            .startStandardExit(pos.to_u256(), kept.tx_bytes, kept.proof)
+            .value(bond)
+            .from(user.address())
+            .send()
+            .await
+            .expect("startStandardExit sent")
+            .get_receipt()
+            .await
+            .expect("startStandardExit mined");
+        bond
+    }
+
     /// Moves L1's clock past every exit's `exitableAt` that exists now (twice the exit
     /// period plus one second covers both the block-age and the exit-period terms).
     pub async fn pass_exit_period(&self) {
@@ -393,6 +417,21 @@ impl User {
     /// This user's coins as `plasma utxos --json` lists them.
     pub fn coins(&self) -> Vec<Value> {
         self.ok(&["utxos"]).as_array().expect("coin list").clone()
+    }
+
+    /// The one coin of this user in `state` (as `plasma utxos` names states); fails unless
+    /// there is exactly one.
+    pub fn coin_in_state(&self, state: &str) -> plasma_core::UtxoPos {
+        let coins: Vec<Value> = self
+            .coins()
+            .into_iter()
+            .filter(|c| c["state"] == state)
+            .collect();
+        assert_eq!(coins.len(), 1, "{}'s {state} coins: {coins:?}", self.name);
+        coins[0]["utxoPos"]
+            .as_str()
+            .and_then(|p| p.parse().ok())
+            .expect("a utxo position")
     }
 
     /// The sum of this user's unspent ETH coins in their client store (only while no CLI runs).

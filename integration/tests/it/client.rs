@@ -4,26 +4,11 @@
 use alloy::primitives::U256;
 use plasma_client::store::CoinState;
 use plasma_contracts::exit_status;
-use plasma_core::UtxoPos;
-use plasma_integration::{Devnet, User, eth};
+use plasma_integration::{Devnet, eth};
 use serde_json::Value;
 
 /// The contract's exit period in these scenarios, in seconds (anvil's clock is advanced).
 pub(crate) const EXIT_PERIOD: u64 = 60;
-
-/// The one coin of `user` in `state` (as `plasma utxos` names states).
-fn coin_in_state(user: &User, state: &str) -> UtxoPos {
-    let coins: Vec<Value> = user
-        .coins()
-        .into_iter()
-        .filter(|c| c["state"] == state)
-        .collect();
-    assert_eq!(coins.len(), 1, "{}'s {state} coins: {coins:?}", user.name);
-    coins[0]["utxoPos"]
-        .as_str()
-        .and_then(|p| p.parse().ok())
-        .expect("a utxo position")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
@@ -37,7 +22,7 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     // Alice deposits on L1 and pays Bob; Bob pays Carol. Every side's verified balance is right.
     alice.ok(&["deposit", "1eth"]);
     alice.wait_balance(eth("1")).await;
-    let deposit_coin = coin_in_state(&alice, "unspent");
+    let deposit_coin = alice.coin_in_state("unspent");
     alice.ok(&["send", &bob.address().to_string(), "0.4eth"]);
     bob.wait_balance(eth("0.4")).await;
     alice.wait_balance(eth("0.6")).await;
@@ -46,7 +31,7 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     bob.wait_balance(eth("0.3")).await;
     alice.wait_balance(eth("0.6")).await;
     assert_eq!(
-        coin_in_state(&alice, "spent"),
+        alice.coin_in_state("spent"),
         deposit_coin,
         "Alice's client records the deposit coin as spent"
     );
@@ -57,7 +42,7 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     let started = started.as_array().expect("started exits");
     assert_eq!(started.len(), 1, "{started:?}");
     let carol_gas = net.gas_cost(&started[0]["txHash"]).await;
-    let carols = coin_in_state(&carol, "exiting");
+    let carols = carol.coin_in_state("exiting");
     let exits = carol.ok(&["exits"]);
     assert_eq!(exits[0]["utxoPos"], carols.to_string(), "{exits}");
     assert_eq!(exits[0]["status"], "started", "{exits}");
@@ -70,17 +55,7 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
         .expect("the spent coin's data is kept");
     assert_eq!(kept.state, CoinState::Spent);
     let contract = net.chain.contract();
-    let bond = contract.exitBond().call().await.unwrap();
-    contract
-        .startStandardExit(deposit_coin.to_u256(), kept.tx_bytes, kept.proof)
-        .value(bond)
-        .from(alice.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let bond = net.exit_kept_coin(&alice, deposit_coin).await;
 
     // Bob saw Alice's spend in a verified block: his challenge deletes the exit and earns the bond.
     let bob_before = net.l1_balance(bob.address()).await;
@@ -118,7 +93,7 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     );
     let exits = carol.ok(&["exits"]);
     assert_eq!(exits[0]["status"], "finalized", "{exits}");
-    assert_eq!(coin_in_state(&carol, "exited"), carols);
+    assert_eq!(carol.coin_in_state("exited"), carols);
     carol.wait_balance(U256::ZERO).await;
 }
 

@@ -59,11 +59,7 @@ async fn process(net: &Devnet, max: u64) {
 async fn pay_around(alice: &User, bob: &User, carol: &User) -> plasma_core::UtxoPos {
     alice.ok(&["deposit", "1eth"]);
     alice.wait_balance(eth("1")).await;
-    let deposit = alice.coins()[0]["utxoPos"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let deposit = alice.coin_in_state("unspent");
     alice.ok(&["send", &bob.address().to_string(), "0.4eth"]);
     bob.wait_balance(eth("0.4")).await;
     bob.ok(&["send", &carol.address().to_string(), "0.1eth"]);
@@ -146,19 +142,8 @@ async fn the_watcher_challenges_an_invalid_exit_and_earns_the_bond() {
     let mut quiet = WatcherProcess::start(&erin, &[]);
 
     // Alice exits the coin she spent, from the data her client kept.
-    let kept = alice.store(&net).coin(spent).unwrap().unwrap();
+    let bond = net.exit_kept_coin(&alice, spent).await;
     let contract = net.chain.contract();
-    let bond = contract.exitBond().call().await.unwrap();
-    contract
-        .startStandardExit(spent.to_u256(), kept.tx_bytes, kept.proof)
-        .value(bond)
-        .from(alice.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
     let id = spent.to_string();
     let invalid = quiet
         .wait_event("invalid_exit", |e| e["exitId"] == id)
@@ -256,7 +241,7 @@ async fn an_invalid_block_is_flagged_and_every_honest_user_exits_in_full() {
     wait_verified(&net, &watcher).await;
 
     // The operator turns bad: a block spending Bob's coin with a signature Bob never made.
-    let bob_coin = bob.coins()[0]["utxoPos"].as_str().unwrap().parse().unwrap();
+    let bob_coin = bob.coin_in_state("unspent");
     let byzantine = Byzantine::take_over(&mut net).await;
     let forged = byzantine.steal(&net, &net.chain.keys[0], bob_coin, eth("0.3"));
     let (bad, committed_at) = byzantine.commit(&net, vec![forged], Serve::Data).await;
@@ -347,11 +332,7 @@ async fn double_spends_and_root_mismatches_are_flagged_within_one_block() {
         let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
         alice.ok(&["deposit", "1eth"]);
         alice.wait_balance(eth("1")).await;
-        let coin = alice.coins()[0]["utxoPos"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let coin = alice.coin_in_state("unspent");
         alice.ok(&["send", &bob.address().to_string(), "1eth"]);
         bob.wait_balance(eth("1")).await;
         let mut watcher = WatcherProcess::start(&net.user("dave", 4), &[]);
