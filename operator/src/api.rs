@@ -28,6 +28,11 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 pub const MAX_BATCH: usize = 1000;
 /// Most blocks in one `GET /v1/blocks` page.
 pub const MAX_BLOCKS_PAGE: usize = 100;
+/// A `GET /v1/blocks` page stops adding blocks once it holds this many transactions (one full
+/// block: about 80 MB of JSON); it always holds at least one block.
+pub const MAX_PAGE_TXS: usize = plasma_merkle::MAX_LEAVES;
+/// Most outputs in one `GET /v1/accounts/{address}/utxos` page.
+pub const MAX_UTXOS_PAGE: usize = 10_000;
 
 /// What the API serves from.
 #[derive(Debug)]
@@ -152,10 +157,13 @@ impl SubmitResult {
     }
 }
 
+/// A signed transaction as sent: strings borrowed from the request body.
 #[derive(Debug, Deserialize)]
-struct RawSigned {
-    tx: String,
-    signatures: Vec<String>,
+struct RawSigned<'a> {
+    #[serde(borrow)]
+    tx: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    signatures: Vec<std::borrow::Cow<'a, str>>,
 }
 
 fn parse_hex(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
@@ -166,9 +174,9 @@ fn parse_hex(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
         .map_err(|e| ApiError::bad("malformed_hex", format!("{field}: {e}")))
 }
 
-/// A signed transaction from its JSON value.
-fn parse_signed(value: serde_json::Value) -> Result<SignedTransaction, ApiError> {
-    let raw: RawSigned = serde_json::from_value(value).map_err(|e| {
+/// A signed transaction from its JSON text.
+fn parse_signed(json: &str) -> Result<SignedTransaction, ApiError> {
+    let raw: RawSigned<'_> = serde_json::from_str(json).map_err(|e| {
         ApiError::bad(
             "invalid_request",
             format!("expected {{\"tx\": \"0x..\", \"signatures\": [\"0x..\"]}}: {e}"),
@@ -189,70 +197,94 @@ fn parse_signed(value: serde_json::Value) -> Result<SignedTransaction, ApiError>
         .map_err(|e| ApiError::bad(e.code(), e.to_string()))
 }
 
-fn submit_one(chain: &Chain, value: serde_json::Value) -> Result<SubmitResult, ApiError> {
-    let tx = match parse_signed(value) {
-        Ok(tx) => tx,
-        Err(e) => {
-            chain.metrics().reject(e.code);
-            return Err(e);
-        }
+/// One entry of a batch's `results`: the outcome or the error body.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum BatchResult {
+    Ok(SubmitResult),
+    Err(ErrorBody),
+}
+
+fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
+    let malformed = |e: serde_json::Error| {
+        chain.metrics().reject("malformed_json");
+        ApiError::bad("malformed_json", e.to_string())
     };
+    let text = std::str::from_utf8(body).map_err(|e| {
+        chain.metrics().reject("malformed_json");
+        ApiError::bad("malformed_json", format!("the body is not UTF-8: {e}"))
+    })?;
+    // A batch is a JSON array; anything else is one transaction. Each item is parsed on its
+    // own, so one malformed item is reported in its place and the others still count.
+    if text.trim_start().starts_with('[') {
+        let items: Vec<&serde_json::value::RawValue> =
+            serde_json::from_str(text).map_err(malformed)?;
+        if items.is_empty() || items.len() > MAX_BATCH {
+            return Err(ApiError::bad(
+                "invalid_batch",
+                format!("a batch holds 1 to {MAX_BATCH} transactions"),
+            ));
+        }
+        let parsed: Vec<Result<SignedTransaction, ApiError>> = items
+            .iter()
+            .map(|item| parse_signed(item.get()).inspect_err(|e| chain.metrics().reject(e.code)))
+            .collect();
+        let hashes: Vec<B256> = parsed
+            .iter()
+            .flatten()
+            .map(SignedTransaction::hash)
+            .collect();
+        let mut parsed_ok = Vec::with_capacity(hashes.len());
+        let mut slots = Vec::with_capacity(parsed.len());
+        for p in parsed {
+            match p {
+                Ok(tx) => {
+                    parsed_ok.push(tx);
+                    slots.push(None);
+                }
+                Err(e) => slots.push(Some(e)),
+            }
+        }
+        let mut submitted = chain.submit_batch(parsed_ok).into_iter().zip(hashes);
+        let results: Vec<BatchResult> = slots
+            .into_iter()
+            .map(|slot| {
+                let outcome = match slot {
+                    Some(e) => Err(e),
+                    None => match submitted.next() {
+                        Some((Ok(status), hash)) => Ok(SubmitResult::new(hash, status)),
+                        Some((Err(e), hash)) => {
+                            tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
+                            Err(ApiError::from(e))
+                        }
+                        None => Err(ApiError::internal("batch result missing")),
+                    },
+                };
+                match outcome {
+                    Ok(result) => BatchResult::Ok(result),
+                    Err(e) => BatchResult::Err(e.body()),
+                }
+            })
+            .collect();
+        return ok_json(&serde_json::json!({ "results": results }));
+    }
+    let tx = parse_signed(text).map_err(|e| {
+        // Text that is not JSON at all is malformed, not merely of the wrong shape.
+        let e = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(json) if e.code == "invalid_request" => malformed(json),
+            _ => e,
+        };
+        if e.code != "malformed_json" {
+            chain.metrics().reject(e.code);
+        }
+        e
+    })?;
     let hash = tx.hash();
     let status = chain.submit(tx).map_err(|e| {
         tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
         ApiError::from(e)
     })?;
-    Ok(SubmitResult::new(hash, status))
-}
-
-fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        chain.metrics().reject("malformed_json");
-        ApiError::bad("malformed_json", e.to_string())
-    })?;
-    match value {
-        serde_json::Value::Array(items) => {
-            if items.is_empty() || items.len() > MAX_BATCH {
-                return Err(ApiError::bad(
-                    "invalid_batch",
-                    format!("a batch holds 1 to {MAX_BATCH} transactions"),
-                ));
-            }
-            // Parse each item; submit the parsed ones together (one durable write).
-            let parsed: Vec<Result<SignedTransaction, ApiError>> = items
-                .into_iter()
-                .map(|item| parse_signed(item).inspect_err(|e| chain.metrics().reject(e.code)))
-                .collect();
-            let txs: Vec<SignedTransaction> = parsed
-                .iter()
-                .filter_map(|p| p.as_ref().ok().cloned())
-                .collect();
-            let hashes: Vec<B256> = txs.iter().map(SignedTransaction::hash).collect();
-            let mut submitted = chain.submit_batch(txs).into_iter().zip(hashes);
-            let results: Vec<serde_json::Value> = parsed
-                .into_iter()
-                .map(|p| {
-                    let outcome = match p {
-                        Err(e) => Err(e),
-                        Ok(_) => match submitted.next() {
-                            Some((Ok(status), hash)) => Ok(SubmitResult::new(hash, status)),
-                            Some((Err(e), hash)) => {
-                                tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
-                                Err(ApiError::from(e))
-                            }
-                            None => Err(ApiError::internal("batch result missing")),
-                        },
-                    };
-                    match outcome {
-                        Ok(result) => serde_json::to_value(result).unwrap_or_default(),
-                        Err(e) => serde_json::to_value(e.body()).unwrap_or_default(),
-                    }
-                })
-                .collect();
-            ok_json(&serde_json::json!({ "results": results }))
-        }
-        value => ok_json(&submit_one(chain, value)?),
-    }
+    ok_json(&SubmitResult::new(hash, status))
 }
 
 fn get_block(chain: &Chain, blknum: &str) -> ApiResult {
@@ -290,8 +322,16 @@ fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
     };
     let db = chain.db();
     let mut blocks = Vec::new();
+    let mut txs = 0usize;
     for blknum in db.block_numbers(from, limit).map_err(ApiError::internal)? {
+        if !blocks.is_empty()
+            && let Some(header) = db.block_header(blknum).map_err(ApiError::internal)?
+            && txs + header.tx_count as usize > MAX_PAGE_TXS
+        {
+            break; // the next page starts here
+        }
         if let Some(block) = db.block(blknum).map_err(ApiError::internal)? {
+            txs += block.transactions.len();
             blocks.push(BlockJson::from(&block));
         }
     }
@@ -352,13 +392,33 @@ struct AccountUtxo {
     pending_spend: Option<B256>,
 }
 
-fn get_utxos(chain: &Chain, address: &str) -> ApiResult {
+fn get_utxos(chain: &Chain, address: &str, query: &str) -> ApiResult {
     let owner: Address = address
         .parse()
         .map_err(|_| ApiError::bad("invalid_address", "address must be 0x and 40 hex digits"))?;
+    let params = serde_urlencoded_pairs(query);
+    let from = match params.get("from") {
+        Some(v) => v
+            .parse::<UtxoPos>()
+            .map_err(|e| ApiError::bad("invalid_query", format!("from: {e}")))?
+            .as_u64(),
+        None => 0,
+    };
+    let limit = match params.get("limit") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_UTXOS_PAGE).contains(l))
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "invalid_query",
+                    format!("limit must be 1 to {MAX_UTXOS_PAGE}"),
+                )
+            })?,
+        None => MAX_UTXOS_PAGE,
+    };
     let utxos: Vec<AccountUtxo> = chain
-        .db()
-        .owner_utxos(owner)
+        .owner_utxos(owner, from, limit)
         .map_err(ApiError::internal)?
         .into_iter()
         .map(|(pos, record)| AccountUtxo {
@@ -495,8 +555,11 @@ pub fn routes(
         .then(|h: String, s: Arc<ApiState>| blocking(move || get_transaction(&s.chain, &h)));
     let utxos = warp::path!("v1" / "accounts" / String / "utxos")
         .and(warp::get())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(with())
-        .then(|a: String, s: Arc<ApiState>| blocking(move || get_utxos(&s.chain, &a)));
+        .then(|a: String, q: String, s: Arc<ApiState>| {
+            blocking(move || get_utxos(&s.chain, &a, &q))
+        });
     let exit_data = warp::path!("v1" / "utxos" / String / "exit-data")
         .and(warp::get())
         .and(with())

@@ -14,6 +14,13 @@ use eyre::{WrapErr, bail, eyre};
 use plasma_operator::Config;
 use serde::Deserialize;
 
+/// mimalloc instead of glibc's allocator: the daemon frees on other threads what it allocated
+/// (request bodies on the API's threads, blocks on the producer's), and glibc's per-thread
+/// arenas kept that memory: at 533,333 stored transactions the resident size under load was
+/// 700 MiB with glibc and 480 MiB with mimalloc (jemalloc: 450 MiB, with a slower build).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The plasma child-chain operator: accepts signed transactions over HTTP, builds blocks, stores
 /// them in RocksDB, commits their roots to the root contract on L1, and follows L1 deposits and
 /// exits.

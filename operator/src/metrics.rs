@@ -43,6 +43,10 @@ pub struct Metrics {
     pub l1_head: AtomicU64,
     /// The next L1 block whose events the follower will apply.
     pub l1_cursor: AtomicU64,
+    /// Microseconds spent making and storing operator blocks, since start.
+    pub block_build_micros: AtomicU64,
+    /// Microseconds the latest operator block took to make and store.
+    pub last_block_build_micros: AtomicU64,
     latency: Mutex<Histogram>,
     produced_at: Mutex<BTreeMap<u64, std::time::Instant>>,
 }
@@ -71,6 +75,14 @@ impl Metrics {
         }
         h.count += 1;
         h.sum += seconds;
+    }
+
+    /// Records how long making and storing one operator block took.
+    pub fn observe_block_build(&self, seconds: f64) {
+        let micros = (seconds * 1e6) as u64;
+        self.block_build_micros.fetch_add(micros, Ordering::Relaxed);
+        self.last_block_build_micros
+            .store(micros, Ordering::Relaxed);
     }
 
     /// Notes when operator block `blknum` was produced (for the commit latency).
@@ -188,6 +200,17 @@ impl Metrics {
             "gauge",
             "The L1 head block number as last read.",
             get(&self.l1_head),
+        );
+        let seconds = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "# HELP plasma_operator_block_build_seconds_total Seconds spent making and storing operator blocks since start.\n# TYPE plasma_operator_block_build_seconds_total counter\nplasma_operator_block_build_seconds_total {}",
+            seconds(&self.block_build_micros)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP plasma_operator_last_block_build_seconds Seconds the latest operator block took to make and store.\n# TYPE plasma_operator_last_block_build_seconds gauge\nplasma_operator_last_block_build_seconds {}",
+            seconds(&self.last_block_build_micros)
         );
         let _ = writeln!(
             out,

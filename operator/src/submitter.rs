@@ -211,7 +211,7 @@ impl Submitter {
         {
             self.blocking(|c| {
                 let mut batch = Batch::new();
-                batch.delete(Column::Meta, meta::SUBMIT_INTENT.to_vec());
+                batch.delete(Column::Meta, meta::SUBMIT_INTENT);
                 c.db().write(batch)
             })
             .await?;
@@ -327,7 +327,7 @@ impl Submitter {
         let record = intent.encode();
         self.blocking(move |c| {
             let mut batch = Batch::new();
-            batch.put(Column::Meta, meta::SUBMIT_INTENT.to_vec(), record);
+            batch.put(Column::Meta, meta::SUBMIT_INTENT, record);
             c.db().write(batch)
         })
         .await?;

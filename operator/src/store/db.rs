@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::B256;
 use plasma_core::{Block, Output, SignedTransaction, UtxoPos, UtxoState};
 
-use super::records::{self, BlockHeader, SubmitIntent, UtxoRecord, meta};
+use super::records::{
+    self, BlockBody, BlockHeader, BlockRecord, IndexEntry, SeqRun, SubmitIntent, UtxoRecord, meta,
+};
 use super::{Batch, Column, Store, StoreError, StoreResult};
 
 /// Typed reads of the store, and the writes that belong together as batch helpers.
@@ -25,6 +27,20 @@ fn corrupt(column: Column) -> impl FnOnce(records::RecordError) -> StoreError {
         column: column.name(),
         what: e.0,
     }
+}
+
+/// Where a stored transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// Stored with this sequence number and in no block yet.
+    Pending(u64),
+    /// In block `blknum` at `index`.
+    Included {
+        /// The block.
+        blknum: u64,
+        /// The index in the block.
+        index: u32,
+    },
 }
 
 impl Db {
@@ -53,6 +69,11 @@ impl Db {
             .unwrap_or(plasma_core::CHILD_BLOCK_INTERVAL))
     }
 
+    /// The first sequence number not in any block.
+    pub fn pending_from(&self) -> StoreResult<u64> {
+        Ok(self.meta_u64(meta::PENDING_FROM)?.unwrap_or(0))
+    }
+
     /// The highest operator block known committed on L1 (0: none).
     pub fn committed(&self) -> StoreResult<u64> {
         Ok(self.meta_u64(meta::COMMITTED)?.unwrap_or(0))
@@ -66,12 +87,17 @@ impl Db {
             .transpose()
     }
 
-    /// A block's header.
-    pub fn block_header(&self, blknum: u64) -> StoreResult<Option<BlockHeader>> {
+    /// A block's record: header and where its transactions are.
+    pub fn block_record(&self, blknum: u64) -> StoreResult<Option<BlockRecord>> {
         self.store
             .get(Column::Blocks, &records::u64_bytes(blknum))?
-            .map(|v| BlockHeader::decode(&v).map_err(corrupt(Column::Blocks)))
+            .map(|v| BlockRecord::decode(&v).map_err(corrupt(Column::Blocks)))
             .transpose()
+    }
+
+    /// A block's header.
+    pub fn block_header(&self, blknum: u64) -> StoreResult<Option<BlockHeader>> {
+        Ok(self.block_record(blknum)?.map(|r| r.header))
     }
 
     /// Up to `limit` block numbers from `from` on, ascending.
@@ -93,48 +119,128 @@ impl Db {
 
     /// A whole block.
     pub fn block(&self, blknum: u64) -> StoreResult<Option<Block>> {
-        let Some(header) = self.block_header(blknum)? else {
+        let Some(record) = self.block_record(blknum)? else {
             return Ok(None);
         };
-        let prefix = records::u64_bytes(blknum);
-        let transactions = self
-            .store
-            .scan(Column::BlockTxs, &prefix, &prefix, usize::MAX)?
-            .into_iter()
-            .map(|(_, v)| records::decode_signed(&v).map_err(corrupt(Column::BlockTxs)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        if transactions.len() != header.tx_count as usize {
-            return Err(StoreError::Corrupt {
-                column: Column::BlockTxs.name(),
-                what: format!(
-                    "block {blknum} has {} transactions, header says {}",
-                    transactions.len(),
-                    header.tx_count
-                ),
-            });
-        }
+        let transactions = match &record.body {
+            BlockBody::Deposit(tx) => {
+                vec![records::decode_signed(tx).map_err(corrupt(Column::Blocks))?]
+            }
+            BlockBody::Runs(runs) => {
+                let mut transactions = Vec::with_capacity(record.header.tx_count as usize);
+                for run in runs {
+                    let rows = self.store.scan(
+                        Column::Txs,
+                        &[],
+                        &records::u64_bytes(run.first),
+                        run.len as usize,
+                    )?;
+                    for (expected, (key, value)) in (run.first..).zip(&rows) {
+                        if records::read_u64(key).ok() != Some(expected) {
+                            return Err(StoreError::Corrupt {
+                                column: Column::Txs.name(),
+                                what: format!("block {blknum} lacks transaction seq {expected}"),
+                            });
+                        }
+                        transactions
+                            .push(records::decode_signed(value).map_err(corrupt(Column::Txs))?);
+                    }
+                    if rows.len() != run.len as usize {
+                        return Err(StoreError::Corrupt {
+                            column: Column::Txs.name(),
+                            what: format!("block {blknum} lacks transactions of its last run"),
+                        });
+                    }
+                }
+                transactions
+            }
+        };
         Ok(Some(Block {
             blknum,
-            root: header.root,
-            timestamp: header.timestamp,
+            root: record.header.root,
+            timestamp: record.header.timestamp,
             transactions,
         }))
     }
 
-    /// Transaction `index` of block `blknum`.
-    pub fn block_tx(&self, blknum: u64, index: u32) -> StoreResult<Option<SignedTransaction>> {
+    /// The transaction with sequence number `seq`.
+    pub fn tx_by_seq(&self, seq: u64) -> StoreResult<Option<SignedTransaction>> {
         self.store
-            .get(Column::BlockTxs, &records::block_tx_key(blknum, index))?
-            .map(|v| records::decode_signed(&v).map_err(corrupt(Column::BlockTxs)))
+            .get(Column::Txs, &records::u64_bytes(seq))?
+            .map(|v| records::decode_signed(&v).map_err(corrupt(Column::Txs)))
             .transpose()
     }
 
-    /// Where a transaction was included: `(blknum, txIndex)`.
-    pub fn tx_location(&self, hash: &B256) -> StoreResult<Option<(u64, u32)>> {
-        self.store
+    /// Transaction `index` of block `blknum`.
+    pub fn block_tx(&self, blknum: u64, index: u32) -> StoreResult<Option<SignedTransaction>> {
+        let Some(record) = self.block_record(blknum)? else {
+            return Ok(None);
+        };
+        match &record.body {
+            BlockBody::Deposit(tx) if index == 0 => Ok(Some(
+                records::decode_signed(tx).map_err(corrupt(Column::Blocks))?,
+            )),
+            BlockBody::Deposit(_) => Ok(None),
+            BlockBody::Runs(_) => match record.seq_of(index) {
+                Some(seq) => self.tx_by_seq(seq),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// The operator block holding sequence number `seq`, and its index there.
+    pub fn locate_seq(&self, seq: u64) -> StoreResult<Option<(u64, u32)>> {
+        let Some((_, value)) = self
+            .store
+            .floor(Column::SeqBlocks, &records::u64_bytes(seq))?
+        else {
+            return Ok(None);
+        };
+        let blknum = records::read_u64(&value).map_err(corrupt(Column::SeqBlocks))?;
+        let Some(record) = self.block_record(blknum)? else {
+            return Err(StoreError::Corrupt {
+                column: Column::SeqBlocks.name(),
+                what: format!("names block {blknum}, which is not stored"),
+            });
+        };
+        Ok(record.index_of(seq).map(|index| (blknum, index)))
+    }
+
+    /// Where the transaction `hash` is, if it is stored.
+    pub fn tx_location(&self, hash: &B256) -> StoreResult<Option<Location>> {
+        let Some(entry) = self
+            .store
             .get(Column::TxIndex, hash.as_slice())?
-            .map(|v| records::read_block_tx_key(&v).map_err(corrupt(Column::TxIndex)))
-            .transpose()
+            .map(|v| IndexEntry::decode(&v).map_err(corrupt(Column::TxIndex)))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(match entry {
+            IndexEntry::At { blknum, index } => Location::Included { blknum, index },
+            IndexEntry::Seq(seq) if seq >= self.pending_from()? => Location::Pending(seq),
+            IndexEntry::Seq(seq) => match self.locate_seq(seq)? {
+                Some((blknum, index)) => Location::Included { blknum, index },
+                None => {
+                    return Err(StoreError::Corrupt {
+                        column: Column::TxIndex.name(),
+                        what: format!("transaction {hash} (seq {seq}) is in no block"),
+                    });
+                }
+            },
+        }))
+    }
+
+    /// The transaction `hash` with where it is.
+    pub fn transaction(&self, hash: &B256) -> StoreResult<Option<(Location, SignedTransaction)>> {
+        let Some(location) = self.tx_location(hash)? else {
+            return Ok(None);
+        };
+        let tx = match location {
+            Location::Pending(seq) => self.tx_by_seq(seq)?,
+            Location::Included { blknum, index } => self.block_tx(blknum, index)?,
+        };
+        Ok(tx.map(|tx| (location, tx)))
     }
 
     /// An output of the UTXO set.
@@ -173,22 +279,7 @@ impl Db {
         })
     }
 
-    /// Every output of `owner` in the UTXO set, ascending by position.
-    pub fn owner_utxos(&self, owner: Address) -> StoreResult<Vec<(UtxoPos, UtxoRecord)>> {
-        let mut out = Vec::new();
-        for (key, _) in self
-            .store
-            .scan(Column::OwnerUtxos, owner.as_slice(), &[], usize::MAX)?
-        {
-            let pos = records::read_owner_key(&key).map_err(corrupt(Column::OwnerUtxos))?;
-            if let Some(record) = self.utxo(pos)? {
-                out.push((pos, record));
-            }
-        }
-        Ok(out)
-    }
-
-    /// The whole UTXO set, ascending by position (for checks and tests).
+    /// The whole UTXO set, ascending by position.
     pub fn all_utxos(&self) -> StoreResult<Vec<(UtxoPos, UtxoRecord)>> {
         self.store
             .scan(Column::Utxos, &[], &[], usize::MAX)?
@@ -206,14 +297,14 @@ impl Db {
             .collect()
     }
 
-    /// The pending transactions, in arrival order, with their sequence numbers.
-    pub fn pending(&self) -> StoreResult<Vec<(u64, SignedTransaction)>> {
+    /// The stored transactions from sequence number `from` on, ascending.
+    pub fn txs_from(&self, from: u64) -> StoreResult<Vec<(u64, SignedTransaction)>> {
         self.store
-            .scan(Column::Pending, &[], &[], usize::MAX)?
+            .scan(Column::Txs, &[], &records::u64_bytes(from), usize::MAX)?
             .into_iter()
             .map(|(k, v)| {
-                let seq = records::read_u64(&k).map_err(corrupt(Column::Pending))?;
-                let tx = records::decode_signed(&v).map_err(corrupt(Column::Pending))?;
+                let seq = records::read_u64(&k).map_err(corrupt(Column::Txs))?;
+                let tx = records::decode_signed(&v).map_err(corrupt(Column::Txs))?;
                 Ok((seq, tx))
             })
             .collect()
@@ -221,28 +312,83 @@ impl Db {
 
     // ---- batch helpers -------------------------------------------------------------------
 
-    /// Adds a block (header, transactions, index) to `batch`. The UTXO changes are separate.
-    pub fn put_block(batch: &mut Batch, block: &Block) {
-        let header = BlockHeader {
-            root: block.root,
-            timestamp: block.timestamp,
-            tx_count: u32::try_from(block.transactions.len()).unwrap_or(u32::MAX),
+    /// Adds an accepted transaction, and its index entry, to `batch`.
+    pub fn put_tx(batch: &mut Batch, seq: u64, tx: &SignedTransaction) {
+        batch.put(
+            Column::Txs,
+            records::u64_bytes(seq),
+            records::encode_signed(tx),
+        );
+        batch.put(
+            Column::TxIndex,
+            tx.hash().as_slice(),
+            IndexEntry::Seq(seq).encode(),
+        );
+    }
+
+    /// Removes a pending transaction (never one in a block) in `batch`.
+    pub fn delete_tx(batch: &mut Batch, seq: u64, hash: &B256) {
+        batch.delete(Column::Txs, records::u64_bytes(seq));
+        batch.delete(Column::TxIndex, hash.as_slice());
+    }
+
+    /// Adds an operator block whose transactions are the stored ones with the sequence numbers
+    /// in `runs` to `batch`, and moves the start of the pending transactions past them. The
+    /// UTXO changes are separate.
+    pub fn put_operator_block(
+        batch: &mut Batch,
+        blknum: u64,
+        header: BlockHeader,
+        runs: Vec<SeqRun>,
+    ) {
+        if let (Some(first), Some(last)) = (runs.first(), runs.last()) {
+            batch.put(
+                Column::SeqBlocks,
+                records::u64_bytes(first.first),
+                records::u64_bytes(blknum),
+            );
+            Self::put_meta_u64(batch, meta::PENDING_FROM, last.first + u64::from(last.len));
+        }
+        let record = BlockRecord {
+            header,
+            body: BlockBody::Runs(runs),
+        };
+        batch.put(Column::Blocks, records::u64_bytes(blknum), record.encode());
+    }
+
+    /// Adds a deposit block (its one transaction inside its record) and its index entry to
+    /// `batch`. The UTXO change is separate.
+    pub fn put_deposit_block(batch: &mut Batch, block: &Block) {
+        let Some(tx) = block.transactions.first() else {
+            return;
+        };
+        let record = BlockRecord {
+            header: BlockHeader {
+                root: block.root,
+                timestamp: block.timestamp,
+                tx_count: 1,
+            },
+            body: BlockBody::Deposit(records::encode_signed(tx)),
         };
         batch.put(
             Column::Blocks,
             records::u64_bytes(block.blknum),
-            header.encode(),
+            record.encode(),
         );
-        for (index, tx) in (0u32..).zip(&block.transactions) {
-            let key = records::block_tx_key(block.blknum, index);
-            batch.put(Column::BlockTxs, key.clone(), records::encode_signed(tx));
-            batch.put(Column::TxIndex, tx.hash().as_slice().to_vec(), key);
-        }
+        batch.put(
+            Column::TxIndex,
+            tx.hash().as_slice(),
+            IndexEntry::At {
+                blknum: block.blknum,
+                index: 0,
+            }
+            .encode(),
+        );
     }
 
-    /// Updates a stored block's header (its L1 timestamp) in `batch`.
-    pub fn put_block_header(batch: &mut Batch, blknum: u64, header: &BlockHeader) {
-        batch.put(Column::Blocks, records::u64_bytes(blknum), header.encode());
+    /// Rewrites a stored block's record (e.g. its L1 timestamp) in `batch`.
+    pub fn put_block_record(batch: &mut Batch, blknum: u64, record: &BlockRecord) {
+        batch.put(Column::Blocks, records::u64_bytes(blknum), record.encode());
     }
 
     /// Adds an output to the UTXO set in `batch`.
@@ -252,21 +398,15 @@ impl Db {
             records::u64_bytes(pos.as_u64()),
             record.encode(),
         );
-        batch.put(
-            Column::OwnerUtxos,
-            records::owner_key(record.output.owner, pos),
-            Vec::new(),
-        );
     }
 
     /// Removes an output from the UTXO set in `batch`.
-    pub fn delete_utxo(batch: &mut Batch, pos: UtxoPos, owner: Address) {
+    pub fn delete_utxo(batch: &mut Batch, pos: UtxoPos) {
         batch.delete(Column::Utxos, records::u64_bytes(pos.as_u64()));
-        batch.delete(Column::OwnerUtxos, records::owner_key(owner, pos));
     }
 
     /// Sets a `u64` metadata entry in `batch`.
     pub fn put_meta_u64(batch: &mut Batch, key: &[u8], value: u64) {
-        batch.put(Column::Meta, key.to_vec(), records::u64_bytes(value));
+        batch.put(Column::Meta, key, records::u64_bytes(value));
     }
 }

@@ -28,13 +28,16 @@ impl Store for MemoryStore {
 
     fn write(&self, batch: Batch) -> StoreResult<()> {
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
-        for op in batch.ops {
+        for op in batch.ops() {
             match op {
                 Op::Put(column, key, value) => {
-                    tables.entry(column).or_default().insert(key, value);
+                    tables
+                        .entry(column)
+                        .or_default()
+                        .insert(key.to_vec(), value.to_vec());
                 }
                 Op::Delete(column, key) => {
-                    tables.entry(column).or_default().remove(&key);
+                    tables.entry(column).or_default().remove(key);
                 }
             }
         }
@@ -68,6 +71,16 @@ impl Store for MemoryStore {
                 .range(prefix.to_vec()..)
                 .take_while(|(k, _)| k.starts_with(prefix))
                 .last()
+                .map(|(k, v)| (k.clone(), v.clone()))
+        }))
+    }
+
+    fn floor(&self, column: Column, key: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        Ok(tables.get(&column).and_then(|table| {
+            table
+                .range(..=key.to_vec())
+                .next_back()
                 .map(|(k, v)| (k.clone(), v.clone()))
         }))
     }

@@ -3,7 +3,7 @@
 
 use alloy::primitives::{Address, B256, U256};
 use plasma_core::signature::SIGNATURE_LEN;
-use plasma_core::{Output, SignedTransaction, TxSignature, UtxoPos};
+use plasma_core::{Output, SignedTransaction, TxSignature};
 
 /// Names of the metadata entries.
 pub mod meta {
@@ -15,6 +15,9 @@ pub mod meta {
     pub const COMMITTED: &[u8] = b"committed";
     /// The submitter's in-flight commitment ([`super::SubmitIntent`]).
     pub const SUBMIT_INTENT: &[u8] = b"submit_intent";
+    /// The first sequence number not in any block: every stored transaction from here on is
+    /// pending.
+    pub const PENDING_FROM: &[u8] = b"pending_from";
 }
 
 /// Why a record does not decode.
@@ -47,41 +50,53 @@ pub fn read_u64(bytes: &[u8]) -> Result<u64, RecordError> {
     u64_at(bytes, 0)
 }
 
-/// The key of transaction `index` of block `blknum`.
-pub fn block_tx_key(blknum: u64, index: u32) -> Vec<u8> {
-    let mut key = Vec::with_capacity(12);
-    key.extend_from_slice(&blknum.to_be_bytes());
-    key.extend_from_slice(&index.to_be_bytes());
-    key
+/// Where the tx-index column says a transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexEntry {
+    /// An operator-block transaction, by its sequence number (pending or in a block): 8 bytes.
+    Seq(u64),
+    /// A deposit block's transaction: `blknum (u64) ‖ txIndex (u32)`, 12 bytes.
+    At {
+        /// The block.
+        blknum: u64,
+        /// The index in it.
+        index: u32,
+    },
 }
 
-/// Reads a [`block_tx_key`] (also the value of the tx-index column).
-pub fn read_block_tx_key(bytes: &[u8]) -> Result<(u64, u32), RecordError> {
-    if bytes.len() != 12 {
-        return Err(err("a transaction location is 12 bytes"));
+impl IndexEntry {
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Self::Seq(seq) => u64_bytes(*seq),
+            Self::At { blknum, index } => {
+                let mut out = Vec::with_capacity(12);
+                out.extend_from_slice(&blknum.to_be_bytes());
+                out.extend_from_slice(&index.to_be_bytes());
+                out
+            }
+        }
     }
-    let index = bytes
-        .get(8..12)
+
+    /// Reads stored bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        match bytes.len() {
+            8 => Ok(Self::Seq(u64_at(bytes, 0)?)),
+            12 => Ok(Self::At {
+                blknum: u64_at(bytes, 0)?,
+                index: u32_at(bytes, 8)?,
+            }),
+            n => Err(err(format!("a tx-index entry is 8 or 12 bytes, not {n}"))),
+        }
+    }
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Result<u32, RecordError> {
+    bytes
+        .get(at..at + 4)
         .and_then(|b| <[u8; 4]>::try_from(b).ok())
         .map(u32::from_be_bytes)
-        .ok_or_else(|| err("truncated index"))?;
-    Ok((u64_at(bytes, 0)?, index))
-}
-
-/// The key of `pos` in the owner index.
-pub fn owner_key(owner: Address, pos: UtxoPos) -> Vec<u8> {
-    let mut key = Vec::with_capacity(28);
-    key.extend_from_slice(owner.as_slice());
-    key.extend_from_slice(&pos.as_u64().to_be_bytes());
-    key
-}
-
-/// Reads the position out of an [`owner_key`].
-pub fn read_owner_key(bytes: &[u8]) -> Result<UtxoPos, RecordError> {
-    if bytes.len() != 28 {
-        return Err(err("an owner key is 28 bytes"));
-    }
-    UtxoPos::from_u64(u64_at(bytes, 20)?).map_err(|e| err(e.to_string()))
+        .ok_or_else(|| err("truncated u32"))
 }
 
 /// A block without its transactions: `root (32) ‖ timestamp (u64) ‖ txCount (u32)`.
@@ -121,6 +136,136 @@ impl BlockHeader {
             tx_count,
         })
     }
+}
+
+/// `len` transactions with consecutive sequence numbers from `first`, in a block in that order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRun {
+    /// The first sequence number.
+    pub first: u64,
+    /// How many.
+    pub len: u32,
+}
+
+/// Where a block's transactions are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockBody {
+    /// An operator block: its transactions are in [`Column::Txs`](super::Column::Txs), these
+    /// runs of sequence numbers in index order (a gap is a transaction dropped before the
+    /// block was made).
+    Runs(Vec<SeqRun>),
+    /// A deposit block: its one transaction ([`encode_signed`] bytes).
+    Deposit(Vec<u8>),
+}
+
+/// A stored block: `header (44) ‖ kind (u8) ‖ body`, where the body of kind 0 is
+/// `(first seq (u64) ‖ len (u32))*` and of kind 1 the deposit transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// Root, L1 timestamp, transaction count.
+    pub header: BlockHeader,
+    /// Where the transactions are.
+    pub body: BlockBody,
+}
+
+impl BlockRecord {
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.header.encode();
+        match &self.body {
+            BlockBody::Runs(runs) => {
+                out.reserve(1 + runs.len() * 12);
+                out.push(0);
+                for run in runs {
+                    out.extend_from_slice(&run.first.to_be_bytes());
+                    out.extend_from_slice(&run.len.to_be_bytes());
+                }
+            }
+            BlockBody::Deposit(tx) => {
+                out.push(1);
+                out.extend_from_slice(tx);
+            }
+        }
+        out
+    }
+
+    /// Reads stored bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let header = BlockHeader::decode(bytes.get(..44).ok_or_else(|| err("truncated block"))?)?;
+        let body = match bytes.get(44) {
+            Some(0) => {
+                let runs = bytes.get(45..).unwrap_or_default();
+                if runs.len() % 12 != 0 {
+                    return Err(err("truncated run of sequence numbers"));
+                }
+                let runs = runs
+                    .chunks_exact(12)
+                    .map(|r| {
+                        Ok(SeqRun {
+                            first: u64_at(r, 0)?,
+                            len: u32_at(r, 8)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, RecordError>>()?;
+                let total: u64 = runs.iter().map(|r| u64::from(r.len)).sum();
+                if total != u64::from(header.tx_count) {
+                    return Err(err(format!(
+                        "runs hold {total} transactions, the header says {}",
+                        header.tx_count
+                    )));
+                }
+                BlockBody::Runs(runs)
+            }
+            Some(1) => BlockBody::Deposit(bytes.get(45..).unwrap_or_default().to_vec()),
+            Some(other) => return Err(err(format!("bad block kind {other}"))),
+            None => return Err(err("block record without a body")),
+        };
+        Ok(Self { header, body })
+    }
+
+    /// The sequence number of transaction `index` of an operator block.
+    pub fn seq_of(&self, index: u32) -> Option<u64> {
+        let BlockBody::Runs(runs) = &self.body else {
+            return None;
+        };
+        let mut rest = index;
+        for run in runs {
+            if rest < run.len {
+                return Some(run.first + u64::from(rest));
+            }
+            rest -= run.len;
+        }
+        None
+    }
+
+    /// The index in an operator block of the transaction with sequence number `seq`.
+    pub fn index_of(&self, seq: u64) -> Option<u32> {
+        let BlockBody::Runs(runs) = &self.body else {
+            return None;
+        };
+        let mut before = 0u32;
+        for run in runs {
+            if seq >= run.first && seq - run.first < u64::from(run.len) {
+                return u32::try_from(seq - run.first).ok().map(|i| before + i);
+            }
+            before += run.len;
+        }
+        None
+    }
+}
+
+/// The runs of consecutive numbers in ascending `seqs`.
+pub fn runs_of(seqs: impl IntoIterator<Item = u64>) -> Vec<SeqRun> {
+    let mut runs: Vec<SeqRun> = Vec::new();
+    for seq in seqs {
+        match runs.last_mut() {
+            Some(run) if run.first + u64::from(run.len) == seq && run.len < u32::MAX => {
+                run.len += 1
+            }
+            _ => runs.push(SeqRun { first: seq, len: 1 }),
+        }
+    }
+    runs
 }
 
 /// A signed transaction: `signatureCount (u8) ‖ signatures (65 each) ‖ txBytes`.
@@ -258,7 +403,7 @@ impl SubmitIntent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plasma_core::Transaction;
+    use plasma_core::{Transaction, UtxoPos};
 
     #[test]
     fn records_round_trip() {
@@ -284,7 +429,7 @@ mod tests {
             )],
         );
         let signed = SignedTransaction::new(tx, vec![TxSignature([9; 65])]);
-        assert_eq!(decode_signed(&encode_signed(&signed)), Ok(signed));
+        assert_eq!(decode_signed(&encode_signed(&signed)), Ok(signed.clone()));
 
         let intent = SubmitIntent {
             blknum: 2000,
@@ -296,11 +441,59 @@ mod tests {
         };
         assert_eq!(SubmitIntent::decode(&intent.encode()), Ok(intent));
 
-        let pos = UtxoPos::new(1000, 3, 1).unwrap();
+        for entry in [
+            IndexEntry::Seq(7),
+            IndexEntry::At {
+                blknum: 5,
+                index: 6,
+            },
+        ] {
+            assert_eq!(IndexEntry::decode(&entry.encode()), Ok(entry));
+        }
+        assert!(IndexEntry::decode(&[0; 9]).is_err());
+
+        let runs = runs_of([3, 4, 5, 9, 10, 12]);
         assert_eq!(
-            read_owner_key(&owner_key(Address::repeat_byte(4), pos)),
-            Ok(pos)
+            runs,
+            [
+                SeqRun { first: 3, len: 3 },
+                SeqRun { first: 9, len: 2 },
+                SeqRun { first: 12, len: 1 }
+            ]
         );
-        assert_eq!(read_block_tx_key(&block_tx_key(5, 6)), Ok((5, 6)));
+        let block = BlockRecord {
+            header: BlockHeader {
+                root: B256::repeat_byte(1),
+                timestamp: 0,
+                tx_count: 6,
+            },
+            body: BlockBody::Runs(runs),
+        };
+        assert_eq!(BlockRecord::decode(&block.encode()), Ok(block.clone()));
+        let seqs: Vec<Option<u64>> = (0..7).map(|i| block.seq_of(i)).collect();
+        assert_eq!(
+            seqs,
+            [Some(3), Some(4), Some(5), Some(9), Some(10), Some(12), None]
+        );
+        for (index, seq) in [3, 4, 5, 9, 10, 12].into_iter().enumerate() {
+            assert_eq!(block.index_of(seq), Some(index as u32));
+        }
+        assert_eq!(block.index_of(6), None);
+        assert_eq!(block.index_of(2), None);
+        // A header that disagrees with its runs is refused.
+        let mut wrong = block.clone();
+        wrong.header.tx_count = 5;
+        assert!(BlockRecord::decode(&wrong.encode()).is_err());
+
+        let deposit = BlockRecord {
+            header: BlockHeader {
+                root: B256::repeat_byte(2),
+                timestamp: 9,
+                tx_count: 1,
+            },
+            body: BlockBody::Deposit(encode_signed(&signed)),
+        };
+        assert_eq!(BlockRecord::decode(&deposit.encode()), Ok(deposit.clone()));
+        assert_eq!(deposit.seq_of(0), None);
     }
 }

@@ -85,6 +85,39 @@ impl Api {
         )
     }
 
+    /// A POST over a raw connection whose headers declare `length` body bytes that are never
+    /// sent; returns the status and the JSON body of the answer.
+    pub(crate) async fn post_declaring_length(&self, path: &str, length: u64) -> (u16, Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let authority = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+            .await
+            .expect("the server answers without the body")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer);
+        let status = answer
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        // The body may be chunked: the JSON object is what lies between the outer braces.
+        let json = match (body.find('{'), body.rfind('}')) {
+            (Some(start), Some(end)) => &body[start..=end],
+            _ => body,
+        };
+        (
+            status,
+            serde_json::from_str(json).unwrap_or(Value::String(body.to_owned())),
+        )
+    }
+
     pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_bytes(path, serde_json::to_vec(body).unwrap())
             .await
