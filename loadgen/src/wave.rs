@@ -1,0 +1,309 @@
+//! The measured wave: one pre-signed 1-input, 2-output payment per funded coin, sent as fast
+//! as the operator takes them, then followed until the last block is committed on L1.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{B256, U256};
+use eyre::{bail, eyre};
+use plasma_core::{CHILD_BLOCK_INTERVAL, ETH, Output, SignedTransaction, Transaction};
+use rayon::prelude::*;
+
+use crate::api::Api;
+use crate::fund::{Coin, bodies};
+use crate::keys::Account;
+
+/// What each payment sends its recipient (the rest is change back to the payer).
+const PAYMENT: u64 = 1_000;
+
+/// One request of the wave, ready to send.
+pub(crate) struct Request {
+    body: Vec<u8>,
+    /// The transactions it carries.
+    pub(crate) len: usize,
+    /// Its last transaction: a batch is admitted at once and stored in arrival order, so its
+    /// last transaction is in the last block any of it is in.
+    last: B256,
+}
+
+/// Signs one payment per coin (payer: the coin's owner; recipient: the next account) and cuts
+/// them into request bodies of `batch` transactions.
+pub(crate) fn presign(
+    coins: &[Coin],
+    accounts: &[Account],
+    separator: &B256,
+    batch: usize,
+) -> eyre::Result<Vec<Request>> {
+    let txs: Vec<SignedTransaction> = coins
+        .par_iter()
+        .map(|coin| {
+            let owner = coin
+                .owner
+                .ok_or_else(|| eyre!("the wave spends only accounts' coins"))?;
+            let recipient = accounts[(owner + 1) % accounts.len()].address;
+            let outputs = vec![
+                Output::new(recipient, ETH, U256::from(PAYMENT)),
+                Output::new(
+                    accounts[owner].address,
+                    ETH,
+                    coin.amount - U256::from(PAYMENT),
+                ),
+            ];
+            Ok(accounts[owner].sign(Transaction::payment(vec![coin.pos], outputs), separator))
+        })
+        .collect::<eyre::Result<_>>()?;
+    let batch = batch.clamp(1, 1000);
+    let lasts: Vec<(usize, B256)> = txs
+        .chunks(batch)
+        .map(|chunk| (chunk.len(), chunk[chunk.len() - 1].hash()))
+        .collect();
+    Ok(bodies(&txs, batch)
+        .into_iter()
+        .zip(lasts)
+        .map(|(body, (len, last))| Request { body, len, last })
+        .collect())
+}
+
+/// When each operator block was first seen committed on L1 (the operator's status, polled
+/// every 20 ms).
+#[derive(Clone, Default)]
+struct Commits(Arc<Mutex<BTreeMap<u64, Instant>>>);
+
+impl Commits {
+    fn follow(&self, api: Api, first: u64) -> tokio::task::JoinHandle<()> {
+        let commits = self.clone();
+        tokio::spawn(async move {
+            let mut seen = first.saturating_sub(1);
+            loop {
+                if let Ok(committed) = api.committed().await
+                    && committed > seen
+                {
+                    let now = Instant::now();
+                    if let Ok(mut map) = commits.0.lock() {
+                        let mut blknum = first;
+                        while blknum <= committed {
+                            map.entry(blknum).or_insert(now);
+                            blknum += CHILD_BLOCK_INTERVAL;
+                        }
+                    }
+                    seen = committed;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    }
+
+    fn at(&self, blknum: u64) -> Option<Instant> {
+        self.0.lock().ok()?.get(&blknum).copied()
+    }
+}
+
+/// A request once accepted: its place in the wave, when it was first sent, how often the
+/// mempool was full, and its size and last transaction.
+struct Done {
+    index: usize,
+    at: Instant,
+    refusals: u32,
+    len: usize,
+    last: B256,
+}
+
+/// A request after the run: when it was first sent, how often the mempool was full, and the
+/// block that holds (the last of) it.
+struct Sent {
+    at: Instant,
+    refusals: u32,
+    len: usize,
+    blknum: u64,
+}
+
+/// The figures of one wave.
+pub(crate) struct Measured {
+    pub(crate) payments: usize,
+    pub(crate) requests: usize,
+    pub(crate) refusals: u32,
+    /// From the first send to the last acceptance.
+    pub(crate) sending: Duration,
+    /// From the first send to the L1 commitment of the last block.
+    pub(crate) span: Duration,
+    /// Operator blocks holding the wave, and the most payments in one of them.
+    pub(crate) blocks: usize,
+    pub(crate) largest_block: usize,
+    /// Send → committed on L1, p50 and p99.
+    pub(crate) latency: (Duration, Duration),
+    /// Payments committed per second over whole 10-second windows of the run: least and most.
+    pub(crate) window_rates: Option<(f64, f64)>,
+}
+
+/// Sends every request over `concurrency` connections as fast as the operator accepts them,
+/// waits until the last block is committed on L1, and measures.
+pub(crate) async fn run(
+    api: &Api,
+    requests: Vec<Request>,
+    concurrency: usize,
+) -> eyre::Result<Measured> {
+    let status = api.get("/v1/status").await?;
+    let first_block = status["nextBlock"]
+        .as_u64()
+        .unwrap_or(CHILD_BLOCK_INTERVAL)
+        .div_ceil(CHILD_BLOCK_INTERVAL)
+        * CHILD_BLOCK_INTERVAL;
+    let commits = Commits::default();
+    let follower = commits.follow(api.clone(), first_block);
+
+    let payments: usize = requests.iter().map(|r| r.len).sum();
+    let count = requests.len();
+    // Workers take requests in order from the front.
+    let queue = Arc::new(Mutex::new(
+        requests.into_iter().enumerate().rev().collect::<Vec<_>>(),
+    ));
+    let done: Arc<Mutex<Vec<Done>>> = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let (api, queue, done) = (api.clone(), queue.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().map_err(|_| eyre!("queue poisoned"))?.pop();
+                let Some((i, request)) = next else {
+                    return Ok::<(), eyre::Report>(());
+                };
+                let at = Instant::now();
+                let refusals = api.submit_until_accepted(&request.body).await?;
+                done.lock()
+                    .map_err(|_| eyre!("results poisoned"))?
+                    .push(Done {
+                        index: i,
+                        at,
+                        refusals,
+                        len: request.len,
+                        last: request.last,
+                    });
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await??;
+    }
+    let sending = start.elapsed();
+    let mut done = Arc::try_unwrap(done)
+        .map_err(|_| eyre!("workers still hold the results"))?
+        .into_inner()
+        .map_err(|_| eyre!("a worker panicked"))?;
+    done.sort_by_key(|d| d.index);
+    eprintln!(
+        "loadgen: {payments} payments accepted in {:.1} s; waiting for their blocks",
+        sending.as_secs_f64()
+    );
+
+    // Where each request landed (the block of its last transaction).
+    let mut sent = Vec::with_capacity(done.len());
+    for Done {
+        at,
+        refusals,
+        len,
+        last,
+        ..
+    } in done
+    {
+        let wait = Instant::now();
+        let blknum = loop {
+            if let Some(blknum) = api.tx_block(&last).await? {
+                break blknum;
+            }
+            if wait.elapsed() > Duration::from_secs(300) {
+                bail!("transaction {last} not in a block after 300 s");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        sent.push(Sent {
+            at,
+            refusals,
+            len,
+            blknum,
+        });
+    }
+    let last_block = sent.iter().map(|s| s.blknum).max().unwrap_or(first_block);
+    let wait = Instant::now();
+    while commits.at(last_block).is_none() {
+        if wait.elapsed() > Duration::from_secs(300) {
+            bail!("block {last_block} not committed on L1 after 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    follower.abort();
+
+    let end = commits.at(last_block).unwrap_or_else(Instant::now);
+    let mut per_block: HashMap<u64, usize> = HashMap::new();
+    let mut latencies = Vec::with_capacity(payments);
+    let mut committed_at = Vec::with_capacity(sent.len());
+    for s in &sent {
+        *per_block.entry(s.blknum).or_default() += s.len;
+        let commit = commits.at(s.blknum).unwrap_or(end);
+        let latency = commit.saturating_duration_since(s.at);
+        latencies.extend(std::iter::repeat_n(latency, s.len));
+        committed_at.push((commit.saturating_duration_since(start), s.len));
+    }
+    latencies.sort();
+    Ok(Measured {
+        payments,
+        requests: count,
+        refusals: sent.iter().map(|s| s.refusals).sum(),
+        sending,
+        span: end.saturating_duration_since(start),
+        blocks: per_block.len(),
+        largest_block: per_block.values().copied().max().unwrap_or(0),
+        latency: (percentile(&latencies, 0.50), percentile(&latencies, 0.99)),
+        window_rates: window_rates(&committed_at, Duration::from_secs(10)),
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Payments committed per second in each whole `window` from the start (the last, partial
+/// window left out): the least and the most. `None` for a run shorter than two windows.
+fn window_rates(committed: &[(Duration, usize)], window: Duration) -> Option<(f64, f64)> {
+    let end = committed.iter().map(|(at, _)| *at).max()?;
+    let whole = (end.as_secs_f64() / window.as_secs_f64()).floor() as usize;
+    if whole < 2 {
+        return None;
+    }
+    let mut counts = vec![0usize; whole];
+    for (at, len) in committed {
+        let w = (at.as_secs_f64() / window.as_secs_f64()).floor() as usize;
+        if let Some(c) = counts.get_mut(w) {
+            *c += len;
+        }
+    }
+    // The first window includes the time to the first block; it counts like the others.
+    let rates = counts.iter().map(|c| *c as f64 / window.as_secs_f64());
+    let least = rates.clone().fold(f64::INFINITY, f64::min);
+    let most = rates.fold(0.0, f64::max);
+    Some((least, most))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_and_windows() {
+        let sorted: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&sorted, 0.5), Duration::from_millis(51));
+        assert_eq!(percentile(&sorted, 0.99), Duration::from_millis(99));
+        assert_eq!(percentile(&[], 0.5), Duration::ZERO);
+
+        let s = Duration::from_secs;
+        // 10 s windows: [0, 10) holds 100, [10, 20) holds 300, [20, 25) is partial.
+        let committed = [(s(3), 100), (s(12), 200), (s(19), 100), (s(25), 999)];
+        assert_eq!(window_rates(&committed, s(10)), Some((10.0, 30.0)));
+        assert_eq!(window_rates(&[(s(15), 5)], s(10)), None);
+    }
+}
