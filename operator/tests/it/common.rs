@@ -267,16 +267,26 @@ pub(crate) async fn start_exit(
     let proof: Bytes = data["proof"].as_str().unwrap().parse().unwrap();
     let contract = chain.contract();
     let bond = contract.exitBond().call().await.unwrap();
-    contract
+    let call = contract
         .startStandardExit(pos.to_u256(), tx_bytes, proof)
         .value(bond)
-        .from(owner.address())
+        .from(owner.address());
+    // The exit's gas depends on the timestamp of the block that mines it (its priority decides
+    // the heap's sift): an estimate made against the previous block can fall short. Half again
+    // on top, as the client sends.
+    let gas = call.estimate_gas().await.unwrap();
+    let receipt = call
+        .gas(gas * 3 / 2)
         .send()
         .await
         .unwrap()
         .get_receipt()
         .await
         .unwrap();
+    assert!(
+        receipt.status(),
+        "startStandardExit of {pos} reverted: {receipt:?}"
+    );
 }
 
 /// A payment of `input` (worth `input_amount`) from `from`: `amount` to `to`, the rest minus
