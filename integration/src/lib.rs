@@ -157,6 +157,11 @@ impl OperatorProcess {
         }
     }
 
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the process at once (SIGKILL), as a crash or a vanished operator.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -283,16 +288,25 @@ impl Devnet {
             .expect("the coin's data is kept");
         let contract = self.chain.contract();
         let bond = contract.exitBond().call().await.expect("exitBond");
-        contract
+        let call = contract
             .startStandardExit(pos.to_u256(), kept.tx_bytes, kept.proof)
             .value(bond)
-            .from(user.address())
+            .from(user.address());
+        // The exit's gas depends on the block that mines it (its priority decides the heap's
+        // sift): half again on top of the estimate, as the client sends.
+        let gas = call
+            .estimate_gas()
+            .await
+            .expect("startStandardExit estimate");
+        let receipt = call
+            .gas(gas * 3 / 2)
             .send()
             .await
             .expect("startStandardExit sent")
             .get_receipt()
             .await
             .expect("startStandardExit mined");
+        assert!(receipt.status(), "startStandardExit of {pos} reverted");
         bond
     }
 

@@ -3,4 +3,5 @@
 
 mod client;
 mod devnet;
+mod loadgen;
 mod watcher;

@@ -1,0 +1,130 @@
+//! `plasma-loadgen` (what `scripts/bench` runs) against the real operator, at a small size: it
+//! funds its accounts, sends its pre-signed wave, waits for every block to be committed and
+//! prints its table; afterwards every wei of the deposit is in the accounts' outputs.
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use alloy::primitives::{U256, keccak256};
+use alloy::signers::local::PrivateKeySigner;
+use plasma_integration::{Devnet, bin};
+
+/// The rows of a two-column markdown table, by their first cell.
+fn table(stdout: &str) -> HashMap<String, String> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.trim().trim_matches('|').split('|').collect();
+            match cells.as_slice() {
+                [name, value] => Some((name.trim().to_owned(), value.trim().to_owned())),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The first number in `text` (`"24012"`, `"1038 ms / 1482 ms"`).
+fn number(text: &str) -> f64 {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|t| !t.is_empty())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {text:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_load_generator_runs_a_wave_and_reports_it() {
+    let devnet = Devnet::start(60).await;
+    let funder = devnet.chain.keys[5].clone();
+    let (payments, accounts) = (600usize, 7usize);
+    let args: Vec<String> = vec![
+        "--l1-rpc".into(),
+        devnet.chain.anvil.endpoint(),
+        "--root-chain".into(),
+        devnet.chain.root_chain.to_string(),
+        "--operator".into(),
+        devnet.operator.url.clone(),
+        "--funder-key".into(),
+        funder.to_bytes().to_string(),
+        "--txs".into(),
+        payments.to_string(),
+        "--accounts".into(),
+        accounts.to_string(),
+        "--batch".into(),
+        "100".into(),
+        "--concurrency".into(),
+        "3".into(),
+        "--operator-pid".into(),
+        devnet
+            .operator
+            .pid()
+            .expect("the operator runs")
+            .to_string(),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(bin("plasma-loadgen"))
+            .args(&args)
+            .output()
+            .expect("plasma-loadgen starts")
+    })
+    .await
+    .expect("plasma-loadgen ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "plasma-loadgen failed:\n{stderr}\n{}",
+        devnet.operator.log_tail()
+    );
+
+    let rows = table(&stdout);
+    let row = |prefix: &str| -> &String {
+        rows.iter()
+            .find(|(name, _)| name.starts_with(prefix))
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
+    };
+    assert_eq!(number(row("payments in the wave")) as usize, payments);
+    assert!(number(row("accepted tx/s")) > 0.0, "{stdout}");
+    assert!(number(row("included tx/s")) > 0.0, "{stdout}");
+    assert!(number(row("blocks")) >= 1.0, "{stdout}");
+    assert!(row("latency send → committed").ends_with("ms"), "{stdout}");
+    assert!(row("operator CPU").contains("µs per payment"), "{stdout}");
+    assert!(row("operator memory").ends_with("MiB"), "{stdout}");
+
+    // Everything it sent is in committed blocks, and nothing was created or lost: the deposit
+    // (1 gwei per payment, no fees) is spread over the accounts' outputs.
+    let status = devnet.operator.status().await;
+    assert_eq!(status["mempoolSize"], 0, "{status}");
+    assert_eq!(
+        status["lastCommittedBlock"].as_u64(),
+        status["nextBlock"].as_u64().map(|n| n - 1000),
+        "{status}"
+    );
+    let mut held = U256::ZERO;
+    for index in 0..accounts {
+        let key =
+            PrivateKeySigner::from_bytes(&keccak256(format!("plasma-loadgen account {index}")))
+                .expect("the generator's key");
+        let listed: serde_json::Value = reqwest::get(format!(
+            "{}/v1/accounts/{}/utxos",
+            devnet.operator.url,
+            key.address()
+        ))
+        .await
+        .expect("operator reachable")
+        .json()
+        .await
+        .expect("JSON");
+        for utxo in listed["utxos"].as_array().expect("a list") {
+            held += utxo["amount"]
+                .as_str()
+                .and_then(|a| a.parse::<U256>().ok())
+                .expect("a decimal amount");
+        }
+    }
+    assert_eq!(
+        held,
+        U256::from(payments) * U256::from(1_000_000_000u64),
+        "{stdout}"
+    );
+}

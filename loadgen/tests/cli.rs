@@ -1,0 +1,65 @@
+//! The command line of `plasma-loadgen`: help that explains, and clear errors for bad settings
+//! before anything is sent. (The whole run is tested end to end in `integration/`.)
+
+use std::process::Command;
+
+fn loadgen(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_plasma-loadgen"))
+        .args(args)
+        .env_remove("PLASMA_LOADGEN_KEY")
+        .output()
+        .expect("plasma-loadgen runs")
+}
+
+#[test]
+fn help_names_every_setting() {
+    let output = loadgen(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--l1-rpc",
+        "--root-chain",
+        "--operator",
+        "--funder-key",
+        "--txs",
+        "--accounts",
+        "--concurrency",
+        "--batch",
+        "--operator-pid",
+        "--anvil-pid",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}
+
+#[test]
+fn bad_settings_fail_with_a_message() {
+    let root = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    for (args, expected) in [
+        (vec!["--root-chain", root], "--funder-key"),
+        (
+            vec!["--root-chain", root, "--funder-key", "0x1234"],
+            "--funder-key",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &"11".repeat(32),
+                "--txs",
+                "0",
+            ],
+            "--txs",
+        ),
+        (
+            vec!["--root-chain", "0x12", "--funder-key", &"11".repeat(32)],
+            "root-chain",
+        ),
+    ] {
+        let output = loadgen(&args);
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
