@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use alloy::primitives::{Address, B256, Bytes};
 use plasma_core::wire::{BlockJson, ErrorBody, ErrorDetail, ExitData, UtxoJson};
-use plasma_core::{SignedTransaction, TxSignature, UtxoPos};
+use plasma_core::{Block, SignedTransaction, TxSignature, UtxoPos};
 use serde::{Deserialize, Serialize};
 use warp::http::StatusCode;
 use warp::hyper::body::Bytes as BodyBytes;
@@ -20,6 +20,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::chain::{Chain, SubmitError, TxStatus};
+use crate::store::{Db, StoreError};
 
 /// The OpenAPI document of this API.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -320,22 +321,32 @@ fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
             })?,
         None => 10,
     };
-    let db = chain.db();
+    let blocks: Vec<BlockJson> = blocks_page(chain.db(), from, limit, MAX_PAGE_TXS)
+        .map_err(ApiError::internal)?
+        .iter()
+        .map(BlockJson::from)
+        .collect();
+    ok_json(&serde_json::json!({ "blocks": blocks }))
+}
+
+/// Up to `limit` blocks from `from` on, stopping before the block that would take the page past
+/// `max_txs` transactions; at least one block when there is one.
+fn blocks_page(db: &Db, from: u64, limit: usize, max_txs: usize) -> Result<Vec<Block>, StoreError> {
     let mut blocks = Vec::new();
     let mut txs = 0usize;
-    for blknum in db.block_numbers(from, limit).map_err(ApiError::internal)? {
+    for blknum in db.block_numbers(from, limit)? {
         if !blocks.is_empty()
-            && let Some(header) = db.block_header(blknum).map_err(ApiError::internal)?
-            && txs + header.tx_count as usize > MAX_PAGE_TXS
+            && let Some(header) = db.block_header(blknum)?
+            && txs + header.tx_count as usize > max_txs
         {
             break; // the next page starts here
         }
-        if let Some(block) = db.block(blknum).map_err(ApiError::internal)? {
+        if let Some(block) = db.block(blknum)? {
             txs += block.transactions.len();
-            blocks.push(BlockJson::from(&block));
+            blocks.push(block);
         }
     }
-    ok_json(&serde_json::json!({ "blocks": blocks }))
+    Ok(blocks)
 }
 
 /// `a=1&b=2` into a map (no percent-decoding needed for the integers this API takes).
@@ -603,4 +614,53 @@ pub fn routes(
         .recover(handle_rejection)
         .unify()
         .with(warp::trace::request())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use alloy::primitives::U256;
+    use plasma_core::{Deposit, ETH};
+
+    use super::*;
+    use crate::chain::L1Event;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn a_block_page_stops_at_its_transaction_budget() {
+        let db = Db::new(Arc::new(MemoryStore::new()));
+        let rules = plasma_core::Rules {
+            domain_separator: alloy::primitives::B256::ZERO,
+            min_fee: U256::ZERO,
+        };
+        let chain = Chain::open(db.clone(), rules, 10, Default::default()).unwrap();
+        let events: Vec<L1Event> = (1..=5)
+            .map(|blknum| L1Event::Deposit {
+                deposit: Deposit {
+                    blknum,
+                    owner: Address::repeat_byte(1),
+                    token: ETH,
+                    amount: U256::from(blknum),
+                },
+                timestamp: 1,
+            })
+            .collect();
+        chain.apply_l1_events(&events, 1).unwrap();
+        let numbers = |page: Vec<Block>| page.iter().map(|b| b.blknum).collect::<Vec<_>>();
+        assert_eq!(
+            numbers(blocks_page(&db, 0, 10, 100).unwrap()),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(numbers(blocks_page(&db, 0, 3, 100).unwrap()), [1, 2, 3]);
+        // One transaction each: a budget of 2 holds two blocks, the next page starts at 3.
+        assert_eq!(numbers(blocks_page(&db, 0, 10, 2).unwrap()), [1, 2]);
+        assert_eq!(numbers(blocks_page(&db, 3, 10, 2).unwrap()), [3, 4]);
+        // A block larger than the budget still makes a page on its own.
+        assert_eq!(numbers(blocks_page(&db, 2, 10, 0).unwrap()), [2]);
+        assert_eq!(
+            numbers(blocks_page(&db, 6, 10, 2).unwrap()),
+            Vec::<u64>::new()
+        );
+    }
 }

@@ -100,6 +100,19 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     })
     .await;
 
+    // An account's outputs come in pages, ascending, from a position on.
+    let all = api.utxos(me).await;
+    assert_eq!(all.len(), 3, "{all:?}");
+    let (code, page) = api.get(&format!("/v1/accounts/{me}/utxos?limit=2")).await;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(page["utxos"].as_array().unwrap()[..], all[..2]);
+    let next = all[2]["utxoPos"].as_str().unwrap();
+    let (code, page) = api
+        .get(&format!("/v1/accounts/{me}/utxos?from={next}&limit=2"))
+        .await;
+    assert_eq!(code, 200, "{page}");
+    assert_eq!(page["utxos"].as_array().unwrap()[..], all[2..]);
+
     // One valid pending spend.
     let first = payment(
         &domain,
@@ -413,6 +426,18 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
             alloy::primitives::B256::repeat_byte(1)
         )),
     ));
+    for (what, query) in [
+        ("utxo page of none", "limit=0"),
+        ("utxo page too long", "limit=10001"),
+        ("utxo page from a non-position", "from=abc"),
+    ] {
+        cases.push((
+            what,
+            400,
+            "invalid_query",
+            Request::Get(format!("/v1/accounts/{me}/utxos?{query}")),
+        ));
+    }
     cases.push((
         "bad address",
         400,
