@@ -93,23 +93,24 @@ impl Submitter {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         loop {
-            if let Err(e) = self.step().await {
-                self.chain
-                    .metrics()
-                    .l1_errors
-                    .fetch_add(1, Ordering::Relaxed);
-                match e {
-                    Error::Fatal(_) => {
+            let sent = match self.step().await {
+                Ok(sent) => sent,
+                Err(e) => {
+                    self.chain
+                        .metrics()
+                        .l1_errors
+                        .fetch_add(1, Ordering::Relaxed);
+                    if let Error::Fatal(_) = e {
                         tracing::error!(target: "operator::submitter", error = %e, "submitter stopped: manual intervention needed");
                         break;
                     }
-                    _ => {
-                        tracing::warn!(target: "operator::submitter", error = %e, "submit step failed; retrying")
-                    }
+                    tracing::warn!(target: "operator::submitter", error = %e, "submit step failed; retrying");
+                    None
                 }
-            }
+            };
             tokio::select! {
                 _ = tokio::time::sleep(self.poll) => {}
+                _ = self.mined(sent) => {}
                 _ = self.wake.notified() => {}
                 _ = shutdown.changed() => {}
             }
@@ -118,6 +119,22 @@ impl Submitter {
             }
         }
         tracing::info!(target: "operator::submitter", "stopped");
+    }
+
+    /// Resolves once the commit transaction `sent` has a receipt, polling four times per L1 poll
+    /// interval: the next round then records the commitment at once instead of a whole poll
+    /// interval later. Never resolves when nothing was sent.
+    async fn mined(&self, sent: Option<B256>) {
+        let Some(hash) = sent else {
+            return std::future::pending().await;
+        };
+        let every = (self.poll / 4).max(Duration::from_millis(25));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Ok(Some(_)) = self.provider.get_transaction_receipt(hash).await {
+                return;
+            }
+        }
     }
 
     fn contract(&self) -> RootChain::RootChainInstance<&DynProvider> {
@@ -135,8 +152,8 @@ impl Submitter {
     }
 
     /// One round: learn what is committed, then send, re-send or replace the commitment of the
-    /// next block.
-    pub async fn step(&self) -> Result<(), Error> {
+    /// next block. Returns the hash of the commit transaction it broadcast, if it did.
+    pub async fn step(&self) -> Result<Option<B256>, Error> {
         let head = self.provider.get_block_number().await.map_err(Error::l1)?;
         let contract = self.contract();
         let next_child: u64 = contract
@@ -219,7 +236,7 @@ impl Submitter {
         }
         let target = next_child;
         let Some(header) = self.blocking(move |c| c.db().block_header(target)).await? else {
-            return Ok(()); // nothing to commit yet
+            return Ok(None); // nothing to commit yet
         };
         let nonce = self
             .provider
@@ -245,11 +262,11 @@ impl Submitter {
                 match receipt {
                     Some(r) if !r.status() => {
                         tracing::warn!(target: "operator::submitter", blknum = target, nonce = i.nonce, tx = %i.tx_hash(), "commit transaction reverted; sending a new one");
-                        self.send(target, header.root, nonce, None).await
+                        self.send(target, header.root, nonce, None).await.map(Some)
                     }
                     _ => {
                         tracing::warn!(target: "operator::submitter", blknum = target, nonce = i.nonce, tx = %i.tx_hash(), "nonce used but nextChildBlock unchanged and no failed receipt: waiting");
-                        Ok(())
+                        Ok(None)
                     }
                 }
             }
@@ -262,27 +279,30 @@ impl Submitter {
                     .is_some();
                 if now().saturating_sub(i.sent_at) >= self.stuck_after.as_secs() {
                     tracing::warn!(target: "operator::submitter", blknum = target, nonce = i.nonce, tx = %i.tx_hash(), "commit transaction stuck; replacing it with higher fees");
-                    self.send(target, header.root, i.nonce, Some(&i)).await
+                    self.send(target, header.root, i.nonce, Some(&i))
+                        .await
+                        .map(Some)
                 } else if !known {
                     tracing::info!(target: "operator::submitter", blknum = target, tx = %i.tx_hash(), "re-broadcasting commit transaction");
                     self.broadcast(&i.raw).await;
-                    Ok(())
+                    Ok(Some(i.tx_hash()))
                 } else {
-                    Ok(())
+                    Ok(None)
                 }
             }
-            None => self.send(target, header.root, nonce, None).await,
+            None => self.send(target, header.root, nonce, None).await.map(Some),
         }
     }
 
     /// Signs a commitment of `root` with `nonce`, records the intent durably, then broadcasts.
+    /// Returns the transaction's hash.
     async fn send(
         &self,
         blknum: u64,
         root: B256,
         nonce: u64,
         replacing: Option<&SubmitIntent>,
-    ) -> Result<(), Error> {
+    ) -> Result<B256, Error> {
         let input = RootChain::submitBlockCall { root }.abi_encode();
         let request = TransactionRequest::default()
             .with_from(self.operator)
@@ -333,7 +353,7 @@ impl Submitter {
         .await?;
         tracing::info!(target: "operator::submitter", blknum, nonce, %root, tx = %intent.tx_hash(), max_fee, priority_fee, "sending commit transaction");
         self.broadcast(&intent.raw).await;
-        Ok(())
+        Ok(intent.tx_hash())
     }
 
     async fn broadcast(&self, raw: &[u8]) {
