@@ -101,6 +101,29 @@ impl Api {
         Ok(refusals)
     }
 
+    /// The operator's commit-latency histogram so far: (sum of seconds, count) of "block made →
+    /// seen committed on L1".
+    pub(crate) async fn commit_latency(&self) -> eyre::Result<(f64, u64)> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .wrap_err("GET /metrics")?
+            .text()
+            .await
+            .wrap_err("GET /metrics")?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Ok((
+            value("plasma_operator_commit_latency_seconds_sum"),
+            value("plasma_operator_commit_latency_seconds_count") as u64,
+        ))
+    }
+
     /// The highest operator block the operator reports committed on L1.
     pub(crate) async fn committed(&self) -> eyre::Result<u64> {
         let status = self.get("/v1/status").await?;

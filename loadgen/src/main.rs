@@ -183,18 +183,23 @@ async fn main() -> eyre::Result<()> {
     .await?;
 
     let signing = Instant::now();
-    let requests = wave::presign(&funded.coins[..args.txs], &accounts, &separator, args.batch)?;
+    let (requests, sample) =
+        wave::presign(&funded.coins[..args.txs], &accounts, &separator, args.batch)?;
     eprintln!(
         "loadgen: {} payments signed in {:.1} s; sending",
         args.txs,
         signing.elapsed().as_secs_f64()
     );
 
+    let recovery = wave::recovery_cost(&sample, &separator);
+    drop(sample);
     // The peak from here on is the wave's (the fan-out reads whole blocks back, which costs
     // the operator memory the wave does not need).
     let peak_reset = args.operator_pid.is_some_and(api::reset_peak_memory);
     let before = CpuSnapshot::take(&args);
+    let commits_before = api.commit_latency().await?;
     let measured = wave::run(&api, requests, args.concurrency).await?;
+    let commits_after = api.commit_latency().await?;
     let after = CpuSnapshot::take(&args);
     let stored = funded.transactions + measured.payments;
 
@@ -242,6 +247,24 @@ async fn main() -> eyre::Result<()> {
         secs(measured.latency.0) * 1e3,
         secs(measured.latency.1) * 1e3
     );
+    let (sum, count) = (
+        commits_after.0 - commits_before.0,
+        commits_after.1.saturating_sub(commits_before.1),
+    );
+    if count > 0 {
+        println!(
+            "| L1 commitment: block made → seen committed on L1, mean over {count} blocks | {:.0} ms |",
+            sum / count as f64 * 1e3
+        );
+    }
+    match recovery {
+        Some(unit) => println!(
+            "| unit cost now: one signer recovery (libsecp256k1, 1 core) | {:.1} µs (2 cores: at most {:.0} recoveries/s) |",
+            secs(unit) * 1e6,
+            2.0 / secs(unit).max(1e-12)
+        ),
+        None => println!("| unit cost now: one signer recovery | not measured |"),
+    }
     let cpu_row = |name: &str, cpu: Option<Duration>| match cpu {
         Some(cpu) => println!(
             "| {name} CPU during the wave | {:.1} core-s = {:.2} cores, {:.1} µs per payment |",

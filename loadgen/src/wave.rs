@@ -27,14 +27,29 @@ pub(crate) struct Request {
     last: B256,
 }
 
+/// How long one signer recovery (libsecp256k1, one core) takes on this machine now: the unit
+/// cost every figure of a run should be read against, since a shared machine's speed drifts.
+pub(crate) fn recovery_cost(txs: &[SignedTransaction], separator: &B256) -> Option<Duration> {
+    let digests: Vec<B256> = txs.iter().map(|t| t.tx().signing_hash(separator)).collect();
+    let start = Instant::now();
+    let mut recovered = 0u32;
+    for (tx, digest) in txs.iter().zip(&digests) {
+        if tx.signatures().first()?.recover(digest).is_ok() {
+            recovered += 1;
+        }
+    }
+    (recovered > 0).then(|| start.elapsed() / recovered)
+}
+
 /// Signs one payment per coin (payer: the coin's owner; recipient: the next account) and cuts
-/// them into request bodies of `batch` transactions.
+/// them into request bodies of `batch` transactions. Also returns a few of the payments, to
+/// measure the machine with.
 pub(crate) fn presign(
     coins: &[Coin],
     accounts: &[Account],
     separator: &B256,
     batch: usize,
-) -> eyre::Result<Vec<Request>> {
+) -> eyre::Result<(Vec<Request>, Vec<SignedTransaction>)> {
     let txs: Vec<SignedTransaction> = coins
         .par_iter()
         .map(|coin| {
@@ -58,11 +73,13 @@ pub(crate) fn presign(
         .chunks(batch)
         .map(|chunk| (chunk.len(), chunk[chunk.len() - 1].hash()))
         .collect();
-    Ok(bodies(&txs, batch)
+    let sample = txs.iter().take(2_000).cloned().collect();
+    let requests = bodies(&txs, batch)
         .into_iter()
         .zip(lasts)
         .map(|(body, (len, last))| Request { body, len, last })
-        .collect())
+        .collect();
+    Ok((requests, sample))
 }
 
 /// When each operator block was first seen committed on L1 (the operator's status, polled

@@ -90,6 +90,7 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
     assert!(row("latency send → committed").ends_with("ms"), "{stdout}");
     assert!(row("operator CPU").contains("µs per payment"), "{stdout}");
     assert!(row("operator memory").ends_with("MiB"), "{stdout}");
+    assert!(number(row("unit cost now")) > 0.0, "{stdout}");
 
     // Everything it sent is in committed blocks, and nothing was created or lost: the deposit
     // (1 gwei per payment, no fees) is spread over the accounts' outputs.
