@@ -178,3 +178,40 @@ pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
     // Linux reports them in USER_HZ, 100 on every mainstream configuration.
     Some(Duration::from_millis(ticks * 10))
 }
+
+/// The machine's CPU time by kind so far (`/proc/stat`, all CPUs): busy, idle (with I/O wait),
+/// and stolen by the hypervisor.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MachineCpu {
+    pub(crate) busy: u64,
+    pub(crate) idle: u64,
+    pub(crate) steal: u64,
+}
+
+impl MachineCpu {
+    pub(crate) fn now() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        let v: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        Some(Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            idle: at(3) + at(4),
+            steal: at(7),
+        })
+    }
+
+    /// Shares of the time between `self` and `later`: (busy, idle, stolen), in percent.
+    pub(crate) fn shares(&self, later: &Self) -> (f64, f64, f64) {
+        let busy = later.busy.saturating_sub(self.busy) as f64;
+        let idle = later.idle.saturating_sub(self.idle) as f64;
+        let steal = later.steal.saturating_sub(self.steal) as f64;
+        let all = (busy + idle + steal).max(1.0);
+        (100.0 * busy / all, 100.0 * idle / all, 100.0 * steal / all)
+    }
+}

@@ -86,6 +86,7 @@ struct CpuSnapshot {
     operator: Option<Duration>,
     anvil: Option<Duration>,
     loadgen: Option<Duration>,
+    machine: Option<api::MachineCpu>,
 }
 
 impl CpuSnapshot {
@@ -94,6 +95,7 @@ impl CpuSnapshot {
             operator: args.operator_pid.and_then(cpu_time),
             anvil: args.anvil_pid.and_then(cpu_time),
             loadgen: cpu_time(std::process::id()),
+            machine: api::MachineCpu::now(),
         }
     }
 }
@@ -282,6 +284,12 @@ async fn main() -> eyre::Result<()> {
     } else {
         "since start"
     };
+    if let (Some(from), Some(to)) = (before.machine, after.machine) {
+        let (busy, idle, steal) = from.shares(&to);
+        println!(
+            "| machine CPU during the wave: busy / idle / stolen by the hypervisor | {busy:.0} % / {idle:.0} % / {steal:.1} % |"
+        );
+    }
     match args.operator_pid.and_then(memory_mib) {
         Some((peak, now)) => println!(
             "| operator memory: peak {peak_of} (VmHWM) / at the end (VmRSS), {stored} transactions stored | {peak:.0} MiB / {now:.0} MiB |"
