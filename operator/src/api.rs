@@ -308,25 +308,29 @@ fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
             .map_err(|_| ApiError::bad("invalid_query", "from must be a decimal integer"))?,
         None => 0,
     };
-    let limit = match params.get("limit") {
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_BLOCKS_PAGE).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad(
-                    "invalid_query",
-                    format!("limit must be 1 to {MAX_BLOCKS_PAGE}"),
-                )
-            })?,
-        None => 10,
-    };
+    let limit = page_limit(&params, 10, MAX_BLOCKS_PAGE)?;
     let blocks: Vec<BlockJson> = blocks_page(chain.db(), from, limit, MAX_PAGE_TXS)
         .map_err(ApiError::internal)?
         .iter()
         .map(BlockJson::from)
         .collect();
     ok_json(&serde_json::json!({ "blocks": blocks }))
+}
+
+/// The `limit` query parameter of a paged list: `default` when absent, else 1 to `max`.
+fn page_limit(
+    params: &HashMap<String, String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match params.get("limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=max).contains(l))
+            .ok_or_else(|| ApiError::bad("invalid_query", format!("limit must be 1 to {max}"))),
+    }
 }
 
 /// Up to `limit` blocks from `from` on, stopping before the block that would take the page past
@@ -415,19 +419,7 @@ fn get_utxos(chain: &Chain, address: &str, query: &str) -> ApiResult {
             .as_u64(),
         None => 0,
     };
-    let limit = match params.get("limit") {
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|l| (1..=MAX_UTXOS_PAGE).contains(l))
-            .ok_or_else(|| {
-                ApiError::bad(
-                    "invalid_query",
-                    format!("limit must be 1 to {MAX_UTXOS_PAGE}"),
-                )
-            })?,
-        None => MAX_UTXOS_PAGE,
-    };
+    let limit = page_limit(&params, MAX_UTXOS_PAGE, MAX_UTXOS_PAGE)?;
     let utxos: Vec<AccountUtxo> = chain
         .owner_utxos(owner, from, limit)
         .map_err(ApiError::internal)?

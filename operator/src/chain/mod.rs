@@ -868,6 +868,17 @@ mod tests {
         alice: PrivateKeySigner,
     }
 
+    /// A second chain over the same store, as after a restart.
+    fn reopen(chain: &Chain) -> Chain {
+        Chain::open(
+            chain.db().clone(),
+            *chain.rules(),
+            100,
+            Arc::new(Metrics::default()),
+        )
+        .unwrap()
+    }
+
     fn fixture() -> Fixture {
         let domain = Domain::new(31337, Address::repeat_byte(0xcc));
         let rules = Rules {
@@ -941,13 +952,7 @@ mod tests {
         assert_eq!(f.chain.pending_spend(a), Some(first.hash()));
         assert_eq!(f.chain.pending_spend(b), Some(second.hash()));
         // Both are in the store: a reopened chain still has them pending.
-        let reopened = Chain::open(
-            f.chain.db().clone(),
-            *f.chain.rules(),
-            100,
-            Arc::new(Metrics::default()),
-        )
-        .unwrap();
+        let reopened = reopen(&f.chain);
         assert_eq!(reopened.mempool_len(), 2);
         // Resubmitting an accepted transaction is safe and reports it pending.
         assert!(matches!(f.chain.submit(first), Ok(TxStatus::Pending)));
@@ -1099,13 +1104,7 @@ mod tests {
         let pos = deposit(&f, 1, 100);
         let tx = pay(&f, pos, 100, 10, Address::repeat_byte(1));
         f.chain.submit(tx.clone()).unwrap();
-        let reopened = Chain::open(
-            f.chain.db().clone(),
-            *f.chain.rules(),
-            100,
-            Arc::new(Metrics::default()),
-        )
-        .unwrap();
+        let reopened = reopen(&f.chain);
         assert_eq!(reopened.mempool_len(), 1);
         assert_eq!(
             reopened.transaction(&tx.hash()).unwrap().map(|(s, _)| s),
