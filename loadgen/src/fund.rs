@@ -94,33 +94,47 @@ pub(crate) fn bodies(txs: &[SignedTransaction], batch: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Sends `bodies` over `concurrency` connections, each until accepted. Returns the refusals
-/// for a full mempool.
+/// How one request body fared: when it was first sent, and how often it was refused for a full
+/// mempool before it was accepted.
+pub(crate) struct Delivery {
+    pub(crate) at: Instant,
+    pub(crate) refusals: u32,
+}
+
+/// Sends `bodies` over `concurrency` connections, taken in order, each until accepted. Returns
+/// how each fared, in the order of `bodies`.
 pub(crate) async fn send_all(
     api: &Api,
     bodies: Vec<Vec<u8>>,
     concurrency: usize,
-) -> eyre::Result<u32> {
-    let queue = Arc::new(Mutex::new(bodies));
+) -> eyre::Result<Vec<Delivery>> {
+    let count = bodies.len();
+    // Workers pop from the back: the first body goes first.
+    let queue = Arc::new(Mutex::new(
+        bodies.into_iter().enumerate().rev().collect::<Vec<_>>(),
+    ));
     let mut workers = Vec::new();
     for _ in 0..concurrency.max(1) {
         let (api, queue) = (api.clone(), queue.clone());
         workers.push(tokio::spawn(async move {
-            let mut refusals = 0;
+            let mut delivered = Vec::new();
             loop {
                 let next = queue.lock().map_err(|_| eyre!("queue poisoned"))?.pop();
-                let Some(body) = next else {
-                    return Ok::<u32, eyre::Report>(refusals);
+                let Some((index, body)) = next else {
+                    return Ok::<_, eyre::Report>(delivered);
                 };
-                refusals += api.submit_until_accepted(&body).await?;
+                let at = Instant::now();
+                let refusals = api.submit_until_accepted(&body).await?;
+                delivered.push((index, Delivery { at, refusals }));
             }
         }));
     }
-    let mut refusals = 0;
+    let mut delivered = Vec::with_capacity(count);
     for worker in workers {
-        refusals += worker.await??;
+        delivered.extend(worker.await??);
     }
-    Ok(refusals)
+    delivered.sort_by_key(|(index, _)| *index);
+    Ok(delivered.into_iter().map(|(_, d)| d).collect())
 }
 
 /// What funding made.

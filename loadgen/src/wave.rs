@@ -11,7 +11,7 @@ use plasma_core::{CHILD_BLOCK_INTERVAL, ETH, Output, SignedTransaction, Transact
 use rayon::prelude::*;
 
 use crate::api::Api;
-use crate::fund::{Coin, bodies};
+use crate::fund::{Coin, Delivery, bodies, send_all};
 use crate::keys::Account;
 
 /// What each payment sends its recipient (the rest is change back to the payer).
@@ -116,16 +116,6 @@ impl Commits {
     }
 }
 
-/// A request once accepted: its place in the wave, when it was first sent, how often the
-/// mempool was full, and its size and last transaction.
-struct Done {
-    index: usize,
-    at: Instant,
-    refusals: u32,
-    len: usize,
-    last: B256,
-}
-
 /// A request after the run: when it was first sent, how often the mempool was full, and the
 /// block that holds (the last of) it.
 struct Sent {
@@ -171,59 +161,21 @@ pub(crate) async fn run(
 
     let payments: usize = requests.iter().map(|r| r.len).sum();
     let count = requests.len();
-    // Workers take requests in order from the front.
-    let queue = Arc::new(Mutex::new(
-        requests.into_iter().enumerate().rev().collect::<Vec<_>>(),
-    ));
-    let done: Arc<Mutex<Vec<Done>>> = Arc::new(Mutex::new(Vec::with_capacity(count)));
+    let (bodies, sizes): (Vec<Vec<u8>>, Vec<(usize, B256)>) = requests
+        .into_iter()
+        .map(|r| (r.body, (r.len, r.last)))
+        .unzip();
     let start = Instant::now();
-    let mut workers = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let (api, queue, done) = (api.clone(), queue.clone(), done.clone());
-        workers.push(tokio::spawn(async move {
-            loop {
-                let next = queue.lock().map_err(|_| eyre!("queue poisoned"))?.pop();
-                let Some((i, request)) = next else {
-                    return Ok::<(), eyre::Report>(());
-                };
-                let at = Instant::now();
-                let refusals = api.submit_until_accepted(&request.body).await?;
-                done.lock()
-                    .map_err(|_| eyre!("results poisoned"))?
-                    .push(Done {
-                        index: i,
-                        at,
-                        refusals,
-                        len: request.len,
-                        last: request.last,
-                    });
-            }
-        }));
-    }
-    for worker in workers {
-        worker.await??;
-    }
+    let delivered = send_all(api, bodies, concurrency).await?;
     let sending = start.elapsed();
-    let mut done = Arc::try_unwrap(done)
-        .map_err(|_| eyre!("workers still hold the results"))?
-        .into_inner()
-        .map_err(|_| eyre!("a worker panicked"))?;
-    done.sort_by_key(|d| d.index);
     eprintln!(
         "loadgen: {payments} payments accepted in {:.1} s; waiting for their blocks",
         sending.as_secs_f64()
     );
 
     // Where each request landed (the block of its last transaction).
-    let mut sent = Vec::with_capacity(done.len());
-    for Done {
-        at,
-        refusals,
-        len,
-        last,
-        ..
-    } in done
-    {
+    let mut sent = Vec::with_capacity(delivered.len());
+    for (Delivery { at, refusals }, (len, last)) in delivered.into_iter().zip(sizes) {
         let wait = Instant::now();
         let blknum = loop {
             if let Some(blknum) = api.tx_block(&last).await? {
