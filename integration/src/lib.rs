@@ -286,27 +286,22 @@ impl Devnet {
             .coin(pos)
             .expect("store readable")
             .expect("the coin's data is kept");
-        let contract = self.chain.contract();
-        let bond = contract.exitBond().call().await.expect("exitBond");
-        let call = contract
-            .startStandardExit(pos.to_u256(), kept.tx_bytes, kept.proof)
-            .value(bond)
-            .from(user.address());
-        // The exit's gas depends on the block that mines it (its priority decides the heap's
-        // sift): half again on top of the estimate, as the client sends.
-        let gas = call
-            .estimate_gas()
+        let bond = self
+            .chain
+            .contract()
+            .exitBond()
+            .call()
             .await
-            .expect("startStandardExit estimate");
-        let receipt = call
-            .gas(gas * 3 / 2)
-            .send()
-            .await
-            .expect("startStandardExit sent")
-            .get_receipt()
-            .await
-            .expect("startStandardExit mined");
-        assert!(receipt.status(), "startStandardExit of {pos} reverted");
+            .expect("exitBond");
+        // The client library's call: the gas estimate plus half, and a revert is an error.
+        plasma_client::l1::L1::new(
+            &self.chain.anvil.endpoint(),
+            self.chain.provider.clone(),
+            self.chain.root_chain,
+        )
+        .start_exit(&kept, bond)
+        .await
+        .unwrap_or_else(|e| panic!("startStandardExit of {pos}: {e}"));
         bond
     }
 
