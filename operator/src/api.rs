@@ -198,6 +198,12 @@ fn parse_signed(json: &str) -> Result<SignedTransaction, ApiError> {
         .map_err(|e| ApiError::bad(e.code(), e.to_string()))
 }
 
+/// The reply to a batch: one result per transaction, in the batch's order.
+#[derive(Debug, Serialize)]
+struct BatchResults {
+    results: Vec<BatchResult>,
+}
+
 /// One entry of a batch's `results`: the outcome or the error body.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -267,7 +273,7 @@ fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
                 }
             })
             .collect();
-        return ok_json(&serde_json::json!({ "results": results }));
+        return ok_json(&BatchResults { results });
     }
     let tx = parse_signed(text).map_err(|e| {
         // Text that is not JSON at all is malformed, not merely of the wrong shape.

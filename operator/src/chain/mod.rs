@@ -210,21 +210,23 @@ impl Mempool {
         let rest = self.txs.split_off(&(last + 1));
         let taken = std::mem::replace(&mut self.txs, rest);
         for pending in taken.values() {
-            for pos in &pending.tx.tx().inputs {
-                self.spends.remove(pos);
-            }
-            self.by_hash.remove(&pending.tx.hash());
+            self.unindex(pending);
         }
         taken
     }
 
     fn remove(&mut self, seq: u64) -> Option<Arc<PendingTx>> {
         let pending = self.txs.remove(&seq)?;
+        self.unindex(&pending);
+        Some(pending)
+    }
+
+    /// Forgets the spends and the hash of a transaction taken out of `txs`.
+    fn unindex(&mut self, pending: &PendingTx) {
         for pos in &pending.tx.tx().inputs {
             self.spends.remove(pos);
         }
         self.by_hash.remove(&pending.tx.hash());
-        Some(pending)
     }
 }
 

@@ -125,15 +125,10 @@ impl BlockHeader {
         if bytes.len() != 44 {
             return Err(err("a block header is 44 bytes"));
         }
-        let tx_count = bytes
-            .get(40..44)
-            .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            .map(u32::from_be_bytes)
-            .ok_or_else(|| err("truncated count"))?;
         Ok(Self {
             root: B256::from_slice(&bytes[..32]),
             timestamp: u64_at(bytes, 32)?,
-            tx_count,
+            tx_count: u32_at(bytes, 40)?,
         })
     }
 }
