@@ -27,12 +27,12 @@ const MEMTABLE_BUCKETS: usize = 1 << 20;
 /// A batch is applied in key order within each column (a stable sort, so the later of two writes
 /// to one key still wins): RocksDB's memtable inserts keys that follow the previous insert
 /// without a search from the top, which makes a block's writes several times cheaper than in
-/// arrival order. The two columns read by point lookup on every submitted transaction — the
-/// transaction index (one lookup of an unknown hash) and the UTXO set (one per input) — keep
-/// their memtables as hash tables of skip lists (bucketed by the first 8 key bytes: the hash's,
-/// or the whole position) and carry bloom filters, so a lookup costs about a microsecond, not
-/// a walk down a large skip list. Scans read those columns in key order too
-/// (`total_order_seek`).
+/// arrival order. The two columns read by point lookup carry bloom filters: the UTXO set (one
+/// lookup per input of every submitted transaction) and the transaction index (by hash: a
+/// status query, or a transaction that fails its checks). The transaction index, whose keys
+/// arrive in random order, also keeps its memtable as a hash table of skip lists bucketed by
+/// the first 8 key bytes, so a lookup costs about a microsecond, not a walk down a large skip
+/// list. Scans read it in key order all the same (`total_order_seek`).
 pub struct RocksStore {
     db: DB,
     sync: bool,
