@@ -259,11 +259,12 @@ async fn main() -> eyre::Result<()> {
             sum / count as f64 * 1e3
         );
     }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     match recovery {
         Some(unit) => println!(
-            "| unit cost now: one signer recovery (libsecp256k1, 1 core) | {:.1} µs (2 cores: at most {:.0} recoveries/s) |",
+            "| unit cost now: one signer recovery (libsecp256k1, 1 core) | {:.1} µs ({cores} cores: at most {:.0} recoveries/s) |",
             secs(unit) * 1e6,
-            2.0 / secs(unit).max(1e-12)
+            cores as f64 / secs(unit).max(1e-12)
         ),
         None => println!("| unit cost now: one signer recovery | not measured |"),
     }
