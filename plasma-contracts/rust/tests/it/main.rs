@@ -4,5 +4,6 @@
 
 mod common;
 mod differential;
+mod events;
 mod exit_game;
 mod gas;
