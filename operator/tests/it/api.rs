@@ -1,72 +1,129 @@
 //! Every bad input of the list over the real HTTP API: each is a 4xx JSON error with a
 //! code and changes no state.
+//!
+//! A bad input that the typed client can send (a transaction that breaks a rule, an empty
+//! batch, a missing block) goes through [`ApiClient`]; bytes it cannot produce (malformed JSON
+//! or hex, non-canonical transaction bytes, malformed path parameters, unknown routes, a huge
+//! declared body) go through the raw helper [`Raw`].
 
-use alloy::primitives::{Address, U256, utils::parse_ether};
+use alloy::primitives::{Address, B256, Bytes, U256, utils::parse_ether};
+use alloy::signers::local::PrivateKeySigner;
+use plasma_api::{
+    AccountUtxo, ApiClient, BatchResult, BlockJson, ClientError, ErrorBody, ErrorCode,
+    SignedTransactionJson, SubmitResult, TxStatus,
+};
 use plasma_contracts::test_utils::TestChain;
 use plasma_core::{Domain, ETH, Output, SignedTransaction, Transaction, TxSignature, UtxoPos};
 use serde_json::{Value, json};
 
-use crate::common::{Api, Operator, deposit, payment, signed_json, start_exit};
+use crate::common::{
+    Operator, Raw, deposit, payment, poll, refusal, start_exit, utxos, wait_exiting, wait_included,
+    wait_utxo,
+};
 
-/// What a rejected request must leave unchanged.
-async fn snapshot(api: &Api, owner: Address) -> (Value, Vec<Value>, Value) {
-    let status = api.status().await;
-    let (_, blocks) = api.get("/v1/blocks?from=0&limit=100").await;
+/// What a rejected request must leave unchanged: the mempool size, the next and the latest
+/// block, the owner's outputs and the stored blocks.
+type Snapshot = ((usize, u64, Option<u64>), Vec<AccountUtxo>, Vec<BlockJson>);
+
+async fn snapshot(api: &ApiClient, owner: Address) -> Snapshot {
+    let status = api.status().await.unwrap();
     (
-        json!([
-            status["mempoolSize"],
-            status["nextBlock"],
-            status["latestBlock"]
-        ]),
-        api.utxos(owner).await,
-        blocks,
+        (status.mempool_size, status.next_block, status.latest_block),
+        utxos(api, owner).await,
+        api.blocks(0, 100).await.unwrap(),
     )
 }
 
+/// A request of the table: through the typed client, or raw.
+enum Request {
+    /// `POST /v1/transactions` of one signed transaction.
+    Submit(SignedTransaction),
+    /// `POST /v1/transactions` of a batch.
+    Batch(Vec<SignedTransaction>),
+    /// `GET /v1/blocks/{blknum}`.
+    Block(u64),
+    /// `GET /v1/blocks?from=&limit=`.
+    Blocks(u64, usize),
+    /// `GET /v1/transactions/{hash}`.
+    Transaction(B256),
+    /// `GET /v1/accounts/{owner}/utxos?from=&limit=` of the test's owner.
+    Utxos(Option<UtxoPos>, Option<usize>),
+    /// `GET /v1/utxos/{utxoPos}/exit-data`.
+    ExitData(UtxoPos),
+    /// Bytes the typed client cannot produce.
+    Raw(Raw),
+}
+
+/// The status and error code of the refusal `request` got, or what came instead.
+async fn send(
+    api: &ApiClient,
+    owner: Address,
+    request: Request,
+) -> Result<(u16, ErrorCode), String> {
+    // The typed client reads a 404 with the endpoint's not-found code as `None`.
+    fn found<T: std::fmt::Debug>(
+        result: Result<Option<T>, ClientError>,
+        code: ErrorCode,
+    ) -> Result<(u16, ErrorCode), String> {
+        match result {
+            Ok(None) => Ok((404, code)),
+            other => refusal(other),
+        }
+    }
+    match request {
+        Request::Submit(tx) => refusal(api.submit(&tx).await),
+        Request::Batch(txs) => refusal(api.submit_batch(&txs).await),
+        Request::Block(blknum) => found(api.block(blknum).await, ErrorCode::BlockNotFound),
+        Request::Blocks(from, limit) => refusal(api.blocks(from, limit).await),
+        Request::Transaction(hash) => found(api.transaction(hash).await, ErrorCode::TxNotFound),
+        Request::Utxos(from, limit) => refusal(api.utxos(owner, from, limit).await),
+        Request::ExitData(pos) => found(api.exit_data(pos).await, ErrorCode::UtxoNotFound),
+        Request::Raw(raw) => {
+            let (status, body) = raw.send(api.url()).await;
+            // The error body has a code and a message for people.
+            match serde_json::from_str::<ErrorBody>(&body) {
+                Ok(error) => Ok((status, error.error.code)),
+                Err(e) => Err(format!("{status} without an error body ({e}): {body}")),
+            }
+        }
+    }
+}
+
 async fn expect_error(
-    api: &Api,
+    api: &ApiClient,
     owner: Address,
     what: &str,
     status: u16,
-    code: &str,
+    code: ErrorCode,
     request: Request,
 ) {
     let before = snapshot(api, owner).await;
-    let (got, body) = match request {
-        Request::Json(value) => api.post("/v1/transactions", &value).await,
-        Request::Raw(bytes) => api.post_bytes("/v1/transactions", bytes).await,
-        Request::Get(path) => api.get(&path).await,
-        Request::Declared(length) => api.post_declaring_length("/v1/transactions", length).await,
-    };
-    assert_eq!(got, status, "{what}: {body}");
-    assert_eq!(body["error"]["code"], code, "{what}: {body}");
-    assert!(body["error"]["message"].is_string(), "{what}: {body}");
+    let got = send(api, owner, request).await;
+    assert_eq!(got, Ok((status, code)), "{what}");
     assert_eq!(snapshot(api, owner).await, before, "{what} changed state");
 }
 
-enum Request {
-    Json(Value),
-    Raw(Vec<u8>),
-    Get(String),
-    /// A POST whose headers declare a body of this many bytes, none of which is sent: the
-    /// server must answer from the headers alone. (Sending the body would race the server's
-    /// early answer and close: the client may see a broken pipe instead of the response.)
-    Declared(u64),
+/// A raw `POST /v1/transactions` of `body`.
+fn post(body: Value) -> Request {
+    Request::Raw(Raw::Post(serde_json::to_vec(&body).unwrap()))
 }
 
-fn tx_json(bytes: &[u8], signatures: &[TxSignature]) -> Value {
-    json!({
-        "tx": alloy::primitives::hex::encode_prefixed(bytes),
-        "signatures": signatures.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-    })
+/// A raw `POST /v1/transactions` of transaction bytes the typed client cannot hold (they are
+/// not the canonical encoding of any transaction).
+fn post_bytes(tx: Vec<u8>, signatures: &[TxSignature]) -> Request {
+    let json = SignedTransactionJson {
+        tx: tx.into(),
+        signatures: signatures.to_vec(),
+    };
+    Request::Raw(Raw::Post(serde_json::to_vec(&json).unwrap()))
 }
 
-fn sign(
-    domain: &Domain,
-    key: &alloy::signers::local::PrivateKeySigner,
-    tx: Transaction,
-) -> SignedTransaction {
-    SignedTransaction::sign(tx, domain, key).unwrap()
+fn get(path: impl Into<String>) -> Request {
+    Request::Raw(Raw::Get(path.into()))
+}
+
+fn sign(domain: &Domain, key: &PrivateKeySigner, tx: Transaction) -> Request {
+    Request::Submit(SignedTransaction::sign(tx, domain, key).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,99 +142,80 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     let bob = Address::repeat_byte(0xb0);
     let amount = parse_ether("1").unwrap();
     let fee = U256::from(1000);
+    // A payment of one of alice's coins: `out` to bob, the rest minus `fee` back.
+    let pay = |input: UtxoPos, out: U256, fee: U256| {
+        payment(&domain, &alice, input, amount, bob, out, fee)
+    };
 
     let spent = deposit(&chain, &alice, amount).await;
     let coin = deposit(&chain, &alice, amount).await;
     let exiting = deposit(&chain, &alice, amount).await;
-    api.wait_utxo(me, exiting).await;
+    wait_utxo(api, me, exiting).await;
     start_exit(&chain, api, &alice, exiting).await;
-    crate::common::poll("exiting", || async {
-        api.utxos(me)
-            .await
-            .into_iter()
-            .any(|u| u["utxoPos"] == exiting.to_string() && u["exiting"] == true)
-            .then_some(())
-    })
-    .await;
+    wait_exiting(api, me, exiting, true).await;
 
     // An account's outputs come in pages, ascending, from a position on.
-    let all = api.utxos(me).await;
+    let all = utxos(api, me).await;
     assert_eq!(all.len(), 3, "{all:?}");
-    let (code, page) = api.get(&format!("/v1/accounts/{me}/utxos?limit=2")).await;
-    assert_eq!(code, 200, "{page}");
-    assert_eq!(page["utxos"].as_array().unwrap()[..], all[..2]);
-    let next = all[2]["utxoPos"].as_str().unwrap();
-    let (code, page) = api
-        .get(&format!("/v1/accounts/{me}/utxos?from={next}&limit=2"))
-        .await;
-    assert_eq!(code, 200, "{page}");
-    assert_eq!(page["utxos"].as_array().unwrap()[..], all[2..]);
+    let page = api.utxos(me, None, Some(2)).await.unwrap().utxos;
+    assert_eq!(page, all[..2]);
+    let next = all[2].utxo.utxo_pos;
+    let page = api.utxos(me, Some(next), Some(2)).await.unwrap().utxos;
+    assert_eq!(page, all[2..]);
 
     // One valid pending spend.
-    let first = payment(
-        &domain,
-        &alice,
-        spent,
-        amount,
-        bob,
-        parse_ether("0.5").unwrap(),
-        fee,
+    let first = pay(spent, parse_ether("0.5").unwrap(), fee);
+    assert_eq!(
+        api.submit(&first).await.unwrap(),
+        SubmitResult::new(first.hash(), TxStatus::Pending)
     );
-    let (code, body) = api.submit(&first).await;
-    assert_eq!(code, 200, "{body}");
 
-    let good = payment(
-        &domain,
-        &alice,
-        coin,
-        amount,
-        bob,
-        parse_ether("0.5").unwrap(),
-        fee,
-    );
+    let good = pay(coin, parse_ether("0.5").unwrap(), fee);
     let good_sig = good.signatures()[0];
-    let mut cases: Vec<(&str, u16, &str, Request)> = vec![
+    let with_signatures =
+        |signatures: Vec<TxSignature>| SignedTransaction::new(good.tx().clone(), signatures);
+    let mut cases: Vec<(&str, u16, ErrorCode, Request)> = vec![
         (
             "malformed JSON",
             400,
-            "malformed_json",
-            Request::Raw(b"{\"tx\": ".to_vec()),
+            ErrorCode::MalformedJson,
+            Request::Raw(Raw::Post(b"{\"tx\": ".to_vec())),
         ),
         (
             "not JSON at all",
             400,
-            "malformed_json",
-            Request::Raw(b"hello".to_vec()),
+            ErrorCode::MalformedJson,
+            Request::Raw(Raw::Post(b"hello".to_vec())),
         ),
         (
             "wrong shape",
             400,
-            "invalid_request",
-            Request::Json(json!({"transaction": "0x00"})),
+            ErrorCode::InvalidRequest,
+            post(json!({"transaction": "0x00"})),
         ),
         (
             "malformed hex",
             400,
-            "malformed_hex",
-            Request::Json(json!({"tx": "0xzz", "signatures": []})),
+            ErrorCode::MalformedHex,
+            post(json!({"tx": "0xzz", "signatures": []})),
         ),
         (
             "hex without 0x",
             400,
-            "malformed_hex",
-            Request::Json(json!({"tx": "00", "signatures": []})),
+            ErrorCode::MalformedHex,
+            post(json!({"tx": "00", "signatures": []})),
         ),
         (
             "malformed signature hex",
             400,
-            "malformed_hex",
-            Request::Json(json!({"tx": good.bytes().to_string(), "signatures": ["0x1g"]})),
+            ErrorCode::MalformedHex,
+            post(json!({"tx": good.bytes().to_string(), "signatures": ["0x1g"]})),
         ),
         (
             "short signature",
             400,
-            "bad_signature",
-            Request::Json(
+            ErrorCode::BadSignature,
+            post(
                 json!({"tx": good.bytes().to_string(), "signatures": [format!("0x{}", "11".repeat(64))]}),
             ),
         ),
@@ -188,16 +226,16 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     cases.push((
         "trailing bytes",
         400,
-        "non_canonical_encoding",
-        Request::Json(tx_json(&long, &[good_sig])),
+        ErrorCode::NonCanonicalEncoding,
+        post_bytes(long, &[good_sig]),
     ));
     let mut short = good.bytes().to_vec();
     short.truncate(short.len() - 1);
     cases.push((
         "truncated",
         400,
-        "non_canonical_encoding",
-        Request::Json(tx_json(&short, &[good_sig])),
+        ErrorCode::NonCanonicalEncoding,
+        post_bytes(short, &[good_sig]),
     ));
     // Too many inputs / outputs.
     let five_inputs = Transaction::payment(
@@ -207,115 +245,81 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     cases.push((
         "five inputs",
         400,
-        "too_many_inputs",
-        Request::Json(tx_json(&five_inputs.encode(), &[good_sig; 5])),
+        ErrorCode::TooManyInputs,
+        Request::Submit(SignedTransaction::new(five_inputs, vec![good_sig; 5])),
     ));
     let five_outputs =
         Transaction::payment(vec![coin], vec![Output::new(bob, ETH, U256::from(1)); 5]);
     cases.push((
         "five outputs",
         400,
-        "too_many_outputs",
-        Request::Json(tx_json(&five_outputs.encode(), &[good_sig])),
+        ErrorCode::TooManyOutputs,
+        Request::Submit(SignedTransaction::new(five_outputs, vec![good_sig])),
     ));
     // Signatures.
     cases.push((
         "missing signature",
         422,
-        "signature_count",
-        Request::Json(tx_json(good.bytes(), &[])),
+        ErrorCode::SignatureCount,
+        Request::Submit(with_signatures(vec![])),
     ));
     let mut garbage = [0u8; 65];
     garbage[64] = 27;
     cases.push((
         "unrecoverable signature",
         422,
-        "bad_signature",
-        Request::Json(tx_json(good.bytes(), &[TxSignature(garbage)])),
+        ErrorCode::BadSignature,
+        Request::Submit(with_signatures(vec![TxSignature(garbage)])),
     ));
     let mut bad_v = good_sig;
     bad_v.0[64] = 5;
     cases.push((
         "bad v",
         422,
-        "bad_signature",
-        Request::Json(tx_json(good.bytes(), &[bad_v])),
+        ErrorCode::BadSignature,
+        Request::Submit(with_signatures(vec![bad_v])),
     ));
-    let stranger = alloy::signers::local::PrivateKeySigner::random();
-    cases.push((
-        "signed by a stranger",
-        422,
-        "wrong_signer",
-        Request::Json(signed_json(&sign(&domain, &stranger, good.tx().clone()))),
-    ));
+    let stranger = PrivateKeySigner::random();
     let other_chain = Domain::new(1, chain.root_chain);
-    cases.push((
-        "signed for another chain id",
-        422,
-        "wrong_signer",
-        Request::Json(signed_json(&sign(&other_chain, &alice, good.tx().clone()))),
-    ));
     let other_contract = Domain::new(chain.anvil.chain_id(), Address::repeat_byte(0xee));
-    cases.push((
-        "signed for another contract",
-        422,
-        "wrong_signer",
-        Request::Json(signed_json(&sign(
-            &other_contract,
-            &alice,
-            good.tx().clone(),
-        ))),
-    ));
+    for (what, domain, key) in [
+        ("signed by a stranger", &domain, &stranger),
+        ("signed for another chain id", &other_chain, &alice),
+        ("signed for another contract", &other_contract, &alice),
+    ] {
+        cases.push((
+            what,
+            422,
+            ErrorCode::WrongSigner,
+            sign(domain, key, good.tx().clone()),
+        ));
+    }
     // Inputs.
     let unknown = UtxoPos::new(999, 0, 0).unwrap();
     cases.push((
         "unknown input",
         422,
-        "input_unknown",
-        Request::Json(signed_json(&payment(
-            &domain,
-            &alice,
-            unknown,
-            amount,
-            bob,
-            U256::from(5),
-            fee,
-        ))),
+        ErrorCode::InputUnknown,
+        Request::Submit(pay(unknown, U256::from(5), fee)),
     ));
     cases.push((
         "exiting input",
         422,
-        "input_exiting",
-        Request::Json(signed_json(&payment(
-            &domain,
-            &alice,
-            exiting,
-            amount,
-            bob,
-            U256::from(5),
-            fee,
-        ))),
+        ErrorCode::InputExiting,
+        Request::Submit(pay(exiting, U256::from(5), fee)),
     ));
     let twice = Transaction::payment(vec![coin, coin], vec![Output::new(bob, ETH, U256::from(5))]);
     cases.push((
         "same input twice",
         422,
-        "input_duplicate",
-        Request::Json(signed_json(&sign(&domain, &alice, twice))),
+        ErrorCode::InputDuplicate,
+        sign(&domain, &alice, twice),
     ));
     cases.push((
         "double spend against the mempool",
         409,
-        "double_spend",
-        Request::Json(signed_json(&payment(
-            &domain,
-            &alice,
-            spent,
-            amount,
-            bob,
-            U256::from(7),
-            fee,
-        ))),
+        ErrorCode::DoubleSpend,
+        Request::Submit(pay(spent, U256::from(7), fee)),
     ));
     // Amounts.
     let too_much = Transaction::payment(
@@ -325,15 +329,15 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     cases.push((
         "outputs exceed inputs",
         422,
-        "insufficient_inputs",
-        Request::Json(signed_json(&sign(&domain, &alice, too_much))),
+        ErrorCode::InsufficientInputs,
+        sign(&domain, &alice, too_much),
     ));
     let zero = Transaction::payment(vec![coin], vec![Output::new(bob, ETH, U256::ZERO)]);
     cases.push((
         "zero amount",
         422,
-        "zero_amount",
-        Request::Json(signed_json(&sign(&domain, &alice, zero))),
+        ErrorCode::ZeroAmount,
+        sign(&domain, &alice, zero),
     ));
     let overflow = Transaction::payment(
         vec![coin],
@@ -345,116 +349,102 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     cases.push((
         "overflowing amounts",
         422,
-        "amount_overflow",
-        Request::Json(signed_json(&sign(&domain, &alice, overflow))),
+        ErrorCode::AmountOverflow,
+        sign(&domain, &alice, overflow),
     ));
     cases.push((
         "fee below the minimum",
         422,
-        "fee_too_low",
-        Request::Json(signed_json(&payment(
-            &domain,
-            &alice,
-            coin,
-            amount,
-            bob,
-            U256::from(5),
-            U256::from(999),
-        ))),
+        ErrorCode::FeeTooLow,
+        Request::Submit(pay(coin, U256::from(5), U256::from(999))),
     ));
     // Size and routes.
     cases.push((
         "oversized body",
         413,
-        "body_too_large",
-        Request::Declared(config.max_body_bytes + 1),
+        ErrorCode::BodyTooLarge,
+        Request::Raw(Raw::Declared(config.max_body_bytes + 1)),
     ));
     cases.push((
         "a body of 4 GiB",
         413,
-        "body_too_large",
-        Request::Declared(4 << 30),
+        ErrorCode::BodyTooLarge,
+        Request::Raw(Raw::Declared(4 << 30)),
     ));
     cases.push((
         "empty batch",
         400,
-        "invalid_batch",
-        Request::Json(json!([])),
+        ErrorCode::InvalidBatch,
+        Request::Batch(vec![]),
     ));
     cases.push((
         "unknown route",
         404,
-        "not_found",
-        Request::Get("/v1/nothing-here".into()),
+        ErrorCode::NotFound,
+        get("/v1/nothing-here"),
     ));
-    cases.push((
-        "unknown root route",
-        404,
-        "not_found",
-        Request::Get("/".into()),
-    ));
+    cases.push(("unknown root route", 404, ErrorCode::NotFound, get("/")));
     cases.push((
         "bad block number",
         400,
-        "invalid_blknum",
-        Request::Get("/v1/blocks/abc".into()),
+        ErrorCode::InvalidBlknum,
+        get("/v1/blocks/abc"),
     ));
     cases.push((
         "missing block",
         404,
-        "block_not_found",
-        Request::Get("/v1/blocks/5000".into()),
+        ErrorCode::BlockNotFound,
+        Request::Block(5000),
     ));
     cases.push((
         "bad page limit",
         400,
-        "invalid_query",
-        Request::Get("/v1/blocks?limit=1000".into()),
+        ErrorCode::InvalidQuery,
+        Request::Blocks(0, 1000),
     ));
     cases.push((
         "bad hash",
         400,
-        "invalid_hash",
-        Request::Get("/v1/transactions/0x12".into()),
+        ErrorCode::InvalidHash,
+        get("/v1/transactions/0x12"),
     ));
     cases.push((
         "unknown hash",
         404,
-        "tx_not_found",
-        Request::Get(format!(
-            "/v1/transactions/{}",
-            alloy::primitives::B256::repeat_byte(1)
-        )),
+        ErrorCode::TxNotFound,
+        Request::Transaction(B256::repeat_byte(1)),
     ));
-    for (what, query) in [
-        ("utxo page of none", "limit=0"),
-        ("utxo page too long", "limit=10001"),
-        ("utxo page from a non-position", "from=abc"),
-    ] {
+    for (what, limit) in [("utxo page of none", 0), ("utxo page too long", 10001)] {
         cases.push((
             what,
             400,
-            "invalid_query",
-            Request::Get(format!("/v1/accounts/{me}/utxos?{query}")),
+            ErrorCode::InvalidQuery,
+            Request::Utxos(None, Some(limit)),
         ));
     }
     cases.push((
+        "utxo page from a non-position",
+        400,
+        ErrorCode::InvalidQuery,
+        get(format!("/v1/accounts/{me}/utxos?from=abc")),
+    ));
+    cases.push((
         "bad address",
         400,
-        "invalid_address",
-        Request::Get("/v1/accounts/0x12/utxos".into()),
+        ErrorCode::InvalidAddress,
+        get("/v1/accounts/0x12/utxos"),
     ));
     cases.push((
         "bad utxo position",
         400,
-        "invalid_utxo_pos",
-        Request::Get("/v1/utxos/123/exit-data".into()),
+        ErrorCode::InvalidUtxoPos,
+        get("/v1/utxos/123/exit-data"),
     ));
     cases.push((
         "unknown utxo position",
         404,
-        "utxo_not_found",
-        Request::Get(format!("/v1/utxos/{unknown}/exit-data")),
+        ErrorCode::UtxoNotFound,
+        Request::ExitData(unknown),
     ));
 
     for (what, status, code, request) in cases {
@@ -462,25 +452,39 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     }
 
     // A batch reports each item; only the valid one changes state.
-    let second = payment(&domain, &alice, coin, amount, bob, U256::from(5), fee);
-    let (code, body) = api
-        .post("/v1/transactions", &json!([signed_json(&second), {"tx": "0x00", "signatures": []}, signed_json(&payment(&domain, &alice, coin, amount, bob, U256::from(6), fee))]))
-        .await;
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(body["results"][0]["status"], "pending", "{body}");
+    let second = pay(coin, U256::from(5), fee);
+    let not_canonical = SignedTransactionJson {
+        tx: Bytes::from_static(&[0]),
+        signatures: vec![],
+    };
+    let batch = [
+        SignedTransactionJson::from(&second),
+        not_canonical,
+        SignedTransactionJson::from(&pay(coin, U256::from(6), fee)),
+    ];
+    let results = api
+        .submit_batch_body(serde_json::to_vec(&batch).unwrap())
+        .await
+        .unwrap()
+        .results;
+    let [
+        BatchResult::Ok(accepted),
+        BatchResult::Err(malformed),
+        BatchResult::Err(double),
+    ] = &results[..]
+    else {
+        panic!("{results:?}")
+    };
     assert_eq!(
-        body["results"][1]["error"]["code"], "non_canonical_encoding",
-        "{body}"
+        *accepted,
+        SubmitResult::new(second.hash(), TxStatus::Pending)
     );
-    assert_eq!(
-        body["results"][2]["error"]["code"], "double_spend",
-        "{body}"
-    );
-    assert_eq!(api.status().await["mempoolSize"], 2);
+    assert_eq!(malformed.error.code, ErrorCode::NonCanonicalEncoding);
+    assert_eq!(double.error.code, ErrorCode::DoubleSpend);
+    assert_eq!(api.status().await.unwrap().mempool_size, 2);
 
     // Rejections are counted by reason.
-    let (_, metrics) = api.get("/metrics").await;
-    let metrics = metrics.as_str().unwrap().to_owned();
+    let metrics = api.metrics().await.unwrap();
     assert!(
         metrics.contains("plasma_operator_transactions_rejected_total{reason=\"wrong_signer\"} 3"),
         "{metrics}"
@@ -495,23 +499,25 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     );
 
     // The OpenAPI document is served and is the one in the repository.
-    let (code, doc) = api.get("/v1/openapi.json").await;
-    assert_eq!(code, 200);
+    let doc = api.openapi().await.unwrap();
     assert_eq!(doc["openapi"], "3.0.3");
     assert!(doc["paths"]["/v1/utxos/{utxoPos}/exit-data"].is_object());
+    assert_eq!(
+        doc,
+        serde_json::from_str::<Value>(plasma_api::OPENAPI).unwrap()
+    );
 
     // Restart with blocks on: the pending transactions survive and are included; their inputs
     // are then spent.
     op.stop().await;
     config.block_interval = std::time::Duration::from_millis(100);
     let op = Operator::start(config).await;
-    assert_eq!(op.api.wait_included(&first).await.0, 1000);
-    op.api.wait_included(&second).await;
+    assert_eq!(wait_included(&op.api, &first).await.0, 1000);
+    wait_included(&op.api, &second).await;
     // Let the commit land first: it sets the block's timestamp, a change of its own.
-    crate::common::poll("blocks committed", || async {
-        let status = op.api.status().await;
-        (status["lastCommittedBlock"].as_u64().map(|b| b + 1000) == status["nextBlock"].as_u64())
-            .then_some(())
+    poll("blocks committed", || async {
+        let status = op.api.status().await.unwrap();
+        (status.last_committed_block + 1000 == status.next_block).then_some(())
     })
     .await;
     expect_error(
@@ -519,16 +525,8 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
         me,
         "spent input",
         422,
-        "input_spent",
-        Request::Json(signed_json(&payment(
-            &domain,
-            &alice,
-            spent,
-            amount,
-            bob,
-            U256::from(9),
-            fee,
-        ))),
+        ErrorCode::InputSpent,
+        Request::Submit(pay(spent, U256::from(9), fee)),
     )
     .await;
     op.stop().await;

@@ -1,16 +1,20 @@
-//! Helpers: an operator running in-process on a TestChain, HTTP calls, L1 actions, polling.
+//! Helpers: an operator running in-process on a TestChain, the typed API client and waits on
+//! it, L1 actions, polling, and the raw requests of the bad-input tests.
 
 use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use plasma_api::{AccountUtxo, ApiClient, ClientError, ErrorCode, StatusName};
 use plasma_contracts::RootChain;
 use plasma_contracts::test_utils::TestChain;
 use plasma_core::{Domain, ETH, Output, SignedTransaction, Transaction, UtxoPos};
 use plasma_operator::Config;
-use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -33,146 +37,153 @@ where
     }
 }
 
-/// An HTTP client of the operator API.
-#[derive(Clone)]
-pub(crate) struct Api {
-    pub(crate) base: String,
-    pub(crate) http: reqwest::Client,
+/// The HTTP client under every request of the tests, typed or raw.
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        // No pooled connections: the server closes a connection whose body it refused (413),
+        // and a pooled one would fail the next request.
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
-impl Api {
-    pub(crate) fn new(base: String) -> Self {
-        Self {
-            base,
-            // No pooled connections: the server closes a connection whose body it refused
-            // (413), and a pooled one would fail the next request.
-            http: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap(),
-        }
-    }
+/// The typed client of the operator at `base`; returns once the operator answers its status.
+pub(crate) async fn connect(what: &str, base: &str) -> ApiClient {
+    let api = ApiClient::with_http(base, http());
+    poll(what, || async { api.status().await.ok() }).await;
+    api
+}
 
-    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
+/// The outputs `GET /v1/accounts/{owner}/utxos` lists (its first page).
+pub(crate) async fn utxos(api: &ApiClient, owner: Address) -> Vec<AccountUtxo> {
+    api.utxos(owner, None, None).await.unwrap().utxos
+}
 
-    pub(crate) async fn post_bytes(&self, path: &str, body: Vec<u8>) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
+/// Waits until `pos` is listed for `owner` and returns its entry.
+pub(crate) async fn wait_utxo(api: &ApiClient, owner: Address, pos: UtxoPos) -> AccountUtxo {
+    wait_listed(api, owner, pos, "utxo listed", |_| true).await
+}
 
-    /// A POST over a raw connection whose headers declare `length` body bytes that are never
-    /// sent; returns the status and the JSON body of the answer.
-    pub(crate) async fn post_declaring_length(&self, path: &str, length: u64) -> (u16, Value) {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let authority = self.base.trim_start_matches("http://");
-        let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
-        let head = format!(
-            "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
-        );
-        stream.write_all(head.as_bytes()).await.unwrap();
-        let mut answer = Vec::new();
-        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+/// Waits until `pos` is listed for `owner` with `exiting` as given and returns its entry.
+pub(crate) async fn wait_exiting(
+    api: &ApiClient,
+    owner: Address,
+    pos: UtxoPos,
+    exiting: bool,
+) -> AccountUtxo {
+    let what = if exiting { "exiting" } else { "exit unmarked" };
+    wait_listed(api, owner, pos, what, |u| u.exiting == exiting).await
+}
+
+async fn wait_listed(
+    api: &ApiClient,
+    owner: Address,
+    pos: UtxoPos,
+    what: &str,
+    pred: impl Fn(&AccountUtxo) -> bool,
+) -> AccountUtxo {
+    poll(what, || async {
+        utxos(api, owner)
             .await
-            .expect("the server answers without the body")
-            .unwrap();
-        let answer = String::from_utf8_lossy(&answer);
-        let status = answer
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        // The body may be chunked: the JSON object is what lies between the outer braces.
-        let json = match (body.find('{'), body.rfind('}')) {
-            (Some(start), Some(end)) => &body[start..=end],
-            _ => body,
+            .into_iter()
+            .find(|u| u.utxo.utxo_pos == pos && pred(u))
+    })
+    .await
+}
+
+/// Waits until `tx` is in a block; returns `(blknum, txIndex)`.
+pub(crate) async fn wait_included(api: &ApiClient, tx: &SignedTransaction) -> (u64, u32) {
+    poll("transaction included", || async {
+        let found = api.transaction(tx.hash()).await.unwrap()?;
+        assert_eq!(found.tx, *tx.bytes());
+        let result = found.result;
+        (result.status == StatusName::Included).then(|| {
+            (
+                result.blknum.expect("blknum of an included transaction"),
+                result.tx_index.expect("txIndex of an included transaction"),
+            )
+        })
+    })
+    .await
+}
+
+/// The status and code of a refused request, or what came instead.
+pub(crate) fn refusal<T: std::fmt::Debug>(
+    result: Result<T, ClientError>,
+) -> Result<(u16, ErrorCode), String> {
+    match result {
+        Err(ClientError::Api { status, code, .. }) => Ok((status, code)),
+        other => Err(format!("not a refusal with an error code: {other:?}")),
+    }
+}
+
+/// Raw requests, for the bad-input tests only: bytes the typed client cannot produce (malformed
+/// JSON or hex, non-canonical transaction bytes, paths with malformed parameters, unknown
+/// routes, a declared body that is never sent). Every well-formed request goes through
+/// [`ApiClient`].
+#[derive(Debug)]
+pub(crate) enum Raw {
+    /// `GET` of this path (with its query).
+    Get(String),
+    /// `POST /v1/transactions` with this body.
+    Post(Vec<u8>),
+    /// A `POST /v1/transactions` over a raw connection whose headers declare a body of this
+    /// many bytes, none of which is sent: the server must answer from the headers alone.
+    /// (Sending the body would race the server's early answer and close: the client may see a
+    /// broken pipe instead of the response.)
+    Declared(u64),
+}
+
+impl Raw {
+    /// Sends the request to the operator at `base`; returns the status and the body.
+    pub(crate) async fn send(self, base: &str) -> (u16, String) {
+        let request = match self {
+            Self::Get(path) => http().get(format!("{base}{path}")),
+            Self::Post(body) => http()
+                .post(format!("{base}/v1/transactions"))
+                .header("content-type", "application/json")
+                .body(body),
+            Self::Declared(length) => return post_declaring_length(base, length).await,
         };
-        (
-            status,
-            serde_json::from_str(json).unwrap_or(Value::String(body.to_owned())),
-        )
-    }
-
-    pub(crate) async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        self.post_bytes(path, serde_json::to_vec(body).unwrap())
-            .await
-    }
-
-    pub(crate) async fn submit(&self, tx: &SignedTransaction) -> (u16, Value) {
-        self.post("/v1/transactions", &signed_json(tx)).await
-    }
-
-    pub(crate) async fn status(&self) -> Value {
-        let (code, body) = self.get("/v1/status").await;
-        assert_eq!(code, 200, "{body}");
-        body
-    }
-
-    pub(crate) async fn utxos(&self, owner: Address) -> Vec<Value> {
-        let (code, body) = self.get(&format!("/v1/accounts/{owner}/utxos")).await;
-        assert_eq!(code, 200, "{body}");
-        body["utxos"].as_array().unwrap().clone()
-    }
-
-    /// Waits until `pos` is listed for `owner` and returns its entry.
-    pub(crate) async fn wait_utxo(&self, owner: Address, pos: UtxoPos) -> Value {
-        poll("utxo listed", || async {
-            self.utxos(owner)
-                .await
-                .into_iter()
-                .find(|u| u["utxoPos"] == pos.to_string())
-        })
-        .await
-    }
-
-    /// Waits until transaction `hash` is in a block; returns `(blknum, txIndex)`.
-    pub(crate) async fn wait_included(&self, tx: &SignedTransaction) -> (u64, u64) {
-        poll("transaction included", || async {
-            let (code, body) = self.get(&format!("/v1/transactions/{}", tx.hash())).await;
-            (code == 200 && body["status"] == "included").then(|| {
-                (
-                    body["blknum"].as_u64().unwrap(),
-                    body["txIndex"].as_u64().unwrap(),
-                )
-            })
-        })
-        .await
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
     }
 }
 
-/// The wire JSON of a signed transaction.
-pub(crate) fn signed_json(tx: &SignedTransaction) -> Value {
-    serde_json::to_value(plasma_core::wire::SignedTransactionJson::from(tx)).unwrap()
+async fn post_declaring_length(base: &str, length: u64) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let head = format!(
+        "POST /v1/transactions HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers without the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // The body may be chunked: the JSON object is what lies between the outer braces.
+    let json = match (body.find('{'), body.rfind('}')) {
+        (Some(start), Some(end)) => &body[start..=end],
+        _ => body,
+    };
+    (status, json.to_owned())
 }
 
 /// An operator running in this process.
 pub(crate) struct Operator {
-    pub(crate) api: Api,
+    pub(crate) api: ApiClient,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<plasma_operator::Result<()>>>,
 }
@@ -202,16 +213,7 @@ impl Operator {
         let handle = tokio::spawn(plasma_operator::run(config, listener, async move {
             let _ = stopped.await;
         }));
-        let api = Api::new(format!("http://{addr}"));
-        poll("operator up", || async {
-            api.http
-                .get(format!("{}/v1/status", api.base))
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-        })
-        .await;
+        let api = connect("operator up", &format!("http://{addr}")).await;
         Self {
             api,
             stop: Some(stop),
@@ -254,21 +256,46 @@ pub(crate) async fn deposit(chain: &TestChain, from: &PrivateKeySigner, amount: 
     UtxoPos::new(event.blknum.to::<u64>(), 0, 0).unwrap()
 }
 
+/// `(blknum, root)` of every BlockSubmitted event so far, in order.
+pub(crate) async fn submitted(chain: &TestChain) -> Vec<(u64, B256)> {
+    let filter = Filter::new()
+        .address(chain.root_chain)
+        .from_block(0)
+        .event_signature(RootChain::BlockSubmitted::SIGNATURE_HASH);
+    chain
+        .provider
+        .get_logs(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let e = l
+                .log_decode::<RootChain::BlockSubmitted>()
+                .unwrap()
+                .inner
+                .data;
+            (e.blknum.to::<u64>(), e.root)
+        })
+        .collect()
+}
+
 /// Starts a standard exit of `pos` by `owner` with exit data from the operator.
 pub(crate) async fn start_exit(
     chain: &TestChain,
-    api: &Api,
+    api: &ApiClient,
     owner: &PrivateKeySigner,
     pos: UtxoPos,
 ) {
-    let (code, data) = api.get(&format!("/v1/utxos/{pos}/exit-data")).await;
-    assert_eq!(code, 200, "{data}");
-    let tx_bytes: Bytes = data["txBytes"].as_str().unwrap().parse().unwrap();
-    let proof: Bytes = data["proof"].as_str().unwrap().parse().unwrap();
+    let data = api
+        .exit_data(pos)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no exit data for {pos}"));
+    assert_eq!(data.utxo_pos, pos);
     let contract = chain.contract();
     let bond = contract.exitBond().call().await.unwrap();
     let call = contract
-        .startStandardExit(pos.to_u256(), tx_bytes, proof)
+        .startStandardExit(pos.to_u256(), data.tx_bytes, data.proof)
         .value(bond)
         .from(owner.address());
     // The exit's gas depends on the timestamp of the block that mines it (its priority decides

@@ -13,21 +13,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alloy::primitives::{Address, B256, U256, utils::parse_ether};
 use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::SolEvent;
-use plasma_contracts::RootChain;
+use plasma_api::{ApiClient, ClientError};
 use plasma_contracts::test_utils::TestChain;
-use plasma_core::wire::BlockJson;
 use plasma_core::{Block, Output, SignedTransaction, UtxoPos};
 use tokio::sync::Mutex;
 
-use crate::common::{Api, deposit, payment, poll};
+use crate::common::{connect, deposit, payment, poll, submitted, utxos};
 
 /// The real binary, on a free port.
 struct Daemon {
     child: Child,
-    api: Api,
+    api: ApiClient,
 }
 
 impl Daemon {
@@ -58,16 +55,7 @@ impl Daemon {
             .stderr(log)
             .spawn()
             .unwrap();
-        let api = Api::new(format!("http://127.0.0.1:{port}"));
-        poll("daemon up", || async {
-            api.http
-                .get(format!("{}/v1/status", api.base))
-                .send()
-                .await
-                .ok()
-                .filter(|r| r.status().is_success())
-        })
-        .await;
+        let api = connect("daemon up", &format!("http://127.0.0.1:{port}")).await;
         Self { child, api }
     }
 
@@ -77,37 +65,12 @@ impl Daemon {
     }
 }
 
-/// `(blknum, root)` of every BlockSubmitted event, in order.
-async fn submitted(chain: &TestChain) -> Vec<(u64, B256)> {
-    let filter = Filter::new()
-        .address(chain.root_chain)
-        .from_block(0)
-        .event_signature(RootChain::BlockSubmitted::SIGNATURE_HASH);
-    chain
-        .provider
-        .get_logs(&filter)
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| {
-            let e = l
-                .log_decode::<RootChain::BlockSubmitted>()
-                .unwrap()
-                .inner
-                .data;
-            (e.blknum.to::<u64>(), e.root)
-        })
-        .collect()
-}
-
 /// Every stored block.
-async fn all_blocks(api: &Api) -> Vec<Block> {
+async fn all_blocks(api: &ApiClient) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut from = 0u64;
     loop {
-        let (code, body) = api.get(&format!("/v1/blocks?from={from}&limit=100")).await;
-        assert_eq!(code, 200, "{body}");
-        let page: Vec<BlockJson> = serde_json::from_value(body["blocks"].clone()).unwrap();
+        let page = api.blocks(from, 100).await.unwrap();
         let Some(last) = page.last() else { break };
         from = last.blknum + 1;
         blocks.extend(page.into_iter().map(|b| Block::try_from(b).unwrap()));
@@ -118,25 +81,20 @@ async fn all_blocks(api: &Api) -> Vec<Block> {
 /// Checks the invariants once the daemon has caught up with L1.
 async fn check_invariants(
     chain: &TestChain,
-    api: &Api,
+    api: &ApiClient,
     acked: &[SignedTransaction],
     owners: &[Address],
 ) {
     // Acknowledged transactions are pending or in a block.
     for tx in acked {
-        let (code, body) = api.get(&format!("/v1/transactions/{}", tx.hash())).await;
-        assert_eq!(
-            code,
-            200,
-            "acknowledged transaction {} lost: {body}",
-            tx.hash()
-        );
+        let found = api.transaction(tx.hash()).await.unwrap();
+        let found = found.unwrap_or_else(|| panic!("acknowledged transaction {} lost", tx.hash()));
+        assert_eq!(found.tx, *tx.bytes(), "transaction {} altered", tx.hash());
     }
     // Wait until every produced block is committed (no pending, nothing in flight).
     poll("all blocks committed", || async {
-        let status = api.status().await;
-        let next = status["nextBlock"].as_u64().unwrap();
-        (status["mempoolSize"] == 0 && status["lastCommittedBlock"].as_u64() == Some(next - 1000))
+        let status = api.status().await.unwrap();
+        (status.mempool_size == 0 && status.last_committed_block == status.next_block - 1000)
             .then_some(())
     })
     .await;
@@ -190,8 +148,7 @@ async fn check_invariants(
     }
     let mut served: BTreeMap<UtxoPos, Output> = BTreeMap::new();
     for owner in owners {
-        for utxo in api.utxos(*owner).await {
-            let utxo: plasma_core::wire::UtxoJson = serde_json::from_value(utxo).unwrap();
+        for utxo in utxos(api, *owner).await.into_iter().map(|u| u.utxo) {
             served.insert(
                 utxo.utxo_pos,
                 Output::new(utxo.owner, utxo.token, utxo.amount),
@@ -204,10 +161,10 @@ async fn check_invariants(
     );
 }
 
-/// Submits `txs` from `tasks` concurrent clients; returns the acknowledged ones (a request cut
-/// by a kill is not acknowledged).
+/// Submits `txs` one per request from 4 concurrent clients; pushes the acknowledged ones to
+/// `acked` (a request cut by a kill is not acknowledged).
 async fn stream(
-    api: &Api,
+    api: &ApiClient,
     txs: Vec<SignedTransaction>,
     acked: Arc<Mutex<Vec<SignedTransaction>>>,
     count: Arc<AtomicUsize>,
@@ -221,20 +178,17 @@ async fn stream(
                 let Some(tx) = queue.lock().await.pop() else {
                     break;
                 };
-                let body = serde_json::to_vec(&crate::common::signed_json(&tx)).unwrap();
-                let Ok(response) = api
-                    .http
-                    .post(format!("{}/v1/transactions", api.base))
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                else {
-                    break;
-                };
-                if response.status().is_success() {
-                    acked.lock().await.push(tx);
-                    count.fetch_add(1, Ordering::SeqCst);
+                match api.submit(&tx).await {
+                    // A success status is the acknowledgement (even with a body that does not
+                    // read as a result).
+                    Ok(_) | Err(ClientError::Decode { .. }) => {
+                        acked.lock().await.push(tx);
+                        count.fetch_add(1, Ordering::SeqCst);
+                    }
+                    // No answer: the daemon is gone, this client stops.
+                    Err(ClientError::Unreachable { .. }) => break,
+                    // Refused: not acknowledged.
+                    Err(ClientError::Api { .. } | ClientError::Http { .. }) => {}
                 }
             }
         }));

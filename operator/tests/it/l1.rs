@@ -1,42 +1,22 @@
 //! The operator against a real L1: deposits, blocks committed on L1, exits, restarts.
 
-use alloy::primitives::{U256, utils::parse_ether};
-use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
-use alloy::sol_types::SolEvent;
-use plasma_contracts::RootChain;
+use alloy::primitives::{Address, B256, U256, utils::parse_ether};
+use plasma_api::{ErrorCode, SubmitResult, TxStatus};
 use plasma_contracts::test_utils::TestChain;
-use plasma_core::{UtxoPos, wire::ExitData};
+use plasma_core::UtxoPos;
 
-use crate::common::{Operator, deposit, payment, poll, start_exit};
+use crate::common::{
+    Operator, deposit, payment, poll, refusal, start_exit, submitted, utxos, wait_exiting,
+    wait_included, wait_utxo,
+};
 
 /// The block numbers of every BlockSubmitted event so far.
 async fn submitted_blocks(chain: &TestChain) -> Vec<u64> {
-    let filter = Filter::new()
-        .address(chain.root_chain)
-        .from_block(0)
-        .event_signature(RootChain::BlockSubmitted::SIGNATURE_HASH);
-    chain
-        .provider
-        .get_logs(&filter)
-        .await
-        .unwrap()
-        .iter()
-        .map(|l| {
-            l.log_decode::<RootChain::BlockSubmitted>()
-                .unwrap()
-                .inner
-                .data
-                .blknum
-                .to::<u64>()
-        })
-        .collect()
+    submitted(chain).await.into_iter().map(|(b, _)| b).collect()
 }
 
-async fn wait_committed(chain: &TestChain, op: &Operator, blknum: u64) -> alloy::primitives::B256 {
-    let (code, block) = op.api.get(&format!("/v1/blocks/{blknum}")).await;
-    assert_eq!(code, 200, "{block}");
-    let root: alloy::primitives::B256 = block["root"].as_str().unwrap().parse().unwrap();
+async fn wait_committed(chain: &TestChain, op: &Operator, blknum: u64) -> B256 {
+    let root = op.api.block(blknum).await.unwrap().expect("the block").root;
     poll("root committed on L1", || async {
         chain
             .contract()
@@ -48,8 +28,8 @@ async fn wait_committed(chain: &TestChain, op: &Operator, blknum: u64) -> alloy:
     })
     .await;
     poll("commit recorded", || async {
-        let status = op.api.status().await;
-        (status["lastCommittedBlock"].as_u64() >= Some(blknum)).then_some(())
+        let status = op.api.status().await.unwrap();
+        (status.last_committed_block >= blknum).then_some(())
     })
     .await;
     root
@@ -67,14 +47,13 @@ async fn deposit_pay_commit_exit_and_restart() {
     // A deposit on L1 becomes a spendable output.
     let one = parse_ether("1").unwrap();
     let coin = deposit(&chain, &alice, one).await;
-    let listed = op.api.wait_utxo(alice.address(), coin).await;
-    assert_eq!(listed["amount"], one.to_string());
-    assert_eq!(listed["exiting"], false);
+    let listed = wait_utxo(&op.api, alice.address(), coin).await;
+    assert_eq!(listed.utxo.amount, one);
+    assert!(!listed.exiting);
 
     // Exit data of a deposit output proves against the deposit block root on L1.
-    let (code, data) = op.api.get(&format!("/v1/utxos/{coin}/exit-data")).await;
-    assert_eq!(code, 200, "{data}");
-    let exit: ExitData = serde_json::from_value(data).unwrap();
+    let exit = op.api.exit_data(coin).await.unwrap().expect("exit data");
+    assert_eq!(exit.utxo_pos, coin);
     assert!(
         chain
             .contract()
@@ -96,29 +75,23 @@ async fn deposit_pay_commit_exit_and_restart() {
         parse_ether("0.4").unwrap(),
         U256::ZERO,
     );
-    let (code, body) = op.api.submit(&pay).await;
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(body["status"], "pending");
-    assert_eq!(op.api.wait_included(&pay).await, (1000, 0));
+    assert_eq!(
+        op.api.submit(&pay).await.unwrap(),
+        SubmitResult::new(pay.hash(), TxStatus::Pending)
+    );
+    assert_eq!(wait_included(&op.api, &pay).await, (1000, 0));
     let root = wait_committed(&chain, &op, 1000).await;
     poll("block timestamp recorded", || async {
-        let (_, block) = op.api.get("/v1/blocks/1000").await;
-        (block["timestamp"].as_u64() > Some(0)).then_some(())
+        let block = op.api.block(1000).await.unwrap();
+        block.is_some_and(|b| b.timestamp > 0).then_some(())
     })
     .await;
 
     // Bob exits his output on L1: the operator marks it exiting and refuses to spend it.
     let bobs = UtxoPos::new(1000, 0, 0).unwrap();
     start_exit(&chain, &op.api, &bob, bobs).await;
-    let listed = poll("output exiting", || async {
-        op.api
-            .utxos(bob.address())
-            .await
-            .into_iter()
-            .find(|u| u["utxoPos"] == bobs.to_string() && u["exiting"] == true)
-    })
-    .await;
-    assert_eq!(listed["amount"], parse_ether("0.4").unwrap().to_string());
+    let listed = wait_exiting(&op.api, bob.address(), bobs, true).await;
+    assert_eq!(listed.utxo.amount, parse_ether("0.4").unwrap());
     let spend = payment(
         &domain,
         &bob,
@@ -128,23 +101,25 @@ async fn deposit_pay_commit_exit_and_restart() {
         parse_ether("0.4").unwrap(),
         U256::ZERO,
     );
-    let (code, body) = op.api.submit(&spend).await;
-    assert_eq!(code, 422, "{body}");
-    assert_eq!(body["error"]["code"], "input_exiting");
+    assert_eq!(
+        refusal(op.api.submit(&spend).await),
+        Ok((422, ErrorCode::InputExiting))
+    );
 
     // Restart on the same database: state preserved, nothing committed twice.
     op.stop().await;
     let op = Operator::start(config.clone()).await;
-    let (code, block) = op.api.get("/v1/blocks/1000").await;
-    assert_eq!(code, 200);
-    assert_eq!(block["root"], root.to_string());
-    let status = op.api.status().await;
-    assert_eq!(status["lastCommittedBlock"], 1000);
-    assert_eq!(status["nextBlock"], 2000);
+    let block = op.api.block(1000).await.unwrap().expect("block 1000");
+    assert_eq!(block.root, root);
+    let status = op.api.status().await.unwrap();
+    assert_eq!(status.last_committed_block, 1000);
+    assert_eq!(status.next_block, 2000);
     let change = UtxoPos::new(1000, 0, 1).unwrap();
-    op.api.wait_utxo(alice.address(), change).await;
-    let (code, body) = op.api.submit(&spend).await;
-    assert_eq!(code, 422, "{body}");
+    wait_utxo(&op.api, alice.address(), change).await;
+    assert_eq!(
+        refusal(op.api.submit(&spend).await),
+        Ok((422, ErrorCode::InputExiting))
+    );
 
     // The next block after the restart is 2000, committed once.
     let pay2 = payment(
@@ -156,17 +131,18 @@ async fn deposit_pay_commit_exit_and_restart() {
         parse_ether("0.1").unwrap(),
         U256::ZERO,
     );
-    let (code, body) = op.api.submit(&pay2).await;
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(op.api.wait_included(&pay2).await, (2000, 0));
+    assert_eq!(
+        op.api.submit(&pay2).await.unwrap(),
+        SubmitResult::new(pay2.hash(), TxStatus::Pending)
+    );
+    assert_eq!(wait_included(&op.api, &pay2).await, (2000, 0));
     wait_committed(&chain, &op, 2000).await;
     assert_eq!(submitted_blocks(&chain).await, vec![1000, 2000]);
     assert_eq!(
         chain.contract().nextChildBlock().call().await.unwrap(),
         U256::from(3000)
     );
-    let (_, metrics) = op.api.get("/metrics").await;
-    let metrics = metrics.as_str().unwrap().to_owned();
+    let metrics = op.api.metrics().await.unwrap();
     assert!(
         metrics.contains("plasma_operator_last_committed_block 2000"),
         "{metrics}"
@@ -175,8 +151,8 @@ async fn deposit_pay_commit_exit_and_restart() {
 
     // Once more: a restart with nothing new commits nothing.
     let op = Operator::start(config).await;
-    let status = op.api.status().await;
-    assert_eq!(status["lastCommittedBlock"], 2000);
+    let status = op.api.status().await.unwrap();
+    assert_eq!(status.last_committed_block, 2000);
     op.stop().await;
     assert_eq!(submitted_blocks(&chain).await, vec![1000, 2000]);
 }
@@ -189,24 +165,16 @@ async fn exit_challenged_and_finalized_on_l1() {
     let alice = chain.keys[1].clone();
     let amount = parse_ether("1").unwrap();
     let coin = deposit(&chain, &alice, amount).await;
-    op.api.wait_utxo(alice.address(), coin).await;
+    wait_utxo(&op.api, alice.address(), coin).await;
 
     start_exit(&chain, &op.api, &alice, coin).await;
-    poll("exiting", || async {
-        op.api
-            .utxos(alice.address())
-            .await
-            .into_iter()
-            .any(|u| u["utxoPos"] == coin.to_string() && u["exiting"] == true)
-            .then_some(())
-    })
-    .await;
+    wait_exiting(&op.api, alice.address(), coin, true).await;
 
     // After the exit period, processing pays out and the output leaves the UTXO set.
     chain.advance_time(10).await;
     chain
         .contract()
-        .processExits(alloy::primitives::Address::ZERO, U256::from(10))
+        .processExits(Address::ZERO, U256::from(10))
         .send()
         .await
         .unwrap()
@@ -214,11 +182,10 @@ async fn exit_challenged_and_finalized_on_l1() {
         .await
         .unwrap();
     poll("exited output removed", || async {
-        op.api
-            .utxos(alice.address())
+        utxos(&op.api, alice.address())
             .await
             .into_iter()
-            .all(|u| u["utxoPos"] != coin.to_string())
+            .all(|u| u.utxo.utxo_pos != coin)
             .then_some(())
     })
     .await;
@@ -231,23 +198,16 @@ async fn exit_challenged_and_finalized_on_l1() {
         amount,
         U256::ZERO,
     );
-    let (code, body) = op.api.submit(&spend).await;
-    assert_eq!(code, 422, "{body}");
-    assert_eq!(body["error"]["code"], "input_spent");
+    assert_eq!(
+        refusal(op.api.submit(&spend).await),
+        Ok((422, ErrorCode::InputSpent))
+    );
 
     // A challenged exit (with a signed, never included spend) makes the output spendable again.
     let coin2 = deposit(&chain, &alice, amount).await;
-    op.api.wait_utxo(alice.address(), coin2).await;
+    wait_utxo(&op.api, alice.address(), coin2).await;
     start_exit(&chain, &op.api, &alice, coin2).await;
-    poll("exiting", || async {
-        op.api
-            .utxos(alice.address())
-            .await
-            .into_iter()
-            .any(|u| u["utxoPos"] == coin2.to_string() && u["exiting"] == true)
-            .then_some(())
-    })
-    .await;
+    wait_exiting(&op.api, alice.address(), coin2, true).await;
     let spend2 = payment(
         &chain.domain(),
         &alice,
@@ -272,16 +232,10 @@ async fn exit_challenged_and_finalized_on_l1() {
         .get_receipt()
         .await
         .unwrap();
-    poll("exit unmarked", || async {
-        op.api
-            .utxos(alice.address())
-            .await
-            .into_iter()
-            .any(|u| u["utxoPos"] == coin2.to_string() && u["exiting"] == false)
-            .then_some(())
-    })
-    .await;
-    let (code, body) = op.api.submit(&spend2).await;
-    assert_eq!(code, 200, "{body}");
+    wait_exiting(&op.api, alice.address(), coin2, false).await;
+    assert_eq!(
+        op.api.submit(&spend2).await.unwrap(),
+        SubmitResult::new(spend2.hash(), TxStatus::Pending)
+    );
     op.stop().await;
 }
