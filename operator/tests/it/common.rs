@@ -5,9 +5,10 @@ use std::future::Future;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use alloy::contract::{CallBuilder, CallDecoder};
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::Filter;
+use alloy::rpc::types::{Filter, TransactionReceipt};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
 use plasma_api::{AccountUtxo, ApiClient, ClientError, ErrorCode, StatusName};
@@ -232,19 +233,22 @@ impl Operator {
     }
 }
 
+/// Sends the L1 transaction `call` (`what`) and returns its receipt once mined, which must show
+/// success.
+pub(crate) async fn mined<P: Provider, D: CallDecoder>(
+    what: &str,
+    call: CallBuilder<P, D>,
+) -> TransactionReceipt {
+    let receipt = call.send().await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status(), "{what} reverted: {receipt:?}");
+    receipt
+}
+
 /// Deposits `amount` wei from `from` on L1; returns the deposit output's position.
 pub(crate) async fn deposit(chain: &TestChain, from: &PrivateKeySigner, amount: U256) -> UtxoPos {
-    let receipt = chain
-        .contract()
-        .deposit()
-        .value(amount)
-        .from(from.address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let contract = chain.contract();
+    let call = contract.deposit().value(amount).from(from.address());
+    let receipt = mined("deposit", call).await;
     let event = receipt
         .inner
         .logs()
@@ -302,18 +306,11 @@ pub(crate) async fn start_exit(
     // the heap's sift): an estimate made against the previous block can fall short. Half again
     // on top, as the client sends.
     let gas = call.estimate_gas().await.unwrap();
-    let receipt = call
-        .gas(gas * 3 / 2)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    assert!(
-        receipt.status(),
-        "startStandardExit of {pos} reverted: {receipt:?}"
-    );
+    mined(
+        &format!("startStandardExit of {pos}"),
+        call.gas(gas * 3 / 2),
+    )
+    .await;
 }
 
 /// A payment of `input` (worth `input_amount`) from `from`: `amount` to `to`, the rest minus

@@ -221,12 +221,15 @@ async fn sigkill_at_several_points_loses_nothing_and_commits_once() {
         payment(&domain, key, *pos, amount, to, amount, U256::ZERO)
     };
     let acked = Arc::new(Mutex::new(Vec::new()));
+    // The payments of the next round of 30 coins.
     let mut rounds = coins.chunks(30);
+    let mut round =
+        || -> Vec<SignedTransaction> { rounds.next().unwrap().iter().map(spend).collect() };
 
     // 1. Killed while accepting a stream of transactions.
     let daemon = Daemon::start(&chain, &db, &log).await;
     let count = Arc::new(AtomicUsize::new(0));
-    let txs: Vec<_> = rounds.next().unwrap().iter().map(spend).collect();
+    let txs = round();
     let streaming = tokio::spawn({
         let (api, acked, count) = (daemon.api.clone(), acked.clone(), count.clone());
         async move { stream(&api, txs, acked, count).await }
@@ -241,14 +244,7 @@ async fn sigkill_at_several_points_loses_nothing_and_commits_once() {
     check_invariants(&chain, &daemon.api, &acked.lock().await, &owners).await;
 
     // 2. Killed while building blocks: a burst, then a kill as blocks are being made.
-    let txs: Vec<_> = rounds.next().unwrap().iter().map(spend).collect();
-    stream(
-        &daemon.api,
-        txs,
-        acked.clone(),
-        Arc::new(AtomicUsize::new(0)),
-    )
-    .await;
+    stream(&daemon.api, round(), acked.clone(), Arc::default()).await;
     daemon.kill();
     let daemon = Daemon::start(&chain, &db, &log).await;
     check_invariants(&chain, &daemon.api, &acked.lock().await, &owners).await;
@@ -259,14 +255,7 @@ async fn sigkill_at_several_points_loses_nothing_and_commits_once() {
         .raw_request("evm_setAutomine".into(), (false,))
         .await
         .unwrap();
-    let txs: Vec<_> = rounds.next().unwrap().iter().map(spend).collect();
-    stream(
-        &daemon.api,
-        txs,
-        acked.clone(),
-        Arc::new(AtomicUsize::new(0)),
-    )
-    .await;
+    stream(&daemon.api, round(), acked.clone(), Arc::default()).await;
     let operator = chain.keys[0].address();
     poll("commit sent, not mined", || async {
         let pending = chain

@@ -6,7 +6,7 @@ use plasma_contracts::test_utils::TestChain;
 use plasma_core::UtxoPos;
 
 use crate::common::{
-    Operator, deposit, payment, poll, refusal, start_exit, submitted, utxos, wait_exiting,
+    Operator, deposit, mined, payment, poll, refusal, start_exit, submitted, utxos, wait_exiting,
     wait_included, wait_utxo,
 };
 
@@ -172,15 +172,9 @@ async fn exit_challenged_and_finalized_on_l1() {
 
     // After the exit period, processing pays out and the output leaves the UTXO set.
     chain.advance_time(10).await;
-    chain
-        .contract()
-        .processExits(Address::ZERO, U256::from(10))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    let contract = chain.contract();
+    let process = contract.processExits(Address::ZERO, U256::from(10));
+    mined("processExits", process).await;
     poll("exited output removed", || async {
         utxos(&op.api, alice.address())
             .await
@@ -217,21 +211,15 @@ async fn exit_challenged_and_finalized_on_l1() {
         amount,
         U256::ZERO,
     );
-    chain
-        .contract()
+    let challenge = contract
         .challengeStandardExit(
             coin2.to_u256(),
             spend2.bytes().clone(),
             U256::ZERO,
             alloy::primitives::Bytes::copy_from_slice(spend2.signatures()[0].as_bytes()),
         )
-        .from(chain.keys[4].address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .from(chain.keys[4].address());
+    mined("challengeStandardExit", challenge).await;
     wait_exiting(&op.api, alice.address(), coin2, false).await;
     assert_eq!(
         op.api.submit(&spend2).await.unwrap(),
