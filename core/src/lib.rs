@@ -71,5 +71,6 @@ pub use signed::SignedTransaction;
 pub use transaction::{ETH, FormError, MAX_INPUTS, MAX_OUTPUTS, Output, Transaction};
 pub use utxo::{UtxoPos, UtxoPosError};
 pub use validation::{
-    InputError, OutputError, Rules, UtxoState, UtxoView, Validated, ValidationError, fee, validate,
+    CheckError, InputError, OutputError, Rules, UtxoState, UtxoView, Validated, ValidationError,
+    fee, validate,
 };

@@ -1,12 +1,14 @@
-//! L1 access through the root contract's bindings: the events the client follows, and the
-//! exit-game actions it sends.
+//! L1 access through the root contract's bindings: the events the client follows (read by
+//! `plasma-contracts`' one event reader), and the exit-game actions it sends; tokens through
+//! the ERC-20 interface.
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolInterface;
-use plasma_contracts::{MockERC20, RootChain};
-use plasma_core::{Deposit, UtxoPos};
+use plasma_contracts::events::{EventReader, ReadError, RootChainLog};
+use plasma_contracts::{IERC20, RootChain};
+use plasma_core::UtxoPos;
 
 use crate::store::{Coin, SpendRecord};
 
@@ -39,78 +41,19 @@ pub enum L1Error {
         /// The contract's error, when the node can trace the transaction.
         reason: String,
     },
+    /// The root contract's events could not be read (RPC failure, or a log that does not
+    /// decode).
+    #[error("reading the root contract's events from {url}: {source}")]
+    Events {
+        /// The endpoint.
+        url: String,
+        /// What failed.
+        source: Box<ReadError>,
+    },
 }
 
 /// Result alias of L1 calls.
 pub type Result<T, E = L1Error> = core::result::Result<T, E>;
-
-/// A block commitment seen on L1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Commitment {
-    /// An operator block: its root and time.
-    Block {
-        /// Block number.
-        blknum: u64,
-        /// The full Merkle root.
-        root: B256,
-        /// L1 timestamp.
-        timestamp: u64,
-    },
-    /// A deposit block.
-    Deposit {
-        /// The deposit.
-        deposit: Deposit,
-        /// L1 timestamp of the deposit's L1 block.
-        timestamp: u64,
-    },
-}
-
-impl Commitment {
-    /// The child-chain block number.
-    pub fn blknum(&self) -> u64 {
-        match self {
-            Self::Block { blknum, .. } => *blknum,
-            Self::Deposit { deposit, .. } => deposit.blknum,
-        }
-    }
-}
-
-/// An exit event seen on L1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExitEvent {
-    /// An exit started.
-    Started {
-        /// The exiting output.
-        utxo_pos: UtxoPos,
-        /// Its owner.
-        owner: Address,
-        /// Its token.
-        token: Address,
-        /// Its amount.
-        amount: U256,
-        /// When it may be processed.
-        exitable_at: u64,
-    },
-    /// An exit was challenged.
-    Challenged {
-        /// The exit id.
-        utxo_pos: UtxoPos,
-    },
-    /// An exit was paid.
-    Finalized {
-        /// The exit id.
-        utxo_pos: UtxoPos,
-    },
-}
-
-/// Everything the client follows from one range of L1 blocks.
-#[derive(Debug, Default)]
-pub struct Events {
-    /// Block commitments, in child-chain order.
-    pub commitments: Vec<Commitment>,
-    /// Exit events, in L1 order.
-    pub exits: Vec<ExitEvent>,
-}
 
 /// The root contract on L1.
 #[derive(Clone)]
@@ -118,10 +61,7 @@ pub struct L1 {
     url: String,
     provider: DynProvider,
     contract: RootChain::RootChainInstance<DynProvider>,
-}
-
-fn pos(value: U256) -> Option<UtxoPos> {
-    UtxoPos::from_u256(value).ok()
+    events: EventReader<DynProvider>,
 }
 
 impl L1 {
@@ -130,6 +70,7 @@ impl L1 {
         let contract = RootChain::new(address, provider.clone());
         Self {
             url: url.to_owned(),
+            events: EventReader::new(provider.clone(), address),
             provider,
             contract,
         }
@@ -201,99 +142,16 @@ impl L1 {
         Ok((bond, mep.saturating_to()))
     }
 
-    async fn timestamp_of(&self, l1_block: Option<u64>) -> Result<u64> {
-        let Some(number) = l1_block else { return Ok(0) };
-        let block = self
-            .provider
-            .get_block_by_number(number.into())
+    /// Every event of the root contract in L1 blocks `from..=to`, in L1 order, each with its
+    /// position and block timestamp (one `eth_getLogs`).
+    pub async fn events(&self, from: u64, to: u64) -> Result<Vec<RootChainLog>> {
+        self.events
+            .read(from, to)
             .await
-            .map_err(|e| self.rpc(e))?;
-        Ok(block.map(|b| b.header.timestamp).unwrap_or_default())
-    }
-
-    /// The events of L1 blocks `from..=to`.
-    pub async fn events(&self, from: u64, to: u64) -> Result<Events> {
-        let mut events = Events::default();
-        let deposits = self
-            .query(self.contract.DepositCreated_filter(), from, to)
-            .await?;
-        for (event, log) in deposits {
-            let deposit = plasma_contracts::deposit_from_event(&event).map_err(|e| self.rpc(e))?;
-            let timestamp = self.timestamp_of(log.block_number).await?;
-            events
-                .commitments
-                .push(Commitment::Deposit { deposit, timestamp });
-        }
-        let blocks = self
-            .query(self.contract.BlockSubmitted_filter(), from, to)
-            .await?;
-        for (event, _) in blocks {
-            events.commitments.push(Commitment::Block {
-                blknum: event.blknum.saturating_to(),
-                root: event.root,
-                timestamp: event.timestamp.saturating_to(),
-            });
-        }
-        events.commitments.sort_by_key(Commitment::blknum);
-
-        let mut exits: Vec<((u64, u64), ExitEvent)> = Vec::new();
-        let order = |log: &alloy::rpc::types::Log| {
-            (
-                log.block_number.unwrap_or_default(),
-                log.log_index.unwrap_or_default(),
-            )
-        };
-        for (event, log) in self
-            .query(self.contract.ExitStarted_filter(), from, to)
-            .await?
-        {
-            if let Some(utxo_pos) = pos(event.utxoPos) {
-                exits.push((
-                    order(&log),
-                    ExitEvent::Started {
-                        utxo_pos,
-                        owner: event.owner,
-                        token: event.token,
-                        amount: event.amount,
-                        exitable_at: event.exitableAt.saturating_to(),
-                    },
-                ));
-            }
-        }
-        for (event, log) in self
-            .query(self.contract.ExitChallenged_filter(), from, to)
-            .await?
-        {
-            if let Some(utxo_pos) = pos(event.utxoPos) {
-                exits.push((order(&log), ExitEvent::Challenged { utxo_pos }));
-            }
-        }
-        for (event, log) in self
-            .query(self.contract.ExitFinalized_filter(), from, to)
-            .await?
-        {
-            if let Some(utxo_pos) = pos(event.utxoPos) {
-                exits.push((order(&log), ExitEvent::Finalized { utxo_pos }));
-            }
-        }
-        exits.sort_by_key(|(order, _)| *order);
-        events.exits = exits.into_iter().map(|(_, e)| e).collect();
-        Ok(events)
-    }
-
-    /// The `E` events of L1 blocks `from..=to`, with their logs.
-    async fn query<E: alloy::sol_types::SolEvent>(
-        &self,
-        event: alloy::contract::Event<&DynProvider, E>,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(E, alloy::rpc::types::Log)>> {
-        event
-            .from_block(from)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| self.rpc(e))
+            .map_err(|source| L1Error::Events {
+                url: self.url.clone(),
+                source: Box::new(source),
+            })
     }
 
     async fn confirm(
@@ -356,7 +214,7 @@ impl L1 {
         token: Address,
         amount: U256,
     ) -> Result<TransactionReceipt> {
-        let erc20 = MockERC20::new(token, self.provider.clone());
+        let erc20 = IERC20::new(token, self.provider.clone());
         let approve = erc20.approve(self.address(), amount).from(from);
         self.confirm("approve", approve.send().await).await?;
         let call = self.contract.depositToken(token, amount).from(from);
@@ -365,7 +223,7 @@ impl L1 {
 
     /// The decimals of an ERC20 token.
     pub async fn token_decimals(&self, token: Address) -> Result<u8> {
-        MockERC20::new(token, self.provider.clone())
+        IERC20::new(token, self.provider.clone())
             .decimals()
             .call()
             .await

@@ -2,6 +2,7 @@
 //! replayed, and for each of the user's coins the data its exit needs, saved the moment the
 //! coin arrives. Everything one block changes is written in one atomic batch.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -155,6 +156,22 @@ pub enum CoinState {
     Exited,
 }
 
+impl CoinState {
+    /// The state after an exit of the coin reached `status` on L1. An exit started for a coin
+    /// already spent (or exited) is an invalid exit: the coin stays what it is. A challenge
+    /// proves a spend; a finalized exit paid the coin.
+    pub fn after_exit(self, status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Started => match self {
+                Self::Unspent | Self::Exiting => Self::Exiting,
+                Self::Spent | Self::Exited => self,
+            },
+            ExitStatus::Challenged => Self::Spent,
+            ExitStatus::Finalized => Self::Exited,
+        }
+    }
+}
+
 /// One of the user's coins with everything its exit needs, kept from the moment it arrived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -204,6 +221,14 @@ pub enum ExitStatus {
     Challenged,
     /// Paid (or credited) on L1.
     Finalized,
+}
+
+impl ExitStatus {
+    /// Whether the exit is still in the queue and may be challenged (a challenged or finalized
+    /// exit is not).
+    pub fn is_active(self) -> bool {
+        self == Self::Started
+    }
 }
 
 /// The client store.
@@ -423,17 +448,111 @@ impl ClientStore {
     }
 }
 
-/// The replayed UTXO set as plasma-core's validation sees it.
+/// The replayed UTXO set as plasma-core's validation sees it: a record that cannot be read is
+/// a store error, never an unknown input.
 impl UtxoView for ClientStore {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
-        match ClientStore::utxo(self, pos) {
-            Ok(Some(output)) => UtxoState::Unspent(output),
-            Ok(None) => match self.spend_of(pos) {
-                Ok(Some(_)) => UtxoState::Spent,
-                _ => UtxoState::Unknown,
-            },
-            // An unreadable record cannot vouch for an input.
-            Err(_) => UtxoState::Unknown,
+    type Error = StoreError;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState> {
+        if let Some(output) = ClientStore::utxo(self, pos)? {
+            return Ok(UtxoState::Unspent(output));
+        }
+        Ok(match self.spend_of(pos)? {
+            Some(_) => UtxoState::Spent,
+            None => UtxoState::Unknown,
+        })
+    }
+}
+
+/// A batch being built whose records read back before it is written: a read sees what the
+/// batch already holds, then the store. Applying one L1 range or one block goes through it, so
+/// each event or transaction sees the ones before it.
+pub struct Staged<'a> {
+    store: &'a ClientStore,
+    batch: Batch,
+    /// Outputs added (`Some`) or spent (`None`) in this batch.
+    utxos: HashMap<UtxoPos, Option<Output>>,
+    coins: HashMap<UtxoPos, Coin>,
+    exits: HashMap<UtxoPos, ExitRecord>,
+}
+
+impl<'a> Staged<'a> {
+    /// An empty batch over `store`.
+    pub fn new(store: &'a ClientStore) -> Self {
+        Self {
+            store,
+            batch: Batch::default(),
+            utxos: HashMap::new(),
+            coins: HashMap::new(),
+            exits: HashMap::new(),
+        }
+    }
+
+    /// The store under the batch.
+    pub fn store(&self) -> &'a ClientStore {
+        self.store
+    }
+
+    /// The batch, for writes nothing in it reads back (commitments, cursors, blocks).
+    pub fn batch(&mut self) -> &mut Batch {
+        &mut self.batch
+    }
+
+    /// One of the user's coins, as the batch leaves it.
+    pub fn coin(&self, pos: UtxoPos) -> Result<Option<Coin>> {
+        match self.coins.get(&pos) {
+            Some(coin) => Ok(Some(coin.clone())),
+            None => self.store.coin(pos),
+        }
+    }
+
+    /// Records (or updates) a coin.
+    pub fn put_coin(&mut self, coin: Coin) {
+        self.store.put_coin(&mut self.batch, &coin);
+        self.coins.insert(coin.utxo_pos, coin);
+    }
+
+    /// An exit, as the batch leaves it.
+    pub fn exit(&self, pos: UtxoPos) -> Result<Option<ExitRecord>> {
+        match self.exits.get(&pos) {
+            Some(exit) => Ok(Some(exit.clone())),
+            None => self.store.exit(pos),
+        }
+    }
+
+    /// Records (or updates) an exit.
+    pub fn put_exit(&mut self, exit: ExitRecord) {
+        self.store.put_exit(&mut self.batch, &exit);
+        self.exits.insert(exit.utxo_pos, exit);
+    }
+
+    /// Adds an unspent output.
+    pub fn put_utxo(&mut self, pos: UtxoPos, output: Output) {
+        self.store.put_utxo(&mut self.batch, pos, &output);
+        self.utxos.insert(pos, Some(output));
+    }
+
+    /// Marks an output spent, recording the spend.
+    pub fn spend(&mut self, pos: UtxoPos, spend: &SpendRecord) {
+        self.store.spend(&mut self.batch, pos, spend);
+        self.utxos.insert(pos, None);
+    }
+
+    /// Writes the batch atomically (and durably).
+    pub fn write(self) -> Result<()> {
+        self.store.write(self.batch)
+    }
+}
+
+/// The store with the batch's outputs over it.
+impl UtxoView for Staged<'_> {
+    type Error = StoreError;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState> {
+        match self.utxos.get(&pos) {
+            Some(Some(output)) => Ok(UtxoState::Unspent(*output)),
+            Some(None) => Ok(UtxoState::Spent),
+            None => UtxoView::utxo(self.store, pos),
         }
     }
 }

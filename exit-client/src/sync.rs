@@ -4,18 +4,17 @@
 //! write. A block that fails any check stops the sync with an error naming it, and nothing of it
 //! is recorded.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use plasma_core::{
-    Block, Output, Rules, UtxoPos, UtxoState, UtxoView, ValidationError, validate, wire::BlockJson,
-};
+use plasma_contracts::events::{RootChainEvent, RootChainLog};
+use plasma_core::{Block, CheckError, Rules, UtxoPos, ValidationError, validate, wire::BlockJson};
 
-use crate::l1::{Commitment, ExitEvent, L1, L1Error};
+use crate::l1::{L1, L1Error};
 use crate::operator::{OperatorClient, OperatorError};
 use crate::store::{
-    Batch, BlockRecord, ClientStore, Coin, CoinState, Commitment as StoredCommitment,
-    DepositRecord, ExitRecord, ExitStatus, SpendRecord, StoreError,
+    BlockRecord, ClientStore, Coin, CoinState, Commitment as StoredCommitment, DepositRecord,
+    ExitRecord, ExitStatus, SpendRecord, Staged, StoreError,
 };
 
 /// L1 blocks scanned per log query (providers cap the range of `eth_getLogs`).
@@ -147,40 +146,20 @@ impl<'a> Syncer<'a> {
         Ok(report)
     }
 
-    /// Reads new L1 events into the store: block commitments and exits.
+    /// Reads new L1 events into the store: block commitments and exits. Each range of L1
+    /// blocks is applied in L1 order in one batch, every event seeing what the ones before it
+    /// wrote (an exit started and finalized within one range ends finalized).
     async fn follow_l1(&self) -> Result<(), SyncError> {
         let latest = self.l1.latest_block().await?;
         let mut from = self.store.l1_cursor()?;
         while from <= latest {
             let to = latest.min(from + LOG_RANGE - 1);
-            let events = self.l1.events(from, to).await?;
-            let mut batch = Batch::default();
-            for commitment in &events.commitments {
-                let record = match commitment {
-                    Commitment::Block {
-                        blknum,
-                        root,
-                        timestamp,
-                    } => StoredCommitment {
-                        blknum: *blknum,
-                        root: *root,
-                        timestamp: *timestamp,
-                        deposit: None,
-                    },
-                    Commitment::Deposit { deposit, timestamp } => StoredCommitment {
-                        blknum: deposit.blknum,
-                        root: deposit.block_root(),
-                        timestamp: *timestamp,
-                        deposit: Some(DepositRecord::from(deposit)),
-                    },
-                };
-                self.store.put_commitment(&mut batch, &record);
+            let mut staged = Staged::new(self.store);
+            for log in self.l1.events(from, to).await? {
+                apply_event(&mut staged, &log)?;
             }
-            for exit in &events.exits {
-                self.apply_exit(&mut batch, exit)?;
-            }
-            self.store.set_l1_cursor(&mut batch, to + 1);
-            self.store.write(batch)?;
+            self.store.set_l1_cursor(staged.batch(), to + 1);
+            staged.write()?;
             from = to + 1;
         }
         Ok(())
@@ -189,50 +168,6 @@ impl<'a> Syncer<'a> {
     fn pending_commitments(&self) -> Result<Vec<StoredCommitment>, SyncError> {
         let synced = self.store.synced_blknum()?;
         Ok(self.store.commitments_after(synced)?)
-    }
-
-    fn apply_exit(&self, batch: &mut Batch, exit: &ExitEvent) -> Result<(), SyncError> {
-        let (pos, record) = match *exit {
-            ExitEvent::Started {
-                utxo_pos,
-                owner,
-                token,
-                amount,
-                exitable_at,
-            } => (
-                utxo_pos,
-                ExitRecord {
-                    utxo_pos,
-                    owner,
-                    token,
-                    amount,
-                    exitable_at,
-                    status: ExitStatus::Started,
-                },
-            ),
-            ExitEvent::Challenged { utxo_pos } | ExitEvent::Finalized { utxo_pos } => {
-                let Some(mut record) = self.store.exit(utxo_pos)? else {
-                    return Ok(());
-                };
-                record.status = if matches!(exit, ExitEvent::Challenged { .. }) {
-                    ExitStatus::Challenged
-                } else {
-                    ExitStatus::Finalized
-                };
-                (utxo_pos, record)
-            }
-        };
-        if let Some(mut coin) = self.store.coin(pos)? {
-            coin.state = match record.status {
-                ExitStatus::Started => CoinState::Exiting,
-                ExitStatus::Finalized => CoinState::Exited,
-                // A challenged exit proves the coin was spent.
-                ExitStatus::Challenged => CoinState::Spent,
-            };
-            self.store.put_coin(batch, &coin);
-        }
-        self.store.put_exit(batch, &record);
-        Ok(())
     }
 
     /// Verifies and applies one committed block; returns (transactions, new coins).
@@ -264,8 +199,7 @@ impl<'a> Syncer<'a> {
                 committed: commitment.root,
             });
         }
-        let mut overlay = Overlay::new(self.store);
-        let mut batch = Batch::default();
+        let mut staged = Staged::new(self.store);
         let mut new_coins = 0;
         let rules = Rules {
             domain_separator: self.domain_separator,
@@ -273,26 +207,29 @@ impl<'a> Syncer<'a> {
         };
         for (index, tx) in block.transactions.iter().enumerate() {
             if commitment.deposit.is_none() {
-                validate(tx, &overlay, &rules).map_err(|error| SyncError::InvalidTransaction {
-                    blknum,
-                    index,
-                    error,
+                validate(tx, &staged, &rules).map_err(|error| match error {
+                    // A store that cannot be read says nothing about the block.
+                    CheckError::View(e) => SyncError::Store(e),
+                    CheckError::Invalid(error) => SyncError::InvalidTransaction {
+                        blknum,
+                        index,
+                        error,
+                    },
                 })?;
             }
             for (input_index, (&input, signature)) in
                 tx.tx().inputs.iter().zip(tx.signatures()).enumerate()
             {
-                overlay.spent.insert(input);
                 let spend = SpendRecord {
                     tx_bytes: tx.bytes().clone(),
                     input_index: input_index as u64,
                     signature: *signature,
                     blknum,
                 };
-                self.store.spend(&mut batch, input, &spend);
-                if let Some(mut coin) = self.store.coin(input)? {
+                staged.spend(input, &spend);
+                if let Some(mut coin) = staged.coin(input)? {
                     coin.state = CoinState::Spent;
-                    self.store.put_coin(&mut batch, &coin);
+                    staged.put_coin(coin);
                 }
             }
             for (output_index, output) in tx.tx().outputs.iter().enumerate() {
@@ -302,31 +239,33 @@ impl<'a> Syncer<'a> {
                         reason: e.to_string(),
                     }
                 })?;
-                overlay.added.insert(pos, *output);
-                self.store.put_utxo(&mut batch, pos, output);
+                staged.put_utxo(pos, *output);
                 if self.owned.contains(&output.owner) {
                     let proof = tree.proof(index).map_err(|e| SyncError::Malformed {
                         blknum,
                         reason: e.to_string(),
                     })?;
-                    self.store.put_coin(
-                        &mut batch,
-                        &Coin {
-                            utxo_pos: pos,
-                            output: *output,
-                            tx_bytes: tx.bytes().clone(),
-                            proof: Bytes::copy_from_slice(&proof.to_bytes()),
-                            root: commitment.root,
-                            block_timestamp: commitment.timestamp,
-                            state: CoinState::Unspent,
-                        },
-                    );
+                    // Events are read before blocks are applied: an exit of the coin may be
+                    // known already (a fresh sync of an old chain).
+                    let state = match staged.exit(pos)? {
+                        Some(exit) => CoinState::Unspent.after_exit(exit.status),
+                        None => CoinState::Unspent,
+                    };
+                    staged.put_coin(Coin {
+                        utxo_pos: pos,
+                        output: *output,
+                        tx_bytes: tx.bytes().clone(),
+                        proof: Bytes::copy_from_slice(&proof.to_bytes()),
+                        root: commitment.root,
+                        block_timestamp: commitment.timestamp,
+                        state,
+                    });
                     new_coins += 1;
                 }
             }
         }
         self.store.put_block(
-            &mut batch,
+            staged.batch(),
             &BlockRecord {
                 blknum,
                 root: commitment.root,
@@ -334,8 +273,8 @@ impl<'a> Syncer<'a> {
                 transactions: block.transactions.len() as u64,
             },
         );
-        self.store.set_synced_blknum(&mut batch, blknum);
-        self.store.write(batch)?;
+        self.store.set_synced_blknum(staged.batch(), blknum);
+        staged.write()?;
         Ok((block.transactions.len() as u64, new_coins))
     }
 
@@ -365,31 +304,77 @@ impl<'a> Syncer<'a> {
     }
 }
 
-/// The store plus the changes of the block being checked.
-struct Overlay<'a> {
-    store: &'a ClientStore,
-    added: HashMap<UtxoPos, Output>,
-    spent: HashSet<UtxoPos>,
+/// Applies one event of the root contract to the batch of its L1 range.
+fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreError> {
+    let store = staged.store();
+    match &log.event {
+        RootChainEvent::BlockSubmitted {
+            blknum,
+            root,
+            timestamp,
+        } => store.put_commitment(
+            staged.batch(),
+            &StoredCommitment {
+                blknum: *blknum,
+                root: *root,
+                timestamp: *timestamp,
+                deposit: None,
+            },
+        ),
+        RootChainEvent::DepositCreated(deposit) => store.put_commitment(
+            staged.batch(),
+            &StoredCommitment {
+                blknum: deposit.blknum,
+                root: deposit.block_root(),
+                timestamp: log.timestamp,
+                deposit: Some(DepositRecord::from(deposit)),
+            },
+        ),
+        RootChainEvent::ExitStarted {
+            utxo_pos,
+            owner,
+            token,
+            amount,
+            exitable_at,
+        } => record_exit(
+            staged,
+            ExitRecord {
+                utxo_pos: *utxo_pos,
+                owner: *owner,
+                token: *token,
+                amount: *amount,
+                exitable_at: *exitable_at,
+                status: ExitStatus::Started,
+            },
+        )?,
+        RootChainEvent::ExitChallenged { utxo_pos, .. } => {
+            close_exit(staged, *utxo_pos, ExitStatus::Challenged)?;
+        }
+        RootChainEvent::ExitFinalized { utxo_pos, .. } => {
+            close_exit(staged, *utxo_pos, ExitStatus::Finalized)?;
+        }
+        // Credits and withdrawals move L1 balances only; the domain never changes.
+        RootChainEvent::WithdrawalCredited { .. }
+        | RootChainEvent::Withdrawn { .. }
+        | RootChainEvent::Eip712DomainChanged => {}
+    }
+    Ok(())
 }
 
-impl<'a> Overlay<'a> {
-    fn new(store: &'a ClientStore) -> Self {
-        Self {
-            store,
-            added: HashMap::new(),
-            spent: HashSet::new(),
-        }
+/// Ends the exit `pos` with `status`, if its start was seen.
+fn close_exit(staged: &mut Staged<'_>, pos: UtxoPos, status: ExitStatus) -> Result<(), StoreError> {
+    match staged.exit(pos)? {
+        Some(record) => record_exit(staged, ExitRecord { status, ..record }),
+        None => Ok(()),
     }
 }
 
-impl UtxoView for Overlay<'_> {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
-        if self.spent.contains(&pos) {
-            return UtxoState::Spent;
-        }
-        match self.added.get(&pos) {
-            Some(output) => UtxoState::Unspent(*output),
-            None => UtxoView::utxo(self.store, pos),
-        }
+/// Records an exit and moves the user's coin, if it is one, along with it.
+fn record_exit(staged: &mut Staged<'_>, record: ExitRecord) -> Result<(), StoreError> {
+    if let Some(mut coin) = staged.coin(record.utxo_pos)? {
+        coin.state = coin.state.after_exit(record.status);
+        staged.put_coin(coin);
     }
+    staged.put_exit(record);
+    Ok(())
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::l1::{L1, L1Error};
 use crate::operator::OperatorClient;
-use crate::store::{Batch, ClientStore, CoinState, ExitStatus, StoreError};
+use crate::store::{Batch, ClientStore, CoinState, StoreError};
 use crate::sync::{SyncError, Syncer};
 
 /// What the watcher raises (or, for the last two, what it did).
@@ -398,7 +398,8 @@ impl<'a> Watcher<'a> {
         let synced = self.store.synced_blknum()?;
         let first_bad = self.first_bad_block()?;
         for exit in self.store.exits()? {
-            if exit.status != ExitStatus::Started {
+            // A challenged or finalized exit is out of the queue: nothing to check or challenge.
+            if !exit.status.is_active() {
                 continue;
             }
             let id = exit.utxo_pos;

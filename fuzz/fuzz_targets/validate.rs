@@ -12,8 +12,10 @@ use plasma_core::{
 struct View(HashMap<UtxoPos, UtxoState>);
 
 impl UtxoView for View {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
-        self.0.get(&pos).copied().unwrap_or(UtxoState::Unknown)
+    type Error = std::convert::Infallible;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, Self::Error> {
+        Ok(self.0.get(&pos).copied().unwrap_or(UtxoState::Unknown))
     }
 }
 

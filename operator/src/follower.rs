@@ -2,17 +2,11 @@
 //! configured number of confirmations and applies them to the chain, with the L1 cursor, in one
 //! atomic batch per range of L1 blocks — so each deposit becomes exactly one deposit block.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider};
-use alloy::rpc::types::{Filter, Log};
-use alloy::sol_types::SolEvent;
-use plasma_contracts::RootChain;
-use plasma_core::UtxoPos;
+use plasma_contracts::events::{EventReader, ReadError, RootChainEvent, RootChainLog};
 use tokio::sync::watch;
 
 use crate::Error;
@@ -25,7 +19,7 @@ use crate::store::records::meta;
 pub struct Follower {
     chain: Arc<Chain>,
     provider: DynProvider,
-    root_chain: Address,
+    events: EventReader<DynProvider>,
     confirmations: u64,
     start_block: u64,
     max_range: u64,
@@ -37,8 +31,8 @@ impl Follower {
     pub fn new(chain: Arc<Chain>, provider: DynProvider, config: &Config) -> Self {
         Self {
             chain,
+            events: EventReader::new(provider.clone(), config.root_chain),
             provider,
-            root_chain: config.root_chain,
             confirmations: config.l1_confirmations,
             start_block: config.l1_start_block,
             max_range: config.l1_max_log_range.max(1),
@@ -102,25 +96,12 @@ impl Follower {
             return Ok(true);
         }
         let to = safe.min(from + self.max_range - 1);
-        let filter = Filter::new()
-            .address(self.root_chain)
-            .from_block(from)
-            .to_block(to)
-            .event_signature(vec![
-                RootChain::DepositCreated::SIGNATURE_HASH,
-                RootChain::ExitStarted::SIGNATURE_HASH,
-                RootChain::ExitChallenged::SIGNATURE_HASH,
-                RootChain::ExitFinalized::SIGNATURE_HASH,
-            ]);
-        let mut logs = self.provider.get_logs(&filter).await.map_err(Error::l1)?;
-        logs.sort_by_key(|l| (l.block_number, l.log_index));
-        let mut events = Vec::with_capacity(logs.len());
-        let mut timestamps: HashMap<u64, u64> = HashMap::new();
-        for log in &logs {
-            if let Some(event) = self.decode(log, &mut timestamps).await? {
-                events.push(event);
-            }
-        }
+        let logs = self.events.read(from, to).await.map_err(|e| match e {
+            ReadError::Malformed { .. } => Error::Fatal(e.to_string()),
+            e => Error::l1(e),
+        })?;
+        let events: Vec<L1Event> = logs.into_iter().filter_map(applied).collect();
+        let applied_count = events.len();
         let chain = self.chain.clone();
         let next = (to + 1).max(cursor);
         tokio::task::spawn_blocking(move || chain.apply_l1_events(&events, next))
@@ -130,79 +111,27 @@ impl Follower {
         metrics
             .l1_follower_lag
             .store(head.saturating_sub(to), Ordering::Relaxed);
-        if !logs.is_empty() {
-            tracing::debug!(target: "operator::follower", from, to, events = logs.len(), "applied L1 events");
+        if applied_count > 0 {
+            tracing::debug!(target: "operator::follower", from, to, events = applied_count, "applied L1 events");
         }
         Ok(to >= safe)
     }
+}
 
-    async fn decode(
-        &self,
-        log: &Log,
-        timestamps: &mut HashMap<u64, u64>,
-    ) -> Result<Option<L1Event>, Error> {
-        let Some(topic) = log.topic0() else {
-            return Ok(None);
-        };
-        let pos = |value: alloy::primitives::U256| {
-            UtxoPos::from_u256(value)
-                .map_err(|e| Error::Fatal(format!("bad utxoPos in event: {e}")))
-        };
-        let event = match *topic {
-            RootChain::DepositCreated::SIGNATURE_HASH => {
-                let event = log
-                    .log_decode::<RootChain::DepositCreated>()
-                    .map_err(Error::l1)?;
-                let deposit =
-                    plasma_contracts::deposit_from_event(&event.inner.data).map_err(Error::l1)?;
-                let timestamp = match log.block_timestamp {
-                    Some(t) => t,
-                    None => self.block_timestamp(log, timestamps).await?,
-                };
-                L1Event::Deposit { deposit, timestamp }
-            }
-            RootChain::ExitStarted::SIGNATURE_HASH => {
-                let event = log
-                    .log_decode::<RootChain::ExitStarted>()
-                    .map_err(Error::l1)?;
-                L1Event::ExitStarted(pos(event.inner.data.utxoPos)?)
-            }
-            RootChain::ExitChallenged::SIGNATURE_HASH => {
-                let event = log
-                    .log_decode::<RootChain::ExitChallenged>()
-                    .map_err(Error::l1)?;
-                L1Event::ExitChallenged(pos(event.inner.data.utxoPos)?)
-            }
-            RootChain::ExitFinalized::SIGNATURE_HASH => {
-                let event = log
-                    .log_decode::<RootChain::ExitFinalized>()
-                    .map_err(Error::l1)?;
-                L1Event::ExitFinalized(pos(event.inner.data.utxoPos)?)
-            }
-            _ => return Ok(None),
-        };
-        Ok(Some(event))
-    }
-
-    async fn block_timestamp(
-        &self,
-        log: &Log,
-        cache: &mut HashMap<u64, u64>,
-    ) -> Result<u64, Error> {
-        let number = log
-            .block_number
-            .ok_or_else(|| Error::L1("log without a block number".into()))?;
-        if let Some(t) = cache.get(&number) {
-            return Ok(*t);
-        }
-        let block = self
-            .provider
-            .get_block_by_number(BlockNumberOrTag::Number(number))
-            .await
-            .map_err(Error::l1)?
-            .ok_or_else(|| Error::L1(format!("L1 block {number} not found")))?;
-        let t = block.header.timestamp;
-        cache.insert(number, t);
-        Ok(t)
+/// What the chain applies of an event of the root contract, if anything: deposits and exits.
+/// Block commitments are the submitter's own; credits and withdrawals move L1 balances only.
+fn applied(log: RootChainLog) -> Option<L1Event> {
+    match log.event {
+        RootChainEvent::DepositCreated(deposit) => Some(L1Event::Deposit {
+            deposit,
+            timestamp: log.timestamp,
+        }),
+        RootChainEvent::ExitStarted { utxo_pos, .. } => Some(L1Event::ExitStarted(utxo_pos)),
+        RootChainEvent::ExitChallenged { utxo_pos, .. } => Some(L1Event::ExitChallenged(utxo_pos)),
+        RootChainEvent::ExitFinalized { utxo_pos, .. } => Some(L1Event::ExitFinalized(utxo_pos)),
+        RootChainEvent::BlockSubmitted { .. }
+        | RootChainEvent::WithdrawalCredited { .. }
+        | RootChainEvent::Withdrawn { .. }
+        | RootChainEvent::Eip712DomainChanged => None,
     }
 }

@@ -3,24 +3,24 @@
 use alloy_primitives::{Address, B256};
 
 use super::errors::{InputError, ValidationError};
-use super::{UtxoState, UtxoView};
+use super::{CheckError, UtxoState, UtxoView};
 use crate::signature::TxSignature;
 use crate::transaction::Output;
 use crate::utxo::UtxoPos;
 
 /// The outputs the inputs spend, if every input is distinct, exists, is unspent and is not
-/// exiting.
+/// exiting (and the view can read them).
 pub(super) fn spendable_inputs<V: UtxoView + ?Sized>(
     inputs: &[UtxoPos],
     view: &V,
-) -> Result<Vec<Output>, ValidationError> {
+) -> Result<Vec<Output>, CheckError<V::Error>> {
     let mut spent = Vec::with_capacity(inputs.len());
     for (index, &pos) in inputs.iter().enumerate() {
-        let fail = |reason| ValidationError::Input { index, pos, reason };
+        let fail = |reason| CheckError::Invalid(ValidationError::Input { index, pos, reason });
         if let Some(first) = inputs.iter().take(index).position(|p| *p == pos) {
             return Err(fail(InputError::Duplicate { first }));
         }
-        match view.utxo(pos) {
+        match view.utxo(pos).map_err(CheckError::View)? {
             UtxoState::Unspent(output) => spent.push(output),
             UtxoState::Exiting(_) => return Err(fail(InputError::Exiting)),
             UtxoState::Spent => return Err(fail(InputError::Spent)),

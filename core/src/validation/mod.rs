@@ -32,6 +32,7 @@ mod errors;
 mod inputs;
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -56,23 +57,59 @@ pub enum UtxoState {
 }
 
 /// Read access to a UTXO set: the operator's store plus its pending spends, a client's synced
-/// chain, a watcher's replay.
+/// chain, a watcher's replay. A read may fail (a disk error): [`validate`] then reports
+/// [`CheckError::View`], never an invalid transaction.
 pub trait UtxoView {
+    /// Why a read failed ([`std::convert::Infallible`] for views in memory).
+    type Error;
+
     /// The state of the output at `pos`.
-    fn utxo(&self, pos: UtxoPos) -> UtxoState;
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, Self::Error>;
 }
 
 /// A plain map of unspent outputs (every other position is unknown).
 impl<S: std::hash::BuildHasher> UtxoView for HashMap<UtxoPos, Output, S> {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
-        self.get(&pos)
-            .map_or(UtxoState::Unknown, |output| UtxoState::Unspent(*output))
+    type Error = Infallible;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, Infallible> {
+        Ok(self
+            .get(&pos)
+            .map_or(UtxoState::Unknown, |output| UtxoState::Unspent(*output)))
     }
 }
 
 impl<V: UtxoView + ?Sized> UtxoView for &V {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
+    type Error = V::Error;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, V::Error> {
         (**self).utxo(pos)
+    }
+}
+
+/// Why [`validate`] did not accept a transaction: it breaks a rule, or the view could not say.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError<E> {
+    /// The transaction breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The UTXO view failed to read an input: nothing is known about the transaction.
+    #[error("the UTXO set could not be read: {0}")]
+    View(#[source] E),
+}
+
+impl CheckError<Infallible> {
+    /// The rule broken (a view that cannot fail leaves no other reason).
+    pub fn into_invalid(self) -> ValidationError {
+        match self {
+            Self::Invalid(invalid) => invalid,
+            Self::View(never) => match never {},
+        }
+    }
+}
+
+impl From<CheckError<Infallible>> for ValidationError {
+    fn from(error: CheckError<Infallible>) -> Self {
+        error.into_invalid()
     }
 }
 
@@ -98,22 +135,26 @@ pub struct Validated {
 }
 
 /// Checks `tx` against the outputs in `view` under `rules`. Pure: reads the view, changes
-/// nothing; the caller applies the spend.
+/// nothing; the caller applies the spend. A failed read of the view is
+/// [`CheckError::View`], a broken rule [`CheckError::Invalid`].
 pub fn validate<V: UtxoView + ?Sized>(
     tx: &SignedTransaction,
     view: &V,
     rules: &Rules,
-) -> Result<Validated, ValidationError> {
+) -> Result<Validated, CheckError<V::Error>> {
     let transaction = tx.tx();
-    transaction.check_form().map_err(ValidationError::Form)?;
+    transaction
+        .check_form()
+        .map_err(|e| CheckError::Invalid(ValidationError::Form(e)))?;
     if transaction.inputs.is_empty() {
-        return Err(ValidationError::NoInputs);
+        return Err(ValidationError::NoInputs.into());
     }
     if tx.signatures().len() != transaction.inputs.len() {
         return Err(ValidationError::SignatureCount {
             inputs: transaction.inputs.len(),
             signatures: tx.signatures().len(),
-        });
+        }
+        .into());
     }
     let spent = inputs::spendable_inputs(&transaction.inputs, view)?;
     let digest = transaction.signing_hash(&rules.domain_separator);

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use alloy_primitives::{Address, U256};
 use alloy_signer_local::PrivateKeySigner;
+use std::convert::Infallible;
+
 use plasma_core::{
-    Domain, ETH, FormError, InputError, Output, OutputError, Rules, SignatureError,
-    SignedTransaction, Transaction, TxSignature, UtxoPos, UtxoState, UtxoView, ValidationError,
-    fee, validate,
+    CheckError, Domain, ETH, FormError, InputError, Output, OutputError, Rules, SignatureError,
+    SignedTransaction, Transaction, TxSignature, UtxoPos, UtxoState, UtxoView, Validated,
+    ValidationError, fee,
 };
 use proptest::prelude::*;
 
@@ -45,9 +47,72 @@ impl View {
 }
 
 impl UtxoView for View {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
-        self.0.get(&pos).copied().unwrap_or(UtxoState::Unknown)
+    type Error = Infallible;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, Infallible> {
+        Ok(self.0.get(&pos).copied().unwrap_or(UtxoState::Unknown))
     }
+}
+
+/// [`plasma_core::validate`] over a view that cannot fail: its only errors are broken rules.
+fn validate(
+    tx: &SignedTransaction,
+    view: &View,
+    rules: &Rules,
+) -> Result<Validated, ValidationError> {
+    plasma_core::validate(tx, view, rules).map_err(CheckError::into_invalid)
+}
+
+/// A view whose disk fails on one position.
+struct FailingView {
+    inner: View,
+    broken: UtxoPos,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("disk read failed")]
+struct DiskError;
+
+impl UtxoView for FailingView {
+    type Error = DiskError;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, DiskError> {
+        if pos == self.broken {
+            return Err(DiskError);
+        }
+        Ok(self.inner.utxo(pos).unwrap_or(UtxoState::Unknown))
+    }
+}
+
+#[test]
+fn a_view_that_fails_to_read_is_a_view_error_not_an_invalid_transaction() {
+    let (alice, bob) = (key(0), key(1));
+    let (a, b) = (pos(1000, 0, 0), pos(1000, 1, 0));
+    let view = FailingView {
+        inner: View::default()
+            .unspent(a, &alice, ETH, 50)
+            .unspent(b, &alice, ETH, 50),
+        broken: b,
+    };
+    let tx = signed(
+        Transaction::payment(vec![a, b], vec![out(bob.address(), ETH, 100)]),
+        &alice,
+    );
+    let checked = plasma_core::validate(&tx, &view, &rules(0));
+    assert_eq!(checked, Err(CheckError::View(DiskError)));
+    // A broken rule found before the failing read is still the rule.
+    let duplicate = signed(
+        Transaction::payment(vec![a, a, b], vec![out(bob.address(), ETH, 100)]),
+        &alice,
+    );
+    assert_eq!(
+        plasma_core::validate(&duplicate, &view, &rules(0)),
+        Err(CheckError::Invalid(ValidationError::Input {
+            index: 1,
+            pos: a,
+            reason: InputError::Duplicate { first: 0 },
+        }))
+    );
 }
 
 fn out(to: Address, token: Address, amount: u64) -> Output {

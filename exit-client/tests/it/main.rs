@@ -3,5 +3,6 @@
 //! alone, and the `plasma` binary's handling of bad input.
 
 mod cli;
+mod exits;
 mod served;
 mod sync;

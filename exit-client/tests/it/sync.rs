@@ -12,17 +12,17 @@ use plasma_core::{Block, ETH, Output, SignedTransaction, Transaction, UtxoPos};
 
 use crate::served::Served;
 
-const MEP: u64 = 600;
+pub(crate) const MEP: u64 = 600;
 
-struct Setup {
-    chain: TestChain,
-    l1: L1,
-    served: Served,
-    operator: OperatorClient,
-    dir: tempfile::TempDir,
+pub(crate) struct Setup {
+    pub(crate) chain: TestChain,
+    pub(crate) l1: L1,
+    pub(crate) served: Served,
+    pub(crate) operator: OperatorClient,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-async fn setup() -> Setup {
+pub(crate) async fn setup() -> Setup {
     let chain = TestChain::start(MEP, parse_ether("0.01").unwrap()).await;
     let l1 = L1::new("anvil", chain.provider.clone(), chain.root_chain);
     let served = Served::default();
@@ -37,7 +37,7 @@ async fn setup() -> Setup {
 }
 
 impl Setup {
-    fn store(&self, name: &str) -> ClientStore {
+    pub(crate) fn store(&self, name: &str) -> ClientStore {
         ClientStore::open(
             &self.dir.path().join(name),
             self.chain.anvil.chain_id(),
@@ -46,7 +46,7 @@ impl Setup {
         .unwrap()
     }
 
-    fn syncer<'a>(
+    pub(crate) fn syncer<'a>(
         &'a self,
         store: &'a ClientStore,
         owned: &[alloy::primitives::Address],
@@ -71,7 +71,7 @@ impl Setup {
 
     /// Alice deposits 1 ETH (deposit block 1) and pays Bob 0.4 ETH in block 1000, which is
     /// committed on L1. Returns block 1000.
-    async fn deposit_and_pay(&self) -> Block {
+    pub(crate) async fn deposit_and_pay(&self) -> Block {
         let (alice, bob) = (&self.chain.keys[1], &self.chain.keys[2]);
         self.l1
             .deposit_eth(alice.address(), parse_ether("1").unwrap())

@@ -28,8 +28,8 @@ use std::time::Instant;
 use alloy::primitives::map::{HashMap, HashSet};
 use alloy::primitives::{Address, B256};
 use plasma_core::{
-    Block, Deposit, InputError, Output, Rules, SignedTransaction, UtxoPos, UtxoState, UtxoView,
-    ValidationError, validate,
+    Block, CheckError, Deposit, InputError, Output, Rules, SignedTransaction, UtxoPos, UtxoState,
+    UtxoView, ValidationError, validate,
 };
 use plasma_merkle::MerkleTree;
 use rayon::prelude::*;
@@ -230,24 +230,15 @@ impl Mempool {
     }
 }
 
-/// The stored UTXO set as a [`UtxoView`] (a store error reads as unknown and is kept).
-struct StoreView<'a> {
-    db: &'a Db,
-    error: Mutex<Option<StoreError>>,
-}
+/// The stored UTXO set as a [`UtxoView`]: a store error is a store error, never an input
+/// that is unknown.
+struct StoreView<'a>(&'a Db);
 
 impl UtxoView for StoreView<'_> {
-    fn utxo(&self, pos: UtxoPos) -> UtxoState {
-        match self.db.utxo_state(pos) {
-            Ok(state) => state,
-            Err(e) => {
-                self.error
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get_or_insert(e);
-                UtxoState::Unknown
-            }
-        }
+    type Error = StoreError;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, StoreError> {
+        self.0.utxo_state(pos)
     }
 }
 
@@ -563,17 +554,10 @@ impl Chain {
     /// only then is the transaction index asked, so a new transaction costs no lookup of its
     /// hash.
     fn precheck(&self, tx: SignedTransaction) -> Result<Checked, SubmitError> {
-        let view = StoreView {
-            db: &self.db,
-            error: Mutex::new(None),
-        };
-        let checked = validate(&tx, &view, &self.rules);
-        if let Some(e) = view.error.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e.into());
-        }
-        match checked {
+        match validate(&tx, &StoreView(&self.db), &self.rules) {
             Ok(valid) => Ok(Checked::New(Arc::new(PendingTx::new(tx, valid.spent)))),
-            Err(invalid) => match self.db.tx_location(&tx.hash())? {
+            Err(CheckError::View(e)) => Err(e.into()),
+            Err(CheckError::Invalid(invalid)) => match self.db.tx_location(&tx.hash())? {
                 Some(location) => Ok(Checked::Known(location.into())),
                 None => Err(invalid.into()),
             },

@@ -1,0 +1,218 @@
+//! Exit tracking on a real anvil: exits that start and end within one L1 range of a sync, a
+//! fresh watcher over exits already challenged, exits of coins known spent, and a store that
+//! fails a read during sync.
+
+use std::time::Duration;
+
+use alloy::primitives::utils::parse_ether;
+use plasma_client::store::{Coin, CoinState, ExitStatus, SpendRecord};
+use plasma_client::sync::SyncError;
+use plasma_client::watch::{WatchConfig, WatchError, WatchEvent, Watcher};
+use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos};
+
+use crate::sync::{MEP, Setup, setup};
+
+impl Setup {
+    /// The coin at `pos` as the store `name` recorded it (after a sync for `owner`).
+    async fn synced_coin(
+        &self,
+        name: &str,
+        owner: alloy::primitives::Address,
+        pos: UtxoPos,
+    ) -> Coin {
+        let store = self.store(name);
+        self.syncer(&store, &[owner]).sync(|_| {}).await.unwrap();
+        store.coin(pos).unwrap().expect("coin recorded")
+    }
+
+    fn watcher_config(&self) -> WatchConfig {
+        WatchConfig {
+            withhold_after: Duration::from_secs(3600),
+            warn_before: MEP,
+            challenge_from: Some(self.chain.keys[3].address()),
+            exit_on_danger: None,
+        }
+    }
+}
+
+/// Bug 1: both exits' ends are read in the same L1 range as their starts.
+#[tokio::test]
+async fn exits_started_and_ended_within_one_l1_range_end_in_the_store() {
+    let s = setup().await;
+    let (alice, bob) = (&s.chain.keys[1], s.chain.keys[2].address());
+    let one_eth = parse_ether("1").unwrap();
+    for _ in 0..2 {
+        s.l1.deposit_eth(alice.address(), one_eth).await.unwrap();
+    }
+    let (paid, challenged) = (
+        UtxoPos::new(1, 0, 0).unwrap(),
+        UtxoPos::new(2, 0, 0).unwrap(),
+    );
+    let store = s.store("alice");
+    s.syncer(&store, &[alice.address()])
+        .sync(|_| {})
+        .await
+        .unwrap();
+    let (bond, _) = s.l1.exit_params().await.unwrap();
+    for pos in [paid, challenged] {
+        let coin = store.coin(pos).unwrap().unwrap();
+        assert!(s.l1.start_exit(&coin, bond).await.unwrap().status());
+    }
+    // Alice signed a spend of her second coin (never included): Bob challenges with it.
+    let spend = SignedTransaction::sign(
+        Transaction::payment(vec![challenged], vec![Output::new(bob, ETH, one_eth)]),
+        &s.chain.domain(),
+        alice,
+    )
+    .unwrap();
+    let record = SpendRecord {
+        tx_bytes: spend.bytes().clone(),
+        input_index: 0,
+        signature: spend.signatures()[0],
+        blknum: 0,
+    };
+    s.l1.challenge(bob, challenged, &record).await.unwrap();
+    s.chain.advance_time(2 * MEP + 1).await;
+    s.l1.process_exits(bob, ETH, 10).await.unwrap();
+
+    // A store that saw the deposits earlier, and a fresh one that reads everything at once.
+    let fresh = s.store("fresh");
+    for store in [&store, &fresh] {
+        s.syncer(store, &[alice.address()])
+            .sync(|_| {})
+            .await
+            .unwrap();
+        let exits: Vec<(UtxoPos, ExitStatus)> = store
+            .exits()
+            .unwrap()
+            .iter()
+            .map(|e| (e.utxo_pos, e.status))
+            .collect();
+        assert_eq!(
+            exits,
+            vec![
+                (paid, ExitStatus::Finalized),
+                (challenged, ExitStatus::Challenged)
+            ]
+        );
+        let coins: Vec<(UtxoPos, CoinState)> = store
+            .coins()
+            .unwrap()
+            .iter()
+            .map(|c| (c.utxo_pos, c.state))
+            .collect();
+        assert_eq!(
+            coins,
+            vec![(paid, CoinState::Exited), (challenged, CoinState::Spent)]
+        );
+    }
+}
+
+/// Bug 2: an exit started for a coin the client knows spent leaves it spent.
+#[tokio::test]
+async fn an_exit_of_a_coin_known_spent_leaves_it_spent() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    s.served.put(&block);
+    let alice = s.chain.keys[1].address();
+    let deposit = UtxoPos::new(1, 0, 0).unwrap();
+    let store = s.store("alice");
+    s.syncer(&store, &[alice]).sync(|_| {}).await.unwrap();
+    let coin = store.coin(deposit).unwrap().unwrap();
+    assert_eq!(coin.state, CoinState::Spent);
+
+    // Alice exits her spent deposit anyway (the contract only checks inclusion).
+    let (bond, _) = s.l1.exit_params().await.unwrap();
+    assert!(s.l1.start_exit(&coin, bond).await.unwrap().status());
+    s.syncer(&store, &[alice]).sync(|_| {}).await.unwrap();
+    assert_eq!(store.exits().unwrap()[0].status, ExitStatus::Started);
+    assert_eq!(
+        store.coin(deposit).unwrap().unwrap().state,
+        CoinState::Spent
+    );
+}
+
+/// Bug 2: a watcher started after an invalid exit was challenged and its time passed raises
+/// nothing and does not try to challenge it again.
+#[tokio::test]
+async fn a_fresh_watcher_is_quiet_about_an_exit_already_challenged() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    s.served.put(&block);
+    let (alice, carol) = (s.chain.keys[1].address(), s.chain.keys[3].address());
+    let deposit = UtxoPos::new(1, 0, 0).unwrap();
+    let coin = s.synced_coin("alice", alice, deposit).await;
+    let (bond, _) = s.l1.exit_params().await.unwrap();
+    assert!(s.l1.start_exit(&coin, bond).await.unwrap().status());
+    let spend = {
+        let store = s.store("alice");
+        store.spend_of(deposit).unwrap().expect("spend recorded")
+    };
+    s.l1.challenge(carol, deposit, &spend).await.unwrap();
+    s.chain.advance_time(2 * MEP + 1).await;
+
+    let store = s.store("watcher");
+    let chain_id = s.chain.anvil.chain_id();
+    let mut watcher = Watcher::new(
+        &store,
+        &s.l1,
+        &s.operator,
+        vec![],
+        chain_id,
+        s.watcher_config(),
+    );
+    for _ in 0..2 {
+        assert_eq!(watcher.round().await.unwrap(), vec![]);
+    }
+    assert_eq!(store.watch_events::<WatchEvent>().unwrap(), vec![]);
+    assert_eq!(store.exits().unwrap()[0].status, ExitStatus::Challenged);
+}
+
+/// Issue item 5: a record the store cannot read is a store error, not an invalid block.
+#[tokio::test]
+async fn a_store_that_fails_a_read_during_sync_is_a_store_error_and_no_invalid_block() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    let bob = s.chain.keys[2].address();
+    let deposit = UtxoPos::new(1, 0, 0).unwrap();
+    {
+        // Block 1000 is not served yet: the sync stops after the deposit block.
+        let store = s.store("watcher");
+        let err = s.syncer(&store, &[bob]).sync(|_| {}).await.unwrap_err();
+        assert!(
+            matches!(err, SyncError::Unavailable { blknum: 1000 }),
+            "{err}"
+        );
+        assert!(store.utxo(deposit).unwrap().is_some());
+    }
+    // The deposit's record gets damaged on disk.
+    let path = s.dir.path().join("watcher");
+    {
+        let options = rocksdb::Options::default();
+        let columns = rocksdb::DB::list_cf(&options, &path).unwrap();
+        let db = rocksdb::DB::open_cf(&options, &path, columns).unwrap();
+        let utxos = db.cf_handle("utxos").unwrap();
+        db.put_cf(utxos, deposit.as_u64().to_be_bytes(), b"\xffdamaged")
+            .unwrap();
+    }
+    s.served.put(&block);
+
+    let store = s.store("watcher");
+    let err = s.syncer(&store, &[bob]).sync(|_| {}).await.unwrap_err();
+    assert!(matches!(err, SyncError::Store(_)), "{err}");
+    assert!(!err.to_string().contains("INVALID BLOCK"), "{err}");
+
+    let chain_id = s.chain.anvil.chain_id();
+    let mut watcher = Watcher::new(
+        &store,
+        &s.l1,
+        &s.operator,
+        vec![bob],
+        chain_id,
+        s.watcher_config(),
+    );
+    let round = watcher.round().await;
+    assert!(matches!(round, Err(WatchError::Store(_))), "{round:?}");
+    assert_eq!(store.watch_events::<WatchEvent>().unwrap(), vec![]);
+    assert_eq!(store.synced_blknum().unwrap(), 1);
+}
