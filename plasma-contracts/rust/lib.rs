@@ -45,6 +45,7 @@ mod bindings {
         RootChain,
         "artifacts/RootChain.json"
     );
+    #[cfg(any(test, feature = "test-utils"))]
     alloy::sol!(
         #[sol(rpc, all_derives)]
         MockERC20,
@@ -70,7 +71,11 @@ mod bindings {
     }
 }
 
-pub use bindings::{IERC20, MockERC20, RootChain};
+/// The test token (bytecode included), for tests that deposit ERC-20s; production code calls
+/// tokens through [`IERC20`].
+#[cfg(any(test, feature = "test-utils"))]
+pub use bindings::MockERC20;
+pub use bindings::{IERC20, RootChain};
 
 /// The values of `IRootChain.ExitStatus` as `getExit` returns them (the enum's index).
 pub mod exit_status {
