@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use alloy::primitives::Address;
 use alloy::primitives::utils::parse_ether;
-use plasma_client::store::{Coin, CoinState, ExitStatus, SpendRecord};
+use plasma_client::store::{ClientStore, Coin, CoinState, ExitStatus, SpendRecord};
 use plasma_client::sync::SyncError;
 use plasma_client::watch::{WatchConfig, WatchError, WatchEvent, Watcher};
 use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos};
@@ -25,13 +26,16 @@ impl Setup {
         store.coin(pos).unwrap().expect("coin recorded")
     }
 
-    fn watcher_config(&self) -> WatchConfig {
-        WatchConfig {
+    /// A watcher over `store` that challenges from Carol's address.
+    fn watcher<'a>(&'a self, store: &'a ClientStore, owned: Vec<Address>) -> Watcher<'a> {
+        let config = WatchConfig {
             withhold_after: Duration::from_secs(3600),
             warn_before: MEP,
             challenge_from: Some(self.chain.keys[3].address()),
             exit_on_danger: None,
-        }
+        };
+        let chain_id = self.chain.anvil.chain_id();
+        Watcher::new(store, &self.l1, &self.operator, owned, chain_id, config)
     }
 }
 
@@ -152,15 +156,7 @@ async fn a_fresh_watcher_is_quiet_about_an_exit_already_challenged() {
     s.chain.advance_time(2 * MEP + 1).await;
 
     let store = s.store("watcher");
-    let chain_id = s.chain.anvil.chain_id();
-    let mut watcher = Watcher::new(
-        &store,
-        &s.l1,
-        &s.operator,
-        vec![],
-        chain_id,
-        s.watcher_config(),
-    );
+    let mut watcher = s.watcher(&store, vec![]);
     for _ in 0..2 {
         assert_eq!(watcher.round().await.unwrap(), vec![]);
     }
@@ -202,15 +198,7 @@ async fn a_store_that_fails_a_read_during_sync_is_a_store_error_and_no_invalid_b
     assert!(matches!(err, SyncError::Store(_)), "{err}");
     assert!(!err.to_string().contains("INVALID BLOCK"), "{err}");
 
-    let chain_id = s.chain.anvil.chain_id();
-    let mut watcher = Watcher::new(
-        &store,
-        &s.l1,
-        &s.operator,
-        vec![bob],
-        chain_id,
-        s.watcher_config(),
-    );
+    let mut watcher = s.watcher(&store, vec![bob]);
     let round = watcher.round().await;
     assert!(matches!(round, Err(WatchError::Store(_))), "{round:?}");
     assert_eq!(store.watch_events::<WatchEvent>().unwrap(), vec![]);
