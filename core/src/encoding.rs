@@ -102,23 +102,6 @@ pub enum DecodeError {
     },
 }
 
-impl DecodeError {
-    /// A stable machine-readable code for APIs and metrics.
-    pub const fn code(&self) -> &'static str {
-        match self {
-            Self::TooManyInputs(_) => "too_many_inputs",
-            Self::NoOutputs => "no_outputs",
-            Self::TooManyOutputs(_) => "too_many_outputs",
-            Self::TxType(_) | Self::OutputType { .. } => "unknown_type",
-            Self::Input { .. } => "malformed_utxo_pos",
-            Self::Truncated { .. }
-            | Self::Layout { .. }
-            | Self::Length { .. }
-            | Self::DirtyAddress { .. } => "non_canonical_encoding",
-        }
-    }
-}
-
 /// The encoded length of a transaction with `inputs` inputs and `outputs` outputs.
 pub const fn encoded_len(inputs: usize, outputs: usize) -> usize {
     (FIXED_WORDS + inputs + OUTPUT_WORDS * outputs) * WORD

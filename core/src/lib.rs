@@ -15,8 +15,10 @@
 //! * [`SignedTransaction`], [`Block`], [`Deposit`] — what the chain carries.
 //! * [`validate`] — the validity rules as one pure function over a [`UtxoView`], returning a
 //!   [`ValidationError`] that names the input or output and the reason; [`fee`] the fee rule.
+//! * [`transition`] — what a block does to the UTXO set: the outputs it creates and the inputs
+//!   it spends (deposits included), for everyone who replays blocks.
 //! * [`exit`] — exit timing and priority as the contract computes them.
-//! * [`wire`] — the JSON types of the operator API, shared by operator and clients.
+//! * [`decimal`] — amounts as decimal strings in JSON (they exceed 2^53).
 //!
 //! ## Example
 //! ```
@@ -50,17 +52,17 @@
 //! ```
 
 pub mod block;
+pub mod decimal;
 pub mod deposit;
-pub mod duration;
 pub mod eip712;
 pub mod encoding;
 pub mod exit;
 pub mod signature;
 pub mod signed;
 pub mod transaction;
+pub mod transition;
 pub mod utxo;
 pub mod validation;
-pub mod wire;
 
 pub use block::{Block, CHILD_BLOCK_INTERVAL, is_deposit_block};
 pub use deposit::Deposit;

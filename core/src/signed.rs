@@ -4,7 +4,7 @@
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_signer::SignerSync;
 
-use crate::eip712::{self, Domain};
+use crate::eip712::Domain;
 use crate::encoding::DecodeError;
 use crate::signature::TxSignature;
 use crate::transaction::Transaction;
@@ -80,18 +80,5 @@ impl SignedTransaction {
     /// Splits into the transaction and its signatures.
     pub fn into_parts(self) -> (Transaction, Vec<TxSignature>) {
         (self.tx, self.signatures)
-    }
-}
-
-impl Transaction {
-    /// The EIP-712 digest that each input owner signs, under the domain with this separator
-    /// (see [`Domain::separator`]).
-    pub fn signing_hash(&self, domain_separator: &B256) -> B256 {
-        eip712::signing_hash(self, domain_separator)
-    }
-
-    /// This transaction as `eth_signTypedData_v4` JSON for a wallet to sign.
-    pub fn typed_data(&self, domain: &Domain) -> serde_json::Value {
-        eip712::typed_data(self, domain)
     }
 }

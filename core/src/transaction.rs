@@ -3,6 +3,7 @@
 use alloy_primitives::{Address, B256, Bytes, U256, keccak256};
 use serde::{Deserialize, Serialize};
 
+use crate::eip712::{self, Domain};
 use crate::{UtxoPos, encoding};
 
 /// `txType` of a payment transaction, the only type there is.
@@ -30,17 +31,6 @@ pub enum FormError {
     TooManyOutputs(usize),
 }
 
-impl FormError {
-    /// A stable machine-readable code for APIs and metrics.
-    pub const fn code(&self) -> &'static str {
-        match self {
-            Self::TooManyInputs(_) => "too_many_inputs",
-            Self::NoOutputs => "no_outputs",
-            Self::TooManyOutputs(_) => "too_many_outputs",
-        }
-    }
-}
-
 /// A payment output: `amount` of `token` owned by `owner`.
 ///
 /// In Solidity: `struct Output { uint256 outputType; address owner; address token; uint256
@@ -52,7 +42,7 @@ pub struct Output {
     /// The ERC20 token, or [`ETH`] (the zero address) for ether.
     pub token: Address,
     /// The amount, in the token's base unit (wei for ether).
-    #[serde(with = "crate::wire::decimal")]
+    #[serde(with = "crate::decimal")]
     pub amount: U256,
 }
 
@@ -128,5 +118,16 @@ impl Transaction {
     /// Whether this has the shape of a deposit: no inputs and exactly one output.
     pub fn is_deposit(&self) -> bool {
         self.inputs.is_empty() && self.outputs.len() == 1
+    }
+
+    /// The EIP-712 digest that each input owner signs, under the domain with this separator
+    /// (see [`Domain::separator`](crate::Domain::separator)).
+    pub fn signing_hash(&self, domain_separator: &B256) -> B256 {
+        eip712::signing_hash(self, domain_separator)
+    }
+
+    /// This transaction as `eth_signTypedData_v4` JSON for a wallet to sign.
+    pub fn typed_data(&self, domain: &Domain) -> serde_json::Value {
+        eip712::typed_data(self, domain)
     }
 }

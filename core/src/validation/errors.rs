@@ -118,27 +118,3 @@ pub enum OutputError {
     #[error("amount is zero")]
     ZeroAmount,
 }
-
-impl ValidationError {
-    /// A stable machine-readable code, for API errors and metrics labels.
-    pub const fn code(&self) -> &'static str {
-        match self {
-            Self::Form(form) => form.code(),
-            Self::NoInputs => "no_inputs",
-            Self::SignatureCount { .. } => "signature_count",
-            Self::Input { reason, .. } => match reason {
-                InputError::Unknown => "input_unknown",
-                InputError::Spent => "input_spent",
-                InputError::Exiting => "input_exiting",
-                InputError::Duplicate { .. } => "input_duplicate",
-                InputError::Signature(_) => "bad_signature",
-                InputError::WrongSigner { .. } => "wrong_signer",
-            },
-            Self::Output { .. } => "zero_amount",
-            Self::Overflow { .. } => "amount_overflow",
-            Self::InsufficientInputs { .. } => "insufficient_inputs",
-            Self::UnbalancedToken { .. } => "unbalanced_token",
-            Self::FeeTooLow { .. } => "fee_too_low",
-        }
-    }
-}

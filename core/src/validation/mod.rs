@@ -123,6 +123,16 @@ pub struct Rules {
     pub min_fee: U256,
 }
 
+impl Rules {
+    /// The rules of the chain whose signing domain is `domain`, with the operator's least fee.
+    pub fn new(domain: &crate::Domain, min_fee: U256) -> Self {
+        Self {
+            domain_separator: domain.separator(),
+            min_fee,
+        }
+    }
+}
+
 /// What a valid transaction spends and pays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validated {

@@ -1,0 +1,101 @@
+//! A fake operator for tests: it serves `GET /v1/blocks/{blknum}` from whatever blocks the test
+//! puts in it — the honest data, other data than the committed root's, or nothing — so it can
+//! stand in for a byzantine operator. Everything else answers the API's `not_found`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use plasma_core::Block;
+use warp::Filter;
+use warp::http::StatusCode;
+
+use crate::error::ErrorCode;
+use crate::types::{BlockJson, ErrorBody};
+
+/// The blocks a [`FakeOperator`] serves, by number. Clones share them.
+#[derive(Debug, Clone, Default)]
+pub struct FakeOperator {
+    blocks: Arc<Mutex<HashMap<u64, BlockJson>>>,
+    shutdown: Arc<Mutex<Option<tokio::sync::oneshot::Sender<()>>>>,
+}
+
+impl FakeOperator {
+    /// A server with no blocks yet (call [`start`](Self::start) to serve).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn blocks(&self) -> MutexGuard<'_, HashMap<u64, BlockJson>> {
+        self.blocks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serves `block` (its own data) under its number.
+    pub fn put(&self, block: &Block) {
+        self.put_json(BlockJson::from(block));
+    }
+
+    /// Serves `block` as given (which may be anything, e.g. another block's data).
+    pub fn put_json(&self, block: BlockJson) {
+        self.blocks().insert(block.blknum, block);
+    }
+
+    /// Stops serving block `blknum` (it is withheld from now on).
+    pub fn withhold(&self, blknum: u64) {
+        self.blocks().remove(&blknum);
+    }
+
+    /// Starts serving on `addr` (port 0 for a free one); returns the base URL. The server stops
+    /// when [`stop`](Self::stop) is called or the test's runtime ends.
+    pub async fn start(&self, addr: SocketAddr) -> std::io::Result<String> {
+        let blocks = self.blocks.clone();
+        let route = warp::path!("v1" / "blocks" / u64).map(move |blknum: u64| {
+            let block = blocks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&blknum)
+                .cloned();
+            match block {
+                Some(block) => warp::reply::with_status(warp::reply::json(&block), StatusCode::OK),
+                None => warp::reply::with_status(
+                    warp::reply::json(&ErrorBody::new(
+                        ErrorCode::BlockNotFound,
+                        format!("no block {blknum}"),
+                    )),
+                    StatusCode::NOT_FOUND,
+                ),
+            }
+        });
+        let fallback = warp::any().map(|| {
+            warp::reply::with_status(
+                warp::reply::json(&ErrorBody::new(ErrorCode::NotFound, "no such route")),
+                StatusCode::NOT_FOUND,
+            )
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        *self.shutdown.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
+        tokio::spawn(
+            warp::serve(route.or(fallback))
+                .incoming(listener)
+                .graceful(async move {
+                    let _ = stopped.await;
+                })
+                .run(),
+        );
+        Ok(format!("http://{bound}"))
+    }
+
+    /// Stops serving.
+    pub fn stop(&self) {
+        if let Some(stop) = self
+            .shutdown
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            let _ = stop.send(());
+        }
+    }
+}
