@@ -8,25 +8,26 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use alloy::primitives::{Address, B256, Bytes};
-use plasma_core::wire::{BlockJson, ErrorBody, ErrorDetail, ExitData, UtxoJson};
-use plasma_core::{Block, SignedTransaction, TxSignature, UtxoPos};
-use serde::{Deserialize, Serialize};
+use plasma_api::{
+    AccountUtxo, AccountUtxos, BatchResult, BatchResults, BlockJson, BlocksPage, ErrorBody,
+    ErrorCode, ExitData, RequestError, Status, Submission, SubmitResult, TransactionJson, UtxoJson,
+};
+use plasma_core::UtxoPos;
+use serde::Serialize;
 use warp::http::StatusCode;
 use warp::hyper::body::Bytes as BodyBytes;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::chain::{Chain, SubmitError, TxStatus};
-use crate::store::{Db, StoreError};
+use crate::chain::{Chain, SubmitError};
 
 /// The OpenAPI document of this API.
-pub const OPENAPI: &str = include_str!("../openapi.json");
+pub use plasma_api::OPENAPI;
 
 /// Most transactions in one batch submit.
-pub const MAX_BATCH: usize = 1000;
+pub use plasma_api::MAX_BATCH;
 /// Most blocks in one `GET /v1/blocks` page.
 pub const MAX_BLOCKS_PAGE: usize = 100;
 /// A `GET /v1/blocks` page stops adding blocks once it holds this many transactions (one full
@@ -52,12 +53,12 @@ pub struct ApiState {
 #[derive(Debug)]
 struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -65,11 +66,11 @@ impl ApiError {
         }
     }
 
-    fn bad(code: &'static str, message: impl Into<String>) -> Self {
+    fn bad(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
-    fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
@@ -77,18 +78,13 @@ impl ApiError {
         tracing::error!(target: "operator::api", error = %e, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "internal error",
         )
     }
 
     fn body(&self) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message.clone(),
-            },
-        }
+        ErrorBody::new(self.code.clone(), self.message.clone())
     }
 
     fn into_response(self) -> Response {
@@ -106,6 +102,12 @@ impl From<SubmitError> for ApiError {
             SubmitError::Store(_) | SubmitError::NotStored(_) => return Self::internal(e),
         };
         Self::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        Self::bad(e.code, e.message)
     }
 }
 
@@ -127,200 +129,89 @@ where
     }
 }
 
-/// The response to one accepted transaction.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SubmitResult {
-    tx_hash: B256,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    blknum: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tx_index: Option<u32>,
-}
-
-impl SubmitResult {
-    fn new(tx_hash: B256, status: TxStatus) -> Self {
-        match status {
-            TxStatus::Pending => Self {
-                tx_hash,
-                status: "pending",
-                blknum: None,
-                tx_index: None,
-            },
-            TxStatus::Included { blknum, index } => Self {
-                tx_hash,
-                status: "included",
-                blknum: Some(blknum),
-                tx_index: Some(index),
-            },
-        }
-    }
-}
-
-/// A signed transaction as sent: strings borrowed from the request body.
-#[derive(Debug, Deserialize)]
-struct RawSigned<'a> {
-    #[serde(borrow)]
-    tx: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    signatures: Vec<std::borrow::Cow<'a, str>>,
-}
-
-fn parse_hex(field: &str, s: &str) -> Result<Vec<u8>, ApiError> {
-    let digits = s
-        .strip_prefix("0x")
-        .ok_or_else(|| ApiError::bad("malformed_hex", format!("{field} must start with 0x")))?;
-    alloy::primitives::hex::decode(digits)
-        .map_err(|e| ApiError::bad("malformed_hex", format!("{field}: {e}")))
-}
-
-/// A signed transaction from its JSON text.
-fn parse_signed(json: &str) -> Result<SignedTransaction, ApiError> {
-    let raw: RawSigned<'_> = serde_json::from_str(json).map_err(|e| {
-        ApiError::bad(
-            "invalid_request",
-            format!("expected {{\"tx\": \"0x..\", \"signatures\": [\"0x..\"]}}: {e}"),
-        )
-    })?;
-    let bytes = parse_hex("tx", &raw.tx)?;
-    let signatures = raw
-        .signatures
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let bytes = parse_hex("signature", s)?;
-            TxSignature::from_slice(&bytes)
-                .map_err(|e| ApiError::bad("bad_signature", format!("signature {i}: {e}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    SignedTransaction::decode(&bytes, signatures)
-        .map_err(|e| ApiError::bad(e.code(), e.to_string()))
-}
-
-/// The reply to a batch: one result per transaction, in the batch's order.
-#[derive(Debug, Serialize)]
-struct BatchResults {
-    results: Vec<BatchResult>,
-}
-
-/// One entry of a batch's `results`: the outcome or the error body.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum BatchResult {
-    Ok(SubmitResult),
-    Err(ErrorBody),
+fn rejected(hash: B256, e: SubmitError) -> ApiError {
+    tracing::debug!(target: "operator::api", %hash, code = %e.code(), error = %e, "transaction rejected");
+    ApiError::from(e)
 }
 
 fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
-    let malformed = |e: serde_json::Error| {
-        chain.metrics().reject("malformed_json");
-        ApiError::bad("malformed_json", e.to_string())
-    };
-    let text = std::str::from_utf8(body).map_err(|e| {
-        chain.metrics().reject("malformed_json");
-        ApiError::bad("malformed_json", format!("the body is not UTF-8: {e}"))
-    })?;
-    // A batch is a JSON array; anything else is one transaction. Each item is parsed on its
-    // own, so one malformed item is reported in its place and the others still count.
-    if text.trim_start().starts_with('[') {
-        let items: Vec<&serde_json::value::RawValue> =
-            serde_json::from_str(text).map_err(malformed)?;
-        if items.is_empty() || items.len() > MAX_BATCH {
-            return Err(ApiError::bad(
-                "invalid_batch",
-                format!("a batch holds 1 to {MAX_BATCH} transactions"),
-            ));
-        }
-        let parsed: Vec<Result<SignedTransaction, ApiError>> = items
-            .iter()
-            .map(|item| parse_signed(item.get()).inspect_err(|e| chain.metrics().reject(e.code)))
-            .collect();
-        let hashes: Vec<B256> = parsed
-            .iter()
-            .flatten()
-            .map(SignedTransaction::hash)
-            .collect();
-        let mut parsed_ok = Vec::with_capacity(hashes.len());
-        let mut slots = Vec::with_capacity(parsed.len());
-        for p in parsed {
-            match p {
-                Ok(tx) => {
-                    parsed_ok.push(tx);
-                    slots.push(None);
-                }
-                Err(e) => slots.push(Some(e)),
-            }
-        }
-        let mut submitted = chain.submit_batch(parsed_ok).into_iter().zip(hashes);
-        let results: Vec<BatchResult> = slots
-            .into_iter()
-            .map(|slot| {
-                let outcome = match slot {
-                    Some(e) => Err(e),
-                    None => match submitted.next() {
-                        Some((Ok(status), hash)) => Ok(SubmitResult::new(hash, status)),
-                        Some((Err(e), hash)) => {
-                            tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
-                            Err(ApiError::from(e))
-                        }
-                        None => Err(ApiError::internal("batch result missing")),
-                    },
-                };
-                match outcome {
-                    Ok(result) => BatchResult::Ok(result),
-                    Err(e) => BatchResult::Err(e.body()),
-                }
-            })
-            .collect();
-        return ok_json(&BatchResults { results });
-    }
-    let tx = parse_signed(text).map_err(|e| {
-        // Text that is not JSON at all is malformed, not merely of the wrong shape.
-        let e = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-            Err(json) if e.code == "invalid_request" => malformed(json),
-            _ => e,
-        };
-        if e.code != "malformed_json" {
-            chain.metrics().reject(e.code);
-        }
+    let refused = |e: RequestError| {
+        chain.metrics().reject(e.code.label());
         e
-    })?;
-    let hash = tx.hash();
-    let status = chain.submit(tx).map_err(|e| {
-        tracing::debug!(target: "operator::api", %hash, code = e.code(), error = %e, "transaction rejected");
-        ApiError::from(e)
-    })?;
-    ok_json(&SubmitResult::new(hash, status))
+    };
+    let items = match plasma_api::decode_submission(body).map_err(refused)? {
+        Submission::One(tx) => {
+            let hash = tx.hash();
+            let status = chain.submit(tx).map_err(|e| rejected(hash, e))?;
+            return ok_json(&SubmitResult::new(hash, status));
+        }
+        Submission::Batch(items) => items,
+    };
+    // One malformed item is reported in its place; the others are judged together.
+    let mut decoded = Vec::with_capacity(items.len());
+    let mut slots = Vec::with_capacity(items.len());
+    for item in items {
+        match item {
+            Ok(tx) => {
+                slots.push(Ok(tx.hash()));
+                decoded.push(tx);
+            }
+            Err(e) => slots.push(Err(refused(e))),
+        }
+    }
+    let mut submitted = chain.submit_batch(decoded).into_iter();
+    let results = slots
+        .into_iter()
+        .map(|slot| {
+            let outcome = match slot {
+                Err(e) => Err(ApiError::from(e)),
+                Ok(hash) => match submitted.next() {
+                    Some(Ok(status)) => Ok(SubmitResult::new(hash, status)),
+                    Some(Err(e)) => Err(rejected(hash, e)),
+                    None => Err(ApiError::internal("batch result missing")),
+                },
+            };
+            match outcome {
+                Ok(result) => BatchResult::Ok(result),
+                Err(e) => BatchResult::Err(e.body()),
+            }
+        })
+        .collect();
+    ok_json(&BatchResults { results })
 }
 
 fn get_block(chain: &Chain, blknum: &str) -> ApiResult {
-    let blknum: u64 = blknum
-        .parse()
-        .map_err(|_| ApiError::bad("invalid_blknum", "block number must be a decimal integer"))?;
+    let blknum: u64 = blknum.parse().map_err(|_| {
+        ApiError::bad(
+            ErrorCode::InvalidBlknum,
+            "block number must be a decimal integer",
+        )
+    })?;
     let block = chain
-        .db()
         .block(blknum)
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("block_not_found", format!("no block {blknum}")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::BlockNotFound, format!("no block {blknum}"))
+        })?;
     ok_json(&BlockJson::from(&block))
 }
 
 fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
     let params: HashMap<String, String> = serde_urlencoded_pairs(query);
     let from = match params.get("from") {
-        Some(v) => v
-            .parse::<u64>()
-            .map_err(|_| ApiError::bad("invalid_query", "from must be a decimal integer"))?,
+        Some(v) => v.parse::<u64>().map_err(|_| {
+            ApiError::bad(ErrorCode::InvalidQuery, "from must be a decimal integer")
+        })?,
         None => 0,
     };
     let limit = page_limit(&params, 10, MAX_BLOCKS_PAGE)?;
-    let blocks: Vec<BlockJson> = blocks_page(chain.db(), from, limit, MAX_PAGE_TXS)
+    let blocks: Vec<BlockJson> = chain
+        .blocks_page(from, limit, MAX_PAGE_TXS)
         .map_err(ApiError::internal)?
         .iter()
         .map(BlockJson::from)
         .collect();
-    ok_json(&serde_json::json!({ "blocks": blocks }))
+    ok_json(&BlocksPage { blocks })
 }
 
 /// The `limit` query parameter of a paged list: `default` when absent, else 1 to `max`.
@@ -335,28 +226,10 @@ fn page_limit(
             .parse::<usize>()
             .ok()
             .filter(|l| (1..=max).contains(l))
-            .ok_or_else(|| ApiError::bad("invalid_query", format!("limit must be 1 to {max}"))),
+            .ok_or_else(|| {
+                ApiError::bad(ErrorCode::InvalidQuery, format!("limit must be 1 to {max}"))
+            }),
     }
-}
-
-/// Up to `limit` blocks from `from` on, stopping before the block that would take the page past
-/// `max_txs` transactions; at least one block when there is one.
-fn blocks_page(db: &Db, from: u64, limit: usize, max_txs: usize) -> Result<Vec<Block>, StoreError> {
-    let mut blocks = Vec::new();
-    let mut txs = 0usize;
-    for blknum in db.block_numbers(from, limit)? {
-        if !blocks.is_empty()
-            && let Some(header) = db.block_header(blknum)?
-            && txs + header.tx_count as usize > max_txs
-        {
-            break; // the next page starts here
-        }
-        if let Some(block) = db.block(blknum)? {
-            txs += block.transactions.len();
-            blocks.push(block);
-        }
-    }
-    Ok(blocks)
 }
 
 /// `a=1&b=2` into a map (no percent-decoding needed for the integers this API takes).
@@ -371,62 +244,40 @@ fn serde_urlencoded_pairs(query: &str) -> HashMap<String, String> {
         .collect()
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TransactionJson {
-    tx_hash: B256,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    blknum: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tx_index: Option<u32>,
-    tx: Bytes,
-    signatures: Vec<TxSignature>,
-}
-
 fn get_transaction(chain: &Chain, hash: &str) -> ApiResult {
     let hash: B256 = hash
         .parse()
-        .map_err(|_| ApiError::bad("invalid_hash", "hash must be 0x and 64 hex digits"))?;
+        .map_err(|_| ApiError::bad(ErrorCode::InvalidHash, "hash must be 0x and 64 hex digits"))?;
     let (status, tx) = chain
         .transaction(&hash)
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("tx_not_found", format!("no transaction {hash}")))?;
-    let result = SubmitResult::new(hash, status);
+        .ok_or_else(|| {
+            ApiError::not_found(ErrorCode::TxNotFound, format!("no transaction {hash}"))
+        })?;
     ok_json(&TransactionJson {
-        tx_hash: hash,
-        status: result.status,
-        blknum: result.blknum,
-        tx_index: result.tx_index,
+        result: SubmitResult::new(hash, status),
         tx: tx.bytes().clone(),
         signatures: tx.signatures().to_vec(),
     })
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountUtxo {
-    #[serde(flatten)]
-    utxo: UtxoJson,
-    exiting: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pending_spend: Option<B256>,
-}
-
 fn get_utxos(chain: &Chain, address: &str, query: &str) -> ApiResult {
-    let owner: Address = address
-        .parse()
-        .map_err(|_| ApiError::bad("invalid_address", "address must be 0x and 40 hex digits"))?;
+    let owner: Address = address.parse().map_err(|_| {
+        ApiError::bad(
+            ErrorCode::InvalidAddress,
+            "address must be 0x and 40 hex digits",
+        )
+    })?;
     let params = serde_urlencoded_pairs(query);
     let from = match params.get("from") {
         Some(v) => v
             .parse::<UtxoPos>()
-            .map_err(|e| ApiError::bad("invalid_query", format!("from: {e}")))?
+            .map_err(|e| ApiError::bad(ErrorCode::InvalidQuery, format!("from: {e}")))?
             .as_u64(),
         None => 0,
     };
     let limit = page_limit(&params, MAX_UTXOS_PAGE, MAX_UTXOS_PAGE)?;
-    let utxos: Vec<AccountUtxo> = chain
+    let utxos = chain
         .owner_utxos(owner, from, limit)
         .map_err(ApiError::internal)?
         .into_iter()
@@ -441,16 +292,15 @@ fn get_utxos(chain: &Chain, address: &str, query: &str) -> ApiResult {
             pending_spend: chain.pending_spend(pos),
         })
         .collect();
-    ok_json(&serde_json::json!({ "utxos": utxos }))
+    ok_json(&AccountUtxos { utxos })
 }
 
 fn get_exit_data(chain: &Chain, pos: &str) -> ApiResult {
     let pos: UtxoPos = pos
         .parse()
-        .map_err(|e| ApiError::bad("invalid_utxo_pos", format!("{e}")))?;
-    let not_found = || ApiError::not_found("utxo_not_found", format!("no output at {pos}"));
+        .map_err(|e| ApiError::bad(ErrorCode::InvalidUtxoPos, format!("{e}")))?;
+    let not_found = || ApiError::not_found(ErrorCode::UtxoNotFound, format!("no output at {pos}"));
     let block = chain
-        .db()
         .block(pos.blknum())
         .map_err(ApiError::internal)?
         .ok_or_else(not_found)?;
@@ -470,37 +320,19 @@ fn get_exit_data(chain: &Chain, pos: &str) -> ApiResult {
     })
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Status {
-    chain_id: u64,
-    root_chain: Address,
-    operator: Address,
-    next_block: u64,
-    latest_block: Option<u64>,
-    last_committed_block: u64,
-    l1_next_child_block: u64,
-    l1_head: u64,
-    l1_cursor: u64,
-    mempool_size: usize,
-    #[serde(with = "plasma_core::wire::decimal")]
-    min_fee: alloy::primitives::U256,
-}
-
 fn status(state: &ApiState) -> ApiResult {
     let chain = &state.chain;
-    let db = chain.db();
-    let m = chain.metrics();
+    let l1 = chain.l1_status();
     ok_json(&Status {
         chain_id: state.chain_id,
         root_chain: state.root_chain,
         operator: state.operator,
-        next_block: db.next_block().map_err(ApiError::internal)?,
-        latest_block: db.latest_block().map_err(ApiError::internal)?,
-        last_committed_block: db.committed().map_err(ApiError::internal)?,
-        l1_next_child_block: m.l1_next_child_block.load(Ordering::Relaxed),
-        l1_head: m.l1_head.load(Ordering::Relaxed),
-        l1_cursor: m.l1_cursor.load(Ordering::Relaxed),
+        next_block: chain.next_block().map_err(ApiError::internal)?,
+        latest_block: chain.latest_block().map_err(ApiError::internal)?,
+        last_committed_block: chain.last_committed().map_err(ApiError::internal)?,
+        l1_next_child_block: l1.next_child_block,
+        l1_head: l1.head,
+        l1_cursor: l1.cursor,
         mempool_size: chain.mempool_len(),
         min_fee: chain.rules().min_fee,
     })
@@ -508,27 +340,27 @@ fn status(state: &ApiState) -> ApiResult {
 
 async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallible> {
     let error = if rejection.is_not_found() {
-        ApiError::not_found("not_found", "no such route")
+        ApiError::not_found(ErrorCode::NotFound, "no such route")
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             "request body exceeds the limit",
         )
     } else if rejection.find::<warp::reject::LengthRequired>().is_some() {
         ApiError::new(
             StatusCode::LENGTH_REQUIRED,
-            "length_required",
+            ErrorCode::LengthRequired,
             "a Content-Length header is required",
         )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
         ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "method not allowed on this route",
         )
     } else {
-        ApiError::bad("bad_request", format!("{rejection:?}"))
+        ApiError::bad(ErrorCode::BadRequest, format!("{rejection:?}"))
     };
     Ok(error.into_response())
 }
@@ -582,7 +414,7 @@ pub fn routes(
         .and(with())
         .map(|s: Arc<ApiState>| {
             warp::reply::with_header(
-                s.chain.metrics().render(),
+                s.chain.render_metrics(),
                 "content-type",
                 "text/plain; version=0.0.4",
             )
@@ -612,53 +444,4 @@ pub fn routes(
         .recover(handle_rejection)
         .unify()
         .with(warp::trace::request())
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use alloy::primitives::U256;
-    use plasma_core::{Deposit, ETH};
-
-    use super::*;
-    use crate::chain::L1Event;
-    use crate::store::MemoryStore;
-
-    #[test]
-    fn a_block_page_stops_at_its_transaction_budget() {
-        let db = Db::new(Arc::new(MemoryStore::new()));
-        let rules = plasma_core::Rules {
-            domain_separator: alloy::primitives::B256::ZERO,
-            min_fee: U256::ZERO,
-        };
-        let chain = Chain::open(db.clone(), rules, 10, Default::default()).unwrap();
-        let events: Vec<L1Event> = (1..=5)
-            .map(|blknum| L1Event::Deposit {
-                deposit: Deposit {
-                    blknum,
-                    owner: Address::repeat_byte(1),
-                    token: ETH,
-                    amount: U256::from(blknum),
-                },
-                timestamp: 1,
-            })
-            .collect();
-        chain.apply_l1_events(&events, 1).unwrap();
-        let numbers = |page: Vec<Block>| page.iter().map(|b| b.blknum).collect::<Vec<_>>();
-        assert_eq!(
-            numbers(blocks_page(&db, 0, 10, 100).unwrap()),
-            [1, 2, 3, 4, 5]
-        );
-        assert_eq!(numbers(blocks_page(&db, 0, 3, 100).unwrap()), [1, 2, 3]);
-        // One transaction each: a budget of 2 holds two blocks, the next page starts at 3.
-        assert_eq!(numbers(blocks_page(&db, 0, 10, 2).unwrap()), [1, 2]);
-        assert_eq!(numbers(blocks_page(&db, 3, 10, 2).unwrap()), [3, 4]);
-        // A block larger than the budget still makes a page on its own.
-        assert_eq!(numbers(blocks_page(&db, 2, 10, 0).unwrap()), [2]);
-        assert_eq!(
-            numbers(blocks_page(&db, 6, 10, 2).unwrap()),
-            Vec::<u64>::new()
-        );
-    }
 }

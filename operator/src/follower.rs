@@ -71,13 +71,15 @@ impl Follower {
     async fn step(&self) -> Result<bool, Error> {
         let head = self.provider.get_block_number().await.map_err(Error::l1)?;
         let metrics = self.chain.metrics();
-        metrics.l1_head.store(head, Ordering::Relaxed);
         let cursor = self
             .chain
             .db()
             .meta_u64(meta::L1_CURSOR)?
             .unwrap_or(self.start_block);
-        metrics.l1_cursor.store(cursor, Ordering::Relaxed);
+        self.chain.note_l1(|l1| {
+            l1.head = head;
+            l1.cursor = cursor;
+        });
         let Some(safe) = head.checked_sub(self.confirmations) else {
             return Ok(true);
         };
@@ -107,7 +109,7 @@ impl Follower {
         tokio::task::spawn_blocking(move || chain.apply_l1_events(&events, next))
             .await
             .map_err(|e| Error::Fatal(e.to_string()))??;
-        metrics.l1_cursor.store(next, Ordering::Relaxed);
+        self.chain.note_l1(|l1| l1.cursor = next);
         metrics
             .l1_follower_lag
             .store(head.saturating_sub(to), Ordering::Relaxed);

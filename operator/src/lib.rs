@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::providers::{Provider, ProviderBuilder};
-use plasma_core::Rules;
+use plasma_core::{Domain, Rules};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 
@@ -135,11 +135,7 @@ pub async fn run(
             tracing::warn!(target: "operator", error = %e, "could not read the root contract's operator")
         }
     }
-    let domain = plasma_contracts::domain(chain_id, config.root_chain);
-    let rules = Rules {
-        domain_separator: domain.separator(),
-        min_fee: config.min_fee,
-    };
+    let rules = Rules::new(&Domain::new(chain_id, config.root_chain), config.min_fee);
     let metrics = Arc::new(metrics::Metrics::default());
     let max_pending = config.max_pending;
     let chain = {

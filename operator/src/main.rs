@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use alloy::signers::local::PrivateKeySigner;
-use clap::{Args, Parser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use eyre::{WrapErr, bail, eyre};
 use plasma_operator::Config;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// mimalloc instead of glibc's allocator: the daemon frees on other threads what it allocated
 /// (request bodies on the API's threads, blocks on the producer's), and glibc's per-thread
@@ -36,7 +36,7 @@ struct Cli {
     settings: Settings,
 }
 
-/// A duration such as `500ms`, `2s`, `5m` or `1h` (a bare number is seconds).
+/// A positive duration such as `500ms`, `2s`, `5m` or `1h` (humantime's units).
 #[derive(Debug, Clone, Copy)]
 struct Interval(Duration);
 
@@ -44,9 +44,13 @@ impl FromStr for Interval {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        plasma_core::duration::parse_duration(s)
-            .map(Self)
-            .map_err(|e| e.to_string())
+        match humantime::parse_duration(s.trim()) {
+            Ok(d) if d.is_zero() => Err(format!("`{s}`: a duration must be positive")),
+            Ok(d) => Ok(Self(d)),
+            Err(e) => Err(format!(
+                "`{s}` is not a duration like 500ms, 2s, 5m or 1h: {e}"
+            )),
+        }
     }
 }
 
@@ -57,8 +61,15 @@ impl<'de> Deserialize<'de> for Interval {
     }
 }
 
-/// Every setting; each may come from a flag, an environment variable or the TOML file.
-#[derive(Debug, Default, Args, Deserialize)]
+impl Serialize for Interval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(self.0))
+    }
+}
+
+/// Every setting, once: its flag, environment variable, TOML key (the flag's name) and default.
+/// A flag or variable given beats the file; the file beats the default.
+#[derive(Debug, Args, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 struct Settings {
     /// L1 JSON-RPC endpoint (http or https), e.g. a geth/reth node or a provider.
@@ -88,56 +99,100 @@ struct Settings {
     )]
     private_key: Option<String>,
 
-    /// RocksDB directory (created if missing). [default: ./plasma-operator-db]
-    #[arg(long, env = "PLASMA_DB", value_name = "DIR")]
-    db: Option<PathBuf>,
+    /// RocksDB directory (created if missing).
+    #[arg(
+        long,
+        env = "PLASMA_DB",
+        value_name = "DIR",
+        default_value = "plasma-operator-db"
+    )]
+    db: PathBuf,
 
-    /// Address the HTTP API listens on. [default: 127.0.0.1:7434]
-    #[arg(long, env = "PLASMA_LISTEN", value_name = "ADDR")]
-    listen: Option<SocketAddr>,
+    /// Address the HTTP API listens on.
+    #[arg(
+        long,
+        env = "PLASMA_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7434"
+    )]
+    listen: SocketAddr,
 
     /// Time between blocks; a block is also made as soon as 65,536 transactions are pending.
-    /// [default: 1s]
-    #[arg(long, env = "PLASMA_BLOCK_INTERVAL", value_name = "DURATION")]
-    block_interval: Option<Interval>,
+    #[arg(
+        long,
+        env = "PLASMA_BLOCK_INTERVAL",
+        value_name = "DURATION",
+        default_value = "1s"
+    )]
+    block_interval: Interval,
 
-    /// Least fee, in wei, a transaction must pay (ETH inputs minus ETH outputs). [default: 0]
-    #[arg(long, env = "PLASMA_MIN_FEE", value_name = "WEI")]
-    min_fee: Option<String>,
+    /// Least fee, in wei, a transaction must pay (ETH inputs minus ETH outputs).
+    #[arg(long, env = "PLASMA_MIN_FEE", value_name = "WEI", default_value = "0")]
+    min_fee: String,
 
-    /// Confirmations an L1 deposit or exit event needs before it is applied. [default: 12]
-    #[arg(long, env = "PLASMA_L1_CONFIRMATIONS", value_name = "N")]
-    l1_confirmations: Option<u64>,
+    /// Confirmations an L1 deposit or exit event needs before it is applied.
+    #[arg(
+        long,
+        env = "PLASMA_L1_CONFIRMATIONS",
+        value_name = "N",
+        default_value_t = 12
+    )]
+    l1_confirmations: u64,
 
-    /// How often L1 is polled. [default: 2s]
-    #[arg(long, env = "PLASMA_L1_POLL_INTERVAL", value_name = "DURATION")]
-    l1_poll_interval: Option<Interval>,
+    /// How often L1 is polled.
+    #[arg(
+        long,
+        env = "PLASMA_L1_POLL_INTERVAL",
+        value_name = "DURATION",
+        default_value = "2s"
+    )]
+    l1_poll_interval: Interval,
 
     /// First L1 block to read events from on a fresh database: the root contract's deployment
-    /// block. [default: 0]
-    #[arg(long, env = "PLASMA_L1_START_BLOCK", value_name = "BLOCK")]
-    l1_start_block: Option<u64>,
+    /// block.
+    #[arg(
+        long,
+        env = "PLASMA_L1_START_BLOCK",
+        value_name = "BLOCK",
+        default_value_t = 0
+    )]
+    l1_start_block: u64,
 
     /// Most L1 blocks one eth_getLogs request spans (lower it for providers with tight
-    /// limits). [default: 2000]
-    #[arg(long, env = "PLASMA_L1_MAX_LOG_RANGE", value_name = "BLOCKS")]
-    l1_max_log_range: Option<u64>,
+    /// limits).
+    #[arg(
+        long,
+        env = "PLASMA_L1_MAX_LOG_RANGE",
+        value_name = "BLOCKS",
+        default_value_t = 2000
+    )]
+    l1_max_log_range: u64,
 
-    /// A commit transaction unmined for this long is replaced with higher fees. [default: 2m]
-    #[arg(long, env = "PLASMA_STUCK_AFTER", value_name = "DURATION")]
-    stuck_after: Option<Interval>,
+    /// A commit transaction unmined for this long is replaced with higher fees.
+    #[arg(
+        long,
+        env = "PLASMA_STUCK_AFTER",
+        value_name = "DURATION",
+        default_value = "2m"
+    )]
+    stuck_after: Interval,
 
-    /// Percentage by which a replacement raises the fees (at least 10). [default: 25]
-    #[arg(long, env = "PLASMA_FEE_BUMP_PERCENT", value_name = "PERCENT")]
-    fee_bump_percent: Option<u64>,
+    /// Percentage by which a replacement raises the fees (at least 10).
+    #[arg(
+        long,
+        env = "PLASMA_FEE_BUMP_PERCENT",
+        value_name = "PERCENT",
+        default_value_t = 25
+    )]
+    fee_bump_percent: u64,
 
-    /// Largest request body the API accepts, in bytes. [default: 4194304]
-    #[arg(long, env = "PLASMA_MAX_BODY_BYTES", value_name = "BYTES")]
-    max_body_bytes: Option<u64>,
+    /// Largest request body the API accepts, in bytes.
+    #[arg(long, env = "PLASMA_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: u64,
 
-    /// Most pending transactions; more are refused with `mempool_full`. [default: 262144]
-    #[arg(long, env = "PLASMA_MAX_PENDING", value_name = "N")]
-    max_pending: Option<usize>,
+    /// Most pending transactions; more are refused with `mempool_full`.
+    #[arg(long, env = "PLASMA_MAX_PENDING", value_name = "N", default_value_t = 4 * 65_536)]
+    max_pending: usize,
 
     /// Do not fsync each write: an acknowledged transaction then survives a crash of the
     /// process but not a power loss. [default: fsync]
@@ -146,30 +201,27 @@ struct Settings {
     no_fsync: bool,
 }
 
-impl Settings {
-    /// `self`, with unset fields taken from `file`.
-    fn or(self, file: Settings) -> Settings {
-        Settings {
-            l1_rpc: self.l1_rpc.or(file.l1_rpc),
-            root_chain: self.root_chain.or(file.root_chain),
-            keystore: self.keystore.or(file.keystore),
-            keystore_password_file: self.keystore_password_file.or(file.keystore_password_file),
-            private_key: self.private_key.or(file.private_key),
-            db: self.db.or(file.db),
-            listen: self.listen.or(file.listen),
-            block_interval: self.block_interval.or(file.block_interval),
-            min_fee: self.min_fee.or(file.min_fee),
-            l1_confirmations: self.l1_confirmations.or(file.l1_confirmations),
-            l1_poll_interval: self.l1_poll_interval.or(file.l1_poll_interval),
-            l1_start_block: self.l1_start_block.or(file.l1_start_block),
-            l1_max_log_range: self.l1_max_log_range.or(file.l1_max_log_range),
-            stuck_after: self.stuck_after.or(file.stuck_after),
-            fee_bump_percent: self.fee_bump_percent.or(file.fee_bump_percent),
-            max_body_bytes: self.max_body_bytes.or(file.max_body_bytes),
-            max_pending: self.max_pending.or(file.max_pending),
-            no_fsync: self.no_fsync || file.no_fsync,
+/// The settings of the command line over those of `file`: a setting given as a flag or an
+/// environment variable (anything but clap's default) wins; else the file's; else the default.
+fn merge(
+    matches: &clap::ArgMatches,
+    cli: &Settings,
+    file: serde_json::Value,
+) -> eyre::Result<Settings> {
+    let mut merged = serde_json::to_value(cli).wrap_err("settings")?;
+    let (Some(merged_map), serde_json::Value::Object(file)) = (merged.as_object_mut(), file) else {
+        bail!("the config file must be a table of settings");
+    };
+    for (key, value) in file {
+        let id = key.replace('-', "_");
+        let given = matches
+            .value_source(&id)
+            .is_some_and(|source| source != clap::parser::ValueSource::DefaultValue);
+        if !given {
+            merged_map.insert(key, value);
         }
     }
+    serde_json::from_value(merged).wrap_err("settings")
 }
 
 fn signer(s: &Settings) -> eyre::Result<PrivateKeySigner> {
@@ -202,15 +254,26 @@ fn signer(s: &Settings) -> eyre::Result<PrivateKeySigner> {
         .wrap_err_with(|| format!("decrypting the keystore {}", path.display()))
 }
 
-fn load_file(path: &Path) -> eyre::Result<Settings> {
+/// The config file's settings, checked (unknown keys and bad values are errors naming the file),
+/// as a table to merge.
+fn load_file(path: &Path) -> eyre::Result<serde_json::Value> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("reading the config file {}", path.display()))?;
-    toml::from_str(&text).wrap_err_with(|| format!("parsing the config file {}", path.display()))
+    let table: serde_json::Value = toml::from_str(&text)
+        .wrap_err_with(|| format!("parsing the config file {}", path.display()))?;
+    // Every key must be a setting with a valid value; defaults fill the rest for the check.
+    let mut probe = serde_json::to_value(Cli::try_parse_from(["plasma-operator"])?.settings)?;
+    if let (Some(probe), Some(file)) = (probe.as_object_mut(), table.as_object()) {
+        probe.extend(file.clone());
+    }
+    serde_json::from_value::<Settings>(probe)
+        .wrap_err_with(|| format!("the config file {}", path.display()))?;
+    Ok(table)
 }
 
-fn config(cli: Cli) -> eyre::Result<(Config, SocketAddr)> {
+fn config(matches: &clap::ArgMatches, cli: Cli) -> eyre::Result<(Config, SocketAddr)> {
     let s = match &cli.config {
-        Some(path) => cli.settings.or(load_file(path)?),
+        Some(path) => merge(matches, &cli.settings, load_file(path)?)?,
         None => cli.settings,
     };
     let l1_rpc = s
@@ -221,46 +284,22 @@ fn config(cli: Cli) -> eyre::Result<(Config, SocketAddr)> {
         .root_chain
         .ok_or_else(|| eyre!("--root-chain (PLASMA_ROOT_CHAIN) is required"))?;
     let signer = signer(&s)?;
-    let db =
-        s.db.clone()
-            .unwrap_or_else(|| PathBuf::from("plasma-operator-db"));
-    let mut config = Config::new(l1_rpc, root_chain, signer, db);
-    if let Some(v) = s.block_interval {
-        config.block_interval = v.0;
-    }
-    if let Some(v) = &s.min_fee {
-        config.min_fee = U256::from_str_radix(v, 10)
-            .map_err(|e| eyre!("--min-fee must be a decimal number of wei: {e}"))?;
-    }
-    if let Some(v) = s.l1_confirmations {
-        config.l1_confirmations = v;
-    }
-    if let Some(v) = s.l1_poll_interval {
-        config.l1_poll_interval = v.0;
-    }
-    if let Some(v) = s.l1_start_block {
-        config.l1_start_block = v;
-    }
-    if let Some(v) = s.l1_max_log_range {
-        config.l1_max_log_range = v.max(1);
-    }
-    if let Some(v) = s.stuck_after {
-        config.stuck_after = v.0;
-    }
-    if let Some(v) = s.fee_bump_percent {
-        config.fee_bump_percent = v.max(10);
-    }
-    if let Some(v) = s.max_body_bytes {
-        config.max_body_bytes = v;
-    }
-    if let Some(v) = s.max_pending {
-        config.max_pending = v;
-    }
-    config.sync_writes = !s.no_fsync;
-    let listen = s
-        .listen
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7434)));
-    Ok((config, listen))
+    let config = Config {
+        block_interval: s.block_interval.0,
+        min_fee: U256::from_str_radix(&s.min_fee, 10)
+            .map_err(|e| eyre!("--min-fee must be a decimal number of wei: {e}"))?,
+        l1_confirmations: s.l1_confirmations,
+        l1_poll_interval: s.l1_poll_interval.0,
+        l1_start_block: s.l1_start_block,
+        l1_max_log_range: s.l1_max_log_range.max(1),
+        stuck_after: s.stuck_after.0,
+        fee_bump_percent: s.fee_bump_percent.max(10),
+        max_body_bytes: s.max_body_bytes,
+        max_pending: s.max_pending,
+        sync_writes: !s.no_fsync,
+        ..Config::new(l1_rpc, root_chain, signer, s.db.clone())
+    };
+    Ok((config, s.listen))
 }
 
 async fn shutdown_signal() {
@@ -286,7 +325,8 @@ async fn shutdown_signal() {
 }
 
 fn main() -> eyre::Result<()> {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches)?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -294,7 +334,7 @@ fn main() -> eyre::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let (config, listen) = config(cli)?;
+    let (config, listen) = config(&matches, cli)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -308,4 +348,63 @@ fn main() -> eyre::Result<()> {
             .await
             .wrap_err("operator failed")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str], file: &str) -> Settings {
+        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        merge(&matches, &cli.settings, toml::from_str(file).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_flag_beats_the_file_and_the_file_beats_the_default() {
+        let s = settings(
+            &["plasma-operator", "--block-interval", "3s", "--no-fsync"],
+            "block-interval = \"5s\"\nl1-confirmations = 4\nl1-rpc = \"http://node:8545\"\n",
+        );
+        assert_eq!(s.block_interval.0, Duration::from_secs(3));
+        assert_eq!(s.l1_confirmations, 4);
+        assert_eq!(s.l1_rpc.as_deref(), Some("http://node:8545"));
+        assert!(s.no_fsync);
+        // Untouched: the defaults.
+        assert_eq!(s.l1_poll_interval.0, Duration::from_secs(2));
+        assert_eq!(s.listen, SocketAddr::from(([127, 0, 0, 1], 7434)));
+        assert_eq!(s.max_pending, 4 * plasma_merkle::MAX_LEAVES);
+    }
+
+    #[test]
+    fn durations_are_positive_and_have_units() {
+        assert_eq!(
+            "500ms".parse::<Interval>().unwrap().0,
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            "5m".parse::<Interval>().unwrap().0,
+            Duration::from_secs(300)
+        );
+        assert!("0s".parse::<Interval>().is_err());
+        assert!("2 days later".parse::<Interval>().is_err());
+    }
+
+    #[test]
+    fn the_file_is_checked_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |text: &str| {
+            let path = dir.path().join("operator.toml");
+            std::fs::write(&path, text).unwrap();
+            load_file(&path).map_err(|e| format!("{e:#}"))
+        };
+        assert!(file("block-interval = \"5s\"\n").is_ok());
+        let bad = file("block-interval = \"soon\"\n").unwrap_err();
+        assert!(
+            bad.contains("operator.toml") && bad.contains("soon"),
+            "{bad}"
+        );
+        let unknown = file("block-intervall = \"5s\"\n").unwrap_err();
+        assert!(unknown.contains("block-intervall"), "{unknown}");
+    }
 }

@@ -37,12 +37,6 @@ pub struct Metrics {
     pub commit_txs_sent: AtomicU64,
     /// Errors talking to L1.
     pub l1_errors: AtomicU64,
-    /// The root contract's `nextChildBlock()` as last read.
-    pub l1_next_child_block: AtomicU64,
-    /// The L1 head block number as last read.
-    pub l1_head: AtomicU64,
-    /// The next L1 block whose events the follower will apply.
-    pub l1_cursor: AtomicU64,
     /// Microseconds spent making and storing operator blocks, since start.
     pub block_build_micros: AtomicU64,
     /// Microseconds the latest operator block took to make and store.
@@ -107,8 +101,8 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format.
-    pub fn render(&self) -> String {
+    /// The text exposition format, with the L1 readings `l1` (kept by the chain, not here).
+    pub fn render(&self, l1: &crate::chain::L1Status) -> String {
         let mut out = String::new();
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
@@ -193,13 +187,13 @@ impl Metrics {
             "plasma_operator_l1_next_child_block",
             "gauge",
             "The root contract's nextChildBlock() as last read.",
-            get(&self.l1_next_child_block),
+            l1.next_child_block,
         );
         metric(
             "plasma_operator_l1_head_block",
             "gauge",
             "The L1 head block number as last read.",
-            get(&self.l1_head),
+            l1.head,
         );
         let seconds = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(

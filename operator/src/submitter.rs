@@ -36,8 +36,7 @@ use tokio::sync::{Notify, watch};
 use crate::Error;
 use crate::chain::Chain;
 use crate::config::Config;
-use crate::store::records::{SubmitIntent, meta};
-use crate::store::{Batch, Column};
+use crate::store::records::SubmitIntent;
 
 /// Commits block roots to L1.
 #[derive(Debug)]
@@ -165,9 +164,7 @@ impl Submitter {
             .try_into()
             .map_err(|_| Error::Fatal("nextChildBlock does not fit 64 bits".into()))?;
         let metrics = self.chain.metrics().clone();
-        metrics
-            .l1_next_child_block
-            .store(next_child, Ordering::Relaxed);
+        self.chain.note_l1(|l1| l1.next_child_block = next_child);
 
         // 1. Record what L1 has committed since the last round, checking every root.
         let committed = self.blocking(|c| c.db().committed()).await?;
@@ -226,12 +223,7 @@ impl Submitter {
         if let Some(i) = &intent
             && i.blknum < next_child
         {
-            self.blocking(|c| {
-                let mut batch = Batch::new();
-                batch.delete(Column::Meta, meta::SUBMIT_INTENT);
-                c.db().write(batch)
-            })
-            .await?;
+            self.blocking(|c| c.db().clear_submit_intent()).await?;
             intent = None;
         }
         let target = next_child;
@@ -344,13 +336,9 @@ impl Submitter {
             priority_fee,
             raw: envelope.encoded_2718(),
         };
-        let record = intent.encode();
-        self.blocking(move |c| {
-            let mut batch = Batch::new();
-            batch.put(Column::Meta, meta::SUBMIT_INTENT, record);
-            c.db().write(batch)
-        })
-        .await?;
+        let stored = intent.clone();
+        self.blocking(move |c| c.db().put_submit_intent(&stored))
+            .await?;
         tracing::info!(target: "operator::submitter", blknum, nonce, %root, tx = %intent.tx_hash(), max_fee, priority_fee, "sending commit transaction");
         self.broadcast(&intent.raw).await;
         Ok(intent.tx_hash())

@@ -87,6 +87,20 @@ impl Db {
             .transpose()
     }
 
+    /// Records the commitment in flight, durably, before it is broadcast.
+    pub fn put_submit_intent(&self, intent: &SubmitIntent) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.put(Column::Meta, meta::SUBMIT_INTENT, intent.encode());
+        self.write(batch)
+    }
+
+    /// Forgets the commitment in flight (its block is committed).
+    pub fn clear_submit_intent(&self) -> StoreResult<()> {
+        let mut batch = Batch::new();
+        batch.delete(Column::Meta, meta::SUBMIT_INTENT);
+        self.write(batch)
+    }
+
     /// A block's record: header and where its transactions are.
     pub fn block_record(&self, blknum: u64) -> StoreResult<Option<BlockRecord>> {
         self.store

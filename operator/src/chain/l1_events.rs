@@ -1,0 +1,208 @@
+//! Applying the root contract's events: deposits become deposit blocks, exits make outputs
+//! unspendable (and drop pending spends of them), processed exits remove outputs — each range of
+//! L1 blocks in one atomic write with the L1 cursor.
+
+use std::sync::atomic::Ordering;
+
+use alloy::primitives::map::HashMap;
+use plasma_core::{Block, Deposit, Output, SignedTransaction, UtxoPos};
+
+use super::{Chain, owners};
+use crate::store::records::{UtxoRecord, meta};
+use crate::store::{Batch, Db, StoreError};
+
+/// An L1 event of the root contract, after the confirmation depth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum L1Event {
+    /// A deposit: becomes a deposit block with one spendable output.
+    Deposit {
+        /// The deposit.
+        deposit: Deposit,
+        /// Unix time of the L1 block that recorded it.
+        timestamp: u64,
+    },
+    /// A standard exit started: the output becomes unspendable.
+    ExitStarted(UtxoPos),
+    /// An exit was challenged: the output is spendable again (if still unspent).
+    ExitChallenged(UtxoPos),
+    /// An exit was processed: the output leaves the UTXO set.
+    ExitFinalized(UtxoPos),
+}
+
+impl Chain {
+    /// Applies L1 events in order and moves the L1 cursor to `cursor`, in one atomic batch.
+    /// Idempotent: a deposit whose block exists is skipped, so a replay after a crash between
+    /// reading and writing applies nothing twice.
+    pub fn apply_l1_events(&self, events: &[L1Event], cursor: u64) -> Result<(), StoreError> {
+        let _producer = self.producer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut mempool = self.lock();
+        let mut batch = Batch::new();
+        // Records changed earlier in this batch.
+        let mut overlay: HashMap<UtxoPos, Option<UtxoRecord>> = HashMap::default();
+        let mut dropped: Vec<u64> = Vec::new();
+        let mut owner_changes: Vec<owners::Change> = Vec::new();
+        let mut deposits = 0u64;
+        let mut exits = 0u64;
+        let read = |overlay: &HashMap<UtxoPos, Option<UtxoRecord>>, pos: UtxoPos| match overlay
+            .get(&pos)
+        {
+            Some(record) => Ok(*record),
+            None => self.db.utxo(pos),
+        };
+        for event in events {
+            match event {
+                L1Event::Deposit { deposit, timestamp } => {
+                    let Ok(pos) = deposit.utxo_pos() else {
+                        tracing::warn!(target: "operator::follower", ?deposit, "deposit with a bad block number ignored");
+                        continue;
+                    };
+                    if self.db.block_header(deposit.blknum)?.is_some() || overlay.contains_key(&pos)
+                    {
+                        continue;
+                    }
+                    let tx = SignedTransaction::new(deposit.transaction(), Vec::new());
+                    let block = Block {
+                        blknum: deposit.blknum,
+                        root: deposit.block_root(),
+                        timestamp: *timestamp,
+                        transactions: vec![tx],
+                    };
+                    Db::put_deposit_block(&mut batch, &block);
+                    let record = UtxoRecord {
+                        output: Output::new(deposit.owner, deposit.token, deposit.amount),
+                        exiting: false,
+                    };
+                    Db::put_utxo(&mut batch, pos, &record);
+                    overlay.insert(pos, Some(record));
+                    owner_changes.push(owners::Change::Insert(deposit.owner, pos));
+                    deposits += 1;
+                    tracing::info!(target: "operator::follower", blknum = deposit.blknum, owner = %deposit.owner, token = %deposit.token, amount = %deposit.amount, "deposit block created");
+                }
+                L1Event::ExitStarted(pos) => {
+                    if let Some(mut record) = read(&overlay, *pos)? {
+                        if !record.exiting {
+                            exits += 1;
+                        }
+                        record.exiting = true;
+                        Db::put_utxo(&mut batch, *pos, &record);
+                        overlay.insert(*pos, Some(record));
+                        tracing::info!(target: "operator::follower", utxo_pos = %pos, "output exiting");
+                    } else {
+                        tracing::warn!(target: "operator::follower", utxo_pos = %pos, "exit started for an output not in the UTXO set (spent or unknown): a watcher should challenge it");
+                    }
+                    if let Some(hash) = mempool.spends.get(pos)
+                        && let Some(seq) = mempool.by_hash.get(hash)
+                        && !dropped.contains(seq)
+                    {
+                        Db::delete_tx(&mut batch, *seq, hash);
+                        dropped.push(*seq);
+                        tracing::warn!(target: "operator::follower", utxo_pos = %pos, tx = %hash, "pending transaction dropped: its input is exiting");
+                    }
+                }
+                L1Event::ExitChallenged(pos) => {
+                    if let Some(mut record) = read(&overlay, *pos)?
+                        && record.exiting
+                    {
+                        record.exiting = false;
+                        Db::put_utxo(&mut batch, *pos, &record);
+                        overlay.insert(*pos, Some(record));
+                        tracing::info!(target: "operator::follower", utxo_pos = %pos, "exit challenged: output spendable again");
+                    }
+                }
+                L1Event::ExitFinalized(pos) => {
+                    if let Some(record) = read(&overlay, *pos)? {
+                        Db::delete_utxo(&mut batch, *pos);
+                        overlay.insert(*pos, None);
+                        owner_changes.push(owners::Change::Remove(record.output.owner, *pos));
+                        tracing::info!(target: "operator::follower", utxo_pos = %pos, "exit finalized: output removed");
+                    }
+                }
+            }
+        }
+        Db::put_meta_u64(&mut batch, meta::L1_CURSOR, cursor);
+        self.db.write(batch)?;
+        self.version.fetch_add(1, Ordering::SeqCst);
+        for seq in &dropped {
+            mempool.remove(*seq);
+        }
+        let len = mempool.txs.len();
+        drop(mempool);
+        self.owners_mut().apply(&owner_changes);
+        let m = &self.metrics;
+        m.mempool_size.store(len as u64, Ordering::Relaxed);
+        m.deposits.fetch_add(deposits, Ordering::Relaxed);
+        m.exits_started.fetch_add(exits, Ordering::Relaxed);
+        m.pending_dropped
+            .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records that operator block `blknum` is committed on L1 at `timestamp`.
+    pub fn mark_committed(&self, blknum: u64, timestamp: u64) -> Result<(), StoreError> {
+        let mut batch = Batch::new();
+        if let Some(mut record) = self.db.block_record(blknum)? {
+            record.header.timestamp = timestamp;
+            Db::put_block_record(&mut batch, blknum, &record);
+        }
+        Db::put_meta_u64(&mut batch, meta::COMMITTED, blknum);
+        self.db.write(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::Address;
+    use plasma_api::ErrorCode;
+    use plasma_core::UtxoState;
+
+    use super::*;
+    use crate::chain::test_utils::*;
+
+    #[test]
+    fn deposit_is_applied_once() {
+        let f = fixture();
+        let pos = deposit(&f, 1, 100);
+        deposit(&f, 1, 100);
+        assert_eq!(f.chain.db().block_numbers(0, 10).unwrap(), vec![1]);
+        let block = f.chain.db().block(1).unwrap().unwrap();
+        assert!(block.root_matches());
+        assert_eq!(block.timestamp, 5);
+        assert!(matches!(
+            f.chain.db().utxo_state(pos).unwrap(),
+            UtxoState::Unspent(_)
+        ));
+        assert_eq!(f.chain.db().meta_u64(meta::L1_CURSOR).unwrap(), Some(10));
+    }
+
+    #[test]
+    fn exiting_outputs_are_unspendable_and_drop_pending_spends() {
+        let f = fixture();
+        let a = deposit(&f, 1, 100);
+        let b = deposit(&f, 2, 100);
+        f.chain
+            .submit(pay(&f, b, 100, 10, Address::repeat_byte(1)))
+            .unwrap();
+        f.chain
+            .apply_l1_events(&[L1Event::ExitStarted(a), L1Event::ExitStarted(b)], 11)
+            .unwrap();
+        assert_eq!(f.chain.mempool_len(), 0);
+        assert!(pending_stored(&f).is_empty());
+        let err = f
+            .chain
+            .submit(pay(&f, a, 100, 10, Address::repeat_byte(1)))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InputExiting);
+
+        f.chain
+            .apply_l1_events(&[L1Event::ExitChallenged(a)], 12)
+            .unwrap();
+        f.chain
+            .submit(pay(&f, a, 100, 10, Address::repeat_byte(1)))
+            .unwrap();
+        f.chain
+            .apply_l1_events(&[L1Event::ExitFinalized(b)], 13)
+            .unwrap();
+        assert_eq!(f.chain.db().utxo(b).unwrap(), None);
+        assert_eq!(f.chain.db().utxo_state(b).unwrap(), UtxoState::Spent);
+    }
+}

@@ -1,0 +1,198 @@
+//! Making a block: the oldest pending transactions, their root, and one atomic write of the
+//! block record, its UTXO changes and the next block number.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use plasma_core::{UtxoPos, transition};
+use plasma_merkle::MerkleTree;
+
+use super::mempool::PendingTx;
+use super::{Chain, MAX_BLOCK_TXS, Produced, owners};
+use crate::store::records::{BlockHeader, UtxoRecord, meta, runs_of};
+use crate::store::{Batch, Column, Db, StoreError};
+
+/// The owner-index changes of a block: its spent inputs leave, its outputs arrive.
+fn owner_changes(blknum: u64, taken: &[(u64, Arc<PendingTx>)]) -> Vec<owners::Change> {
+    let txs = || taken.iter().map(|(_, pending)| pending.tx.tx());
+    let mut changes = Vec::with_capacity(3 * taken.len());
+    // The owner of a spent input is known from admission: `spent` is in input order.
+    let spent_outputs = taken.iter().flat_map(|(_, pending)| &pending.spent);
+    for (spent, output) in transition::spent(txs()).zip(spent_outputs) {
+        changes.push(owners::Change::Remove(output.owner, spent.pos));
+    }
+    for created in transition::created(blknum, txs()).flatten() {
+        changes.push(owners::Change::Insert(created.output.owner, created.pos));
+    }
+    changes
+}
+
+impl Chain {
+    /// Makes the next operator block from up to 65,536 pending transactions (oldest first) and
+    /// stores it — block record, spent and created outputs and the next block number — in one
+    /// atomic batch. `None` when nothing is pending.
+    pub fn produce_block(&self) -> Result<Option<Produced>, StoreError> {
+        let _producer = self.producer.lock().unwrap_or_else(|e| e.into_inner());
+        let start = Instant::now();
+        let taken: Vec<(u64, Arc<PendingTx>)> = self
+            .lock()
+            .txs
+            .iter()
+            .take(MAX_BLOCK_TXS)
+            .map(|(seq, pending)| (*seq, pending.clone()))
+            .collect();
+        if taken.is_empty() {
+            return Ok(None);
+        }
+        let blknum = self.db.next_block()?;
+        let corrupt = |what: String| StoreError::Corrupt {
+            column: Column::Utxos.name(),
+            what,
+        };
+        // The root on all cores while this thread lays out the writes, each column in key
+        // order (the store then applies them without sorting): the spent inputs ascending, then
+        // the new outputs, whose positions all follow them.
+        let (root, batch) = rayon::join(
+            || {
+                let leaves = taken.iter().map(|(_, p)| p.leaf).collect();
+                MerkleTree::from_leaf_hashes(leaves).map(|tree| tree.root())
+            },
+            || -> Result<Batch, StoreError> {
+                let mut batch = Batch::with_capacity(3 * taken.len() + 4, 256 * taken.len());
+                let txs = || taken.iter().map(|(_, p)| p.tx.tx());
+                let mut spent: Vec<UtxoPos> = transition::spent(txs()).map(|s| s.pos).collect();
+                spent.sort_unstable();
+                for pos in spent {
+                    Db::delete_utxo(&mut batch, pos);
+                }
+                for created in transition::created(blknum, txs()) {
+                    let created = created.map_err(|e| corrupt(e.to_string()))?;
+                    let record = UtxoRecord {
+                        output: *created.output,
+                        exiting: false,
+                    };
+                    Db::put_utxo(&mut batch, created.pos, &record);
+                }
+                Db::put_meta_u64(
+                    &mut batch,
+                    meta::NEXT_BLOCK,
+                    blknum + plasma_core::CHILD_BLOCK_INTERVAL,
+                );
+                Ok(batch)
+            },
+        );
+        let root = root.map_err(|e| corrupt(e.to_string()))?;
+        let mut batch = batch?;
+        let header = BlockHeader {
+            root,
+            timestamp: 0,
+            tx_count: u32::try_from(taken.len()).unwrap_or(u32::MAX),
+        };
+        Db::put_operator_block(
+            &mut batch,
+            blknum,
+            header,
+            runs_of(taken.iter().map(|(seq, _)| *seq)),
+        );
+        // The owner index changes while the block is written; should the write fail, they
+        // are undone.
+        let changes = owner_changes(blknum, &taken);
+        let (written, ()) = rayon::join(
+            || self.db.write(batch),
+            || self.owners_mut().apply(&changes),
+        );
+        if let Err(e) = written {
+            self.owners_mut().revert(&changes);
+            return Err(e);
+        }
+
+        let (remaining, removed) = {
+            let mut mempool = self.lock();
+            self.version.fetch_add(1, Ordering::SeqCst);
+            let last = taken.last().map_or(0, |(seq, _)| *seq);
+            let removed = mempool.take_through(last);
+            (mempool.txs.len(), removed)
+        };
+        self.metrics
+            .mempool_size
+            .store(remaining as u64, Ordering::Relaxed);
+        self.metrics.block_produced(blknum);
+        let took = start.elapsed();
+        self.metrics.observe_block_build(took.as_secs_f64());
+        tracing::info!(
+            target: "operator::producer",
+            blknum,
+            txs = taken.len(),
+            root = %root,
+            remaining,
+            took_ms = took.as_millis() as u64,
+            "block produced"
+        );
+        if remaining >= MAX_BLOCK_TXS {
+            self.full.notify_one();
+        }
+        let transactions = taken.len();
+        // Freeing 65,536 transactions takes a while: not on the way of the next block.
+        rayon::spawn(move || drop((taken, removed, changes)));
+        Ok(Some(Produced {
+            blknum,
+            root,
+            transactions,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::Address;
+    use plasma_core::UtxoState;
+
+    use crate::chain::TxStatus;
+
+    use super::*;
+    use crate::chain::test_utils::*;
+
+    #[test]
+    fn accepts_builds_a_block_and_spends() {
+        let f = fixture();
+        let pos = deposit(&f, 1, 100);
+        let bob = Address::repeat_byte(0xb0);
+        let tx = pay(&f, pos, 100, 10, bob);
+        assert_eq!(f.chain.submit(tx.clone()).unwrap(), TxStatus::Pending);
+        // Resubmitting is idempotent.
+        assert_eq!(f.chain.submit(tx.clone()).unwrap(), TxStatus::Pending);
+        assert_eq!(pending_stored(&f).len(), 1);
+
+        let produced = f.chain.produce_block().unwrap().unwrap();
+        assert_eq!(produced.blknum, 1000);
+        assert_eq!(produced.transactions, 1);
+        assert!(f.chain.produce_block().unwrap().is_none());
+        assert_eq!(f.chain.db().next_block().unwrap(), 2000);
+        assert!(pending_stored(&f).is_empty());
+        assert_eq!(f.chain.mempool_len(), 0);
+        assert_eq!(f.chain.db().utxo_state(pos).unwrap(), UtxoState::Spent);
+        let created = UtxoPos::new(1000, 0, 0).unwrap();
+        assert!(
+            matches!(f.chain.db().utxo_state(created).unwrap(), UtxoState::Unspent(o) if o.owner == bob)
+        );
+        assert_eq!(f.chain.owner_utxos(bob, 0, 10).unwrap().len(), 1);
+        assert!(
+            f.chain
+                .owner_utxos(f.alice.address(), 0, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            f.chain.submit(tx.clone()).unwrap(),
+            TxStatus::Included {
+                blknum: 1000,
+                tx_index: 0
+            }
+        );
+        let stored = f.chain.db().block(1000).unwrap().unwrap();
+        assert_eq!(stored.root, produced.root);
+        assert_eq!(stored.transactions, vec![tx]);
+        assert!(stored.root_matches());
+    }
+}
