@@ -9,12 +9,18 @@
 //! The [`watch`]er runs the same verification continuously, checks every exit on L1, and
 //! raises (and acts on) the events of a misbehaving operator or user.
 //!
-//! The `plasma` binary is the command-line face of this library.
+//! [`payment`] builds payments from the user's coins and waits until a sent one is verified;
+//! [`tokens`] shows amounts in the units people type.
+//!
+//! The `plasma` binary is the command-line face of this library: one file per command in
+//! `src/cli/cmd/`, with its settings and output layer beside them.
 
 pub mod amount;
 pub mod l1;
 pub mod operator;
+pub mod payment;
 pub mod store;
 pub mod sync;
+pub mod tokens;
 pub mod wallet;
 pub mod watch;

@@ -102,7 +102,7 @@ pub struct DepositRecord {
     /// The token.
     pub token: Address,
     /// The amount.
-    #[serde(with = "plasma_core::wire::decimal")]
+    #[serde(with = "plasma_core::decimal")]
     pub amount: U256,
 }
 
@@ -203,7 +203,7 @@ pub struct ExitRecord {
     /// The token.
     pub token: Address,
     /// The amount.
-    #[serde(with = "plasma_core::wire::decimal")]
+    #[serde(with = "plasma_core::decimal")]
     pub amount: U256,
     /// When it may be processed.
     pub exitable_at: u64,

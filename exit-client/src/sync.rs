@@ -8,9 +8,11 @@ use std::collections::HashSet;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use plasma_contracts::events::{RootChainEvent, RootChainLog};
-use plasma_core::{Block, CheckError, Rules, UtxoPos, ValidationError, validate, wire::BlockJson};
+use plasma_core::{Block, CheckError, Rules, UtxoPos, ValidationError, validate};
 
 use crate::l1::{L1, L1Error};
+use plasma_api::BlockJson;
+
 use crate::operator::{OperatorClient, OperatorError};
 use crate::store::{
     BlockRecord, ClientStore, Coin, CoinState, Commitment as StoredCommitment, DepositRecord,

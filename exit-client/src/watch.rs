@@ -55,7 +55,7 @@ pub enum WatchEvent {
         /// Who started it.
         owner: Address,
         /// The amount it claims, in the token's base unit (decimal).
-        #[serde(with = "plasma_core::wire::decimal")]
+        #[serde(with = "plasma_core::decimal")]
         amount: U256,
         /// When it could be processed.
         exitable_at: u64,

@@ -1,6 +1,6 @@
 //! Exit tracking on a real anvil: exits that start and end within one L1 range of a sync, a
-//! fresh watcher over exits already challenged, exits of coins known spent, and a store that
-//! fails a read during sync.
+//! fresh watcher over exits already challenged, exits of coins known spent, a coin created and
+//! spent in one block, and a store that fails a read during sync.
 
 use std::time::Duration;
 
@@ -203,4 +203,60 @@ async fn a_store_that_fails_a_read_during_sync_is_a_store_error_and_no_invalid_b
     assert!(matches!(round, Err(WatchError::Store(_))), "{round:?}");
     assert_eq!(store.watch_events::<WatchEvent>().unwrap(), vec![]);
     assert_eq!(store.synced_blknum().unwrap(), 1);
+}
+
+/// A coin created and spent within one block is recorded spent: the spend reads the coin the
+/// same block's batch just wrote.
+#[tokio::test]
+async fn a_coin_created_and_spent_in_one_block_is_spent() {
+    let s = setup().await;
+    let (alice, bob, carol) = (
+        &s.chain.keys[1],
+        &s.chain.keys[2],
+        s.chain.keys[3].address(),
+    );
+    let one_eth = parse_ether("1").unwrap();
+    s.l1.deposit_eth(alice.address(), one_eth).await.unwrap();
+    let domain = s.chain.domain();
+    let to_bob = SignedTransaction::sign(
+        Transaction::payment(
+            vec![UtxoPos::new(1, 0, 0).unwrap()],
+            vec![Output::new(bob.address(), ETH, one_eth)],
+        ),
+        &domain,
+        alice,
+    )
+    .unwrap();
+    let bobs = UtxoPos::new(1000, 0, 0).unwrap();
+    let to_carol = SignedTransaction::sign(
+        Transaction::payment(vec![bobs], vec![Output::new(carol, ETH, one_eth)]),
+        &domain,
+        bob,
+    )
+    .unwrap();
+    let block = plasma_core::Block::new(1000, 0, vec![to_bob, to_carol]).unwrap();
+    s.chain
+        .contract()
+        .submitBlock(block.root)
+        .from(s.chain.keys[0].address())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    s.served.put(&block);
+
+    let store = s.store("bob");
+    s.syncer(&store, &[bob.address(), carol])
+        .sync(|_| {})
+        .await
+        .unwrap();
+    assert_eq!(store.coin(bobs).unwrap().unwrap().state, CoinState::Spent);
+    let carols = UtxoPos::new(1000, 1, 0).unwrap();
+    assert_eq!(
+        store.coin(carols).unwrap().unwrap().state,
+        CoinState::Unspent
+    );
+    assert_eq!(store.spend_of(bobs).unwrap().unwrap().blknum, 1000);
 }

@@ -4,5 +4,4 @@
 
 mod cli;
 mod exits;
-mod served;
 mod sync;

@@ -2,22 +2,21 @@
 //! the contract accepts, invalid and withheld blocks refused without recording anything.
 
 use alloy::primitives::utils::parse_ether;
+use plasma_api::BlockJson;
+use plasma_api::test_utils::FakeOperator;
 use plasma_client::l1::L1;
 use plasma_client::operator::OperatorClient;
 use plasma_client::store::{ClientStore, CoinState};
 use plasma_client::sync::{SyncError, Syncer};
 use plasma_contracts::test_utils::TestChain;
-use plasma_core::wire::BlockJson;
 use plasma_core::{Block, ETH, Output, SignedTransaction, Transaction, UtxoPos};
-
-use crate::served::Served;
 
 pub(crate) const MEP: u64 = 600;
 
 pub(crate) struct Setup {
     pub(crate) chain: TestChain,
     pub(crate) l1: L1,
-    pub(crate) served: Served,
+    pub(crate) served: FakeOperator,
     pub(crate) operator: OperatorClient,
     pub(crate) dir: tempfile::TempDir,
 }
@@ -25,8 +24,9 @@ pub(crate) struct Setup {
 pub(crate) async fn setup() -> Setup {
     let chain = TestChain::start(MEP, parse_ether("0.01").unwrap()).await;
     let l1 = L1::new("anvil", chain.provider.clone(), chain.root_chain);
-    let served = Served::default();
-    let operator = OperatorClient::new(&served.start().await);
+    let served = FakeOperator::new();
+    let operator =
+        OperatorClient::new(&served.start("127.0.0.1:0".parse().unwrap()).await.unwrap());
     Setup {
         chain,
         l1,

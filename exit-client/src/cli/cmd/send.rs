@@ -1,0 +1,119 @@
+//! `plasma send`: pay someone on the child chain, and (by default) wait until the payment is in
+//! a block committed on L1 and verified.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, U256};
+use eyre::eyre;
+use plasma_api::TxStatus;
+use plasma_client::amount::{AmountError, parse_eth};
+use plasma_client::payment::{PaymentError, build_payment, wait_verified};
+use plasma_client::tokens::Token;
+use plasma_core::{ETH, SignedTransaction};
+
+use crate::cli::Amount;
+use crate::cli::output::{emit, wire_name};
+use crate::cli::settings::Settings;
+
+/// How long `send` waits for its payment's verified block.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// Recipient address (0x + 40 hex digits).
+    to: String,
+    /// Amount: `0.5eth` etc.; with --token, in token units.
+    amount: String,
+    /// ERC20 token address (default: ETH).
+    #[arg(long)]
+    token: Option<Address>,
+    /// Fee paid to the operator, in ETH units [default: 0].
+    #[arg(long, default_value = "0wei")]
+    fee: String,
+    /// Return once the operator has accepted the payment, without waiting until its block
+    /// is committed on L1 and verified.
+    #[arg(long)]
+    no_wait: bool,
+}
+
+/// A fee in ETH units; zero is allowed (`0wei`, `0`).
+fn parse_fee(text: &str) -> eyre::Result<U256> {
+    match parse_eth(text) {
+        Ok(fee) => Ok(fee),
+        Err(AmountError::Zero) => Ok(U256::ZERO),
+        Err(e) => Err(eyre!("--fee: {e}")),
+    }
+}
+
+impl Args {
+    pub(crate) async fn run(self, settings: &Settings) -> eyre::Result<()> {
+        let to: Address = self.to.parse().map_err(|_| {
+            eyre!(
+                "'{}' is not an address: use 0x followed by 40 hex digits",
+                self.to
+            )
+        })?;
+        let parsed = Amount::parse(self.token, &self.amount)?;
+        let fee = parse_fee(&self.fee)?;
+        let signer = settings.signer()?;
+        let session = settings.session(Some(&signer)).await?;
+        session.sync().await?;
+        let value = parsed.value(&session).await?;
+        let token = self.token.unwrap_or(ETH);
+        let tx = match build_payment(
+            &session.store.coins()?,
+            signer.address(),
+            to,
+            token,
+            value,
+            fee,
+        ) {
+            Ok(tx) => tx,
+            Err(PaymentError::InsufficientFunds {
+                owner,
+                token,
+                have,
+                need,
+            }) => {
+                let shown = Token::read(&session.l1, token)
+                    .await
+                    .unwrap_or_else(|_| Token::unknown(token));
+                return Err(eyre!(
+                    "insufficient funds: {owner} has {} but the payment needs {}",
+                    shown.format(have),
+                    shown.format(need)
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let signed = SignedTransaction::sign(tx, &session.domain(), &signer)?;
+        let mut submitted = session.operator.submit(&signed).await?;
+        if !self.no_wait {
+            submitted = wait_verified(
+                &session.syncer(),
+                &session.store,
+                &session.operator,
+                submitted,
+                PATIENCE,
+            )
+            .await?;
+        }
+        emit(
+            settings,
+            serde_json::to_value(&submitted)?,
+            || match submitted.tx_status() {
+                TxStatus::Included { blknum, .. } => format!(
+                    "sent {} to {to}: transaction {} is in block {blknum}, committed on L1 and verified",
+                    self.amount, submitted.tx_hash
+                ),
+                TxStatus::Pending => format!(
+                    "sent {} to {to}: transaction {} is {} (the operator stored it; `plasma utxos` shows it once its block is committed)",
+                    self.amount,
+                    submitted.tx_hash,
+                    wire_name(submitted.status)
+                ),
+            },
+        );
+        Ok(())
+    }
+}

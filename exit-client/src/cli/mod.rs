@@ -1,0 +1,108 @@
+//! The `plasma` command line: one file per command under [`cmd`], each an `Args` struct and its
+//! `run`; the settings every command resolves ([`settings`]) and the output layer
+//! ([`output`]) beside them.
+
+pub(crate) mod cmd;
+pub(crate) mod output;
+pub(crate) mod settings;
+
+use alloy::primitives::{Address, U256};
+use clap::{Parser, Subcommand};
+use plasma_client::amount::{parse_eth, parse_token};
+
+use settings::{Global, Session, Settings};
+
+/// The plasma child chain, from the user's side: deposit, pay, verify, exit, challenge.
+///
+/// Every command that reads the chain verifies what the operator serves against the roots on
+/// L1, and keeps the data each of your coins needs to exit, so you can exit even if the
+/// operator disappears. Settings come from flags, PLASMA_* environment variables, or a TOML
+/// file (`--config`, default `<data-dir>/config.toml`) with the keys operator, l1_rpc,
+/// root_chain and from.
+#[derive(Parser, Debug)]
+#[command(name = "plasma", version, about, long_about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage keys: encrypted keystores compatible with geth and foundry.
+    #[command(subcommand)]
+    Wallet(cmd::wallet::WalletCommand),
+    /// Deposit ETH (e.g. `0.5eth`, `250000gwei`) or tokens (`--token`) from L1 into the chain.
+    Deposit(cmd::deposit::Args),
+    /// Sync, then show the balance of each of your keys on the child chain.
+    Balance(cmd::balance::Args),
+    /// Sync, then list your coins with their state.
+    Utxos(cmd::utxos::Args),
+    /// Pay someone on the child chain (picks coins, returns change, pays the fee).
+    Send(cmd::send::Args),
+    /// Download and verify every new block against L1, and record your coins.
+    Sync(cmd::sync::Args),
+    /// Start standard exits on L1 of your coins (posts the contract's exit bond per coin).
+    Exit(cmd::exit::Args),
+    /// List exits of your coins and their state.
+    Exits(cmd::exits::Args),
+    /// Challenge an exit (id = the exiting output's position) with a spend of it this client saw.
+    Challenge(cmd::challenge::Args),
+    /// Pay out exits whose time has come (anyone may call this).
+    ProcessExits(cmd::process_exits::Args),
+    /// Show settings, the operator's status and how far the local chain is verified.
+    Status(cmd::status::Args),
+    /// Watch the chain: verify every committed block, check every exit on L1, and print each
+    /// event as a JSON line (invalid_block, block_withholding, invalid_exit, unchallenged_exit,
+    /// operator_unreachable; see docs/WATCHER.md). Runs until Ctrl-C. Give the watcher its own
+    /// --data-dir, or stop it before using other commands on the same folder.
+    Watch(cmd::watch::Args),
+}
+
+impl Cli {
+    /// Runs the command.
+    pub(crate) async fn run(self) -> eyre::Result<()> {
+        let settings = Settings::resolve(self.global)?;
+        match self.command {
+            Command::Wallet(command) => command.run(&settings),
+            Command::Deposit(args) => args.run(&settings).await,
+            Command::Balance(args) => args.run(&settings).await,
+            Command::Utxos(args) => args.run(&settings).await,
+            Command::Send(args) => args.run(&settings).await,
+            Command::Sync(args) => args.run(&settings).await,
+            Command::Exit(args) => args.run(&settings).await,
+            Command::Exits(args) => args.run(&settings).await,
+            Command::Challenge(args) => args.run(&settings).await,
+            Command::ProcessExits(args) => args.run(&settings).await,
+            Command::Status(args) => args.run(&settings).await,
+            Command::Watch(args) => args.run(&settings).await,
+        }
+    }
+}
+
+/// An amount as typed: ETH is checked before anything connects; a token amount needs the
+/// token's decimals from L1.
+pub(crate) enum Amount {
+    Eth(U256),
+    Token(Address, String),
+}
+
+impl Amount {
+    pub(crate) fn parse(token: Option<Address>, text: &str) -> eyre::Result<Self> {
+        Ok(match token {
+            None => Self::Eth(parse_eth(text)?),
+            Some(token) => Self::Token(token, text.to_owned()),
+        })
+    }
+
+    /// The amount in base units.
+    pub(crate) async fn value(&self, session: &Session) -> eyre::Result<U256> {
+        Ok(match self {
+            Self::Eth(value) => *value,
+            Self::Token(token, text) => {
+                parse_token(text, session.l1.token_decimals(*token).await?)?
+            }
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! Paying: choosing the coins of a payment, and waiting until a sent payment is in a block that
+//! is committed on L1 and verified by this client.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use plasma_api::{SubmitResult, TxStatus};
+use plasma_core::{ETH, MAX_INPUTS, Output, Transaction};
+
+use crate::operator::{OperatorClient, OperatorError};
+use crate::store::{ClientStore, Coin, CoinState, StoreError};
+use crate::sync::{SyncError, Syncer};
+
+/// Why a payment cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    /// The key's unspent coins of a token do not cover what the payment needs of it.
+    #[error("insufficient funds: {owner} has {have} (base units) of {token} but needs {need}")]
+    InsufficientFunds {
+        /// The payer.
+        owner: Address,
+        /// The token (zero address: ETH).
+        token: Address,
+        /// What the payer's unspent coins of it hold.
+        have: U256,
+        /// What the payment needs of it (amount, plus the fee for ETH).
+        need: U256,
+    },
+    /// More coins than one transaction can spend.
+    #[error(
+        "this payment needs {needed} coins but a transaction spends at most {MAX_INPUTS}: send a smaller amount first to merge coins"
+    )]
+    TooManyCoins {
+        /// Coins the payment would spend.
+        needed: usize,
+    },
+}
+
+/// Picks unspent coins of `owner` (largest first, at most 4) to pay `value` of `token` to `to`
+/// plus `fee` in ETH, with the change back to `owner`.
+pub fn build_payment(
+    coins: &[Coin],
+    owner: Address,
+    to: Address,
+    token: Address,
+    value: U256,
+    fee: U256,
+) -> Result<Transaction, PaymentError> {
+    let mut need: BTreeMap<Address, U256> = BTreeMap::new();
+    *need.entry(token).or_default() += value;
+    if !fee.is_zero() {
+        *need.entry(ETH).or_default() += fee;
+    }
+    let mut inputs = Vec::new();
+    let mut change = Vec::new();
+    for (&token, &wanted) in &need {
+        let mut candidates: Vec<&Coin> = coins
+            .iter()
+            .filter(|c| {
+                c.output.owner == owner && c.output.token == token && c.state == CoinState::Unspent
+            })
+            .collect();
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.output.amount));
+        let mut sum = U256::ZERO;
+        for coin in candidates {
+            if sum >= wanted {
+                break;
+            }
+            sum += coin.output.amount;
+            inputs.push(coin.utxo_pos);
+        }
+        if sum < wanted {
+            return Err(PaymentError::InsufficientFunds {
+                owner,
+                token,
+                have: sum,
+                need: wanted,
+            });
+        }
+        if sum > wanted {
+            change.push(Output::new(owner, token, sum - wanted));
+        }
+    }
+    if inputs.len() > MAX_INPUTS {
+        return Err(PaymentError::TooManyCoins {
+            needed: inputs.len(),
+        });
+    }
+    let mut outputs = vec![Output::new(to, token, value)];
+    outputs.extend(change);
+    Ok(Transaction::payment(inputs, outputs))
+}
+
+/// Why waiting for a payment's verified block ended without it.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// Not in a block committed on L1 and verified within the patience given.
+    #[error(
+        "transaction {tx} was accepted but is not in a block committed on L1 after {waited}s ({where_}); it stays with the operator: check later with `plasma utxos`"
+    )]
+    NotVerified {
+        /// The transaction.
+        tx: alloy::primitives::B256,
+        /// Seconds waited.
+        waited: u64,
+        /// Where it was last seen.
+        where_: String,
+    },
+    /// The operator no longer knows the transaction.
+    #[error(
+        "the operator no longer knows transaction {0}: it was dropped (did one of its inputs start exiting?)"
+    )]
+    Dropped(alloy::primitives::B256),
+    /// The operator could not be asked.
+    #[error(transparent)]
+    Operator(#[from] OperatorError),
+    /// Syncing failed (an invalid or withheld block, L1 or the store).
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Waits, polling every 250 ms for up to `patience`, until `submitted` is in a block that is
+/// committed on L1 and verified by `syncer` into `store`. Returns where it is.
+pub async fn wait_verified(
+    syncer: &Syncer<'_>,
+    store: &ClientStore,
+    operator: &OperatorClient,
+    mut submitted: SubmitResult,
+    patience: Duration,
+) -> Result<SubmitResult, WaitError> {
+    let start = Instant::now();
+    loop {
+        if let TxStatus::Pending = submitted.tx_status() {
+            let hash = submitted.tx_hash;
+            submitted = operator
+                .transaction(hash)
+                .await?
+                .ok_or(WaitError::Dropped(hash))?
+                .result;
+        }
+        if let TxStatus::Included { blknum, .. } = submitted.tx_status() {
+            syncer.sync(|_| {}).await?;
+            if store.synced_blknum()? >= blknum {
+                return Ok(submitted);
+            }
+        }
+        if start.elapsed() > patience {
+            return Err(WaitError::NotVerified {
+                tx: submitted.tx_hash,
+                waited: patience.as_secs(),
+                where_: match submitted.tx_status() {
+                    TxStatus::Pending => "still pending".to_owned(),
+                    TxStatus::Included { blknum, .. } => {
+                        format!("in block {blknum}, not yet committed")
+                    }
+                },
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::{B256, Bytes};
+    use plasma_core::UtxoPos;
+
+    use super::*;
+
+    const ALICE: Address = Address::repeat_byte(0xa1);
+    const BOB: Address = Address::repeat_byte(0xb0);
+    const TOKEN: Address = Address::repeat_byte(0x70);
+
+    fn coin(n: u64, token: Address, amount: u64, state: CoinState) -> Coin {
+        Coin {
+            utxo_pos: UtxoPos::new(n, 0, 0).unwrap(),
+            output: Output::new(ALICE, token, U256::from(amount)),
+            tx_bytes: Bytes::new(),
+            proof: Bytes::new(),
+            root: B256::ZERO,
+            block_timestamp: 0,
+            state,
+        }
+    }
+
+    #[test]
+    fn takes_the_largest_coins_and_returns_change() {
+        let coins = [
+            coin(1, ETH, 10, CoinState::Unspent),
+            coin(2, ETH, 50, CoinState::Unspent),
+            coin(3, ETH, 100, CoinState::Spent),
+            coin(4, ETH, 30, CoinState::Unspent),
+        ];
+        let tx = build_payment(&coins, ALICE, BOB, ETH, U256::from(60), U256::from(5)).unwrap();
+        // 65 needed: 50 then 30 (the spent 100 is never taken).
+        assert_eq!(tx.inputs, vec![coins[1].utxo_pos, coins[3].utxo_pos]);
+        assert_eq!(
+            tx.outputs,
+            vec![
+                Output::new(BOB, ETH, U256::from(60)),
+                Output::new(ALICE, ETH, U256::from(15))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_token_payment_pays_its_fee_in_eth() {
+        let coins = [
+            coin(1, TOKEN, 7, CoinState::Unspent),
+            coin(2, ETH, 3, CoinState::Unspent),
+        ];
+        let tx = build_payment(&coins, ALICE, BOB, TOKEN, U256::from(7), U256::from(1)).unwrap();
+        assert_eq!(tx.inputs.len(), 2);
+        assert_eq!(
+            tx.outputs,
+            vec![
+                Output::new(BOB, TOKEN, U256::from(7)),
+                Output::new(ALICE, ETH, U256::from(2))
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_what_the_coins_cannot_pay() {
+        let coins: Vec<Coin> = (1..=5)
+            .map(|n| coin(n, ETH, 10, CoinState::Unspent))
+            .collect();
+        assert_eq!(
+            build_payment(&coins, ALICE, BOB, ETH, U256::from(51), U256::ZERO),
+            Err(PaymentError::InsufficientFunds {
+                owner: ALICE,
+                token: ETH,
+                have: U256::from(50),
+                need: U256::from(51)
+            })
+        );
+        assert_eq!(
+            build_payment(&coins, ALICE, BOB, ETH, U256::from(45), U256::ZERO),
+            Err(PaymentError::TooManyCoins { needed: 5 })
+        );
+        assert!(matches!(
+            build_payment(&coins, BOB, ALICE, ETH, U256::from(1), U256::ZERO),
+            Err(PaymentError::InsufficientFunds { .. })
+        ));
+    }
+}
