@@ -3,19 +3,16 @@
 //! block data on the operator's address. It lives in this test crate, never in the operator's
 //! binary.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
+use plasma_api::test_utils::FakeOperator;
+use plasma_api::{ApiClient, BlockJson};
 use plasma_contracts::RootChain;
-use plasma_core::wire::BlockJson;
 use plasma_core::{Block, ETH, Output, SignedTransaction, Transaction, UtxoPos};
-use serde_json::Value;
-use warp::Filter;
 
 use crate::Devnet;
 
@@ -29,80 +26,43 @@ pub enum Serve {
     Other(Block),
 }
 
-/// The blocks served, by number.
-type Served = Arc<Mutex<HashMap<u64, BlockJson>>>;
-
 /// The operator turned bad: it took over the honest operator's address and key.
 pub struct Byzantine {
-    served: Served,
+    served: FakeOperator,
     key: PrivateKeySigner,
     /// The root contract through a provider of its own: it reads the operator key's nonce
     /// fresh (the shared test provider caches nonces, and the operator process used the key).
     contract: RootChain::RootChainInstance<DynProvider>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Byzantine {
     /// Copies every block the honest operator serves, kills it, and serves those blocks on
     /// its address from now on.
     pub async fn take_over(net: &mut Devnet) -> Self {
-        let mut blocks = HashMap::new();
+        let served = FakeOperator::new();
+        let honest = ApiClient::new(&net.operator.url);
         let mut from = 0;
         loop {
-            let page: Value = reqwest::get(format!(
-                "{}/v1/blocks?from={from}&limit=100",
-                net.operator.url
-            ))
-            .await
-            .expect("operator reachable")
-            .json()
-            .await
-            .expect("a page of blocks");
-            let page: Vec<BlockJson> =
-                serde_json::from_value(page["blocks"].clone()).expect("blocks parse");
+            let page = honest.blocks(from, 100).await.expect("a page of blocks");
             let Some(last) = page.last().map(|b| b.blknum) else {
                 break;
             };
             for block in page {
-                blocks.insert(block.blknum, block);
+                served.put_json(block);
             }
             from = last + 1;
         }
         net.operator.kill();
-        let served: Served = Arc::new(Mutex::new(blocks));
         let addr: SocketAddr = net
             .operator
             .url
             .trim_start_matches("http://")
             .parse()
             .expect("the operator's address");
-        let state = served.clone();
-        let route = warp::path!("v1" / "blocks" / u64).map(move |blknum: u64| {
-            let block = state.lock().ok().and_then(|s| s.get(&blknum).cloned());
-            match block {
-                Some(block) => {
-                    warp::reply::with_status(warp::reply::json(&block), warp::http::StatusCode::OK)
-                }
-                None => warp::reply::with_status(
-                    warp::reply::json(&serde_json::json!({
-                        "error": {"code": "block_not_found", "message": "no such block"}
-                    })),
-                    warp::http::StatusCode::NOT_FOUND,
-                ),
-            }
-        });
-        let listener = tokio::net::TcpListener::bind(addr)
+        served
+            .start(addr)
             .await
             .expect("the operator's address is free again");
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(
-            warp::serve(route)
-                .incoming(listener)
-                .graceful(async move {
-                    let _ = stopped.await;
-                })
-                .run(),
-        );
         let key = net.chain.keys[0].clone();
         let provider = ProviderBuilder::new()
             .wallet(EthereumWallet::new(key.clone()))
@@ -112,7 +72,6 @@ impl Byzantine {
             served,
             contract: RootChain::new(net.chain.root_chain, provider),
             key,
-            shutdown: Some(shutdown),
         }
     }
 
@@ -153,15 +112,13 @@ impl Byzantine {
             .await
             .expect("submitBlock mined");
         assert!(receipt.status(), "submitBlock succeeded");
-        let mut served = self.served.lock().expect("served blocks");
         match serve {
-            Serve::Data => {
-                served.insert(blknum, BlockJson::from(&block));
-            }
+            Serve::Data => self.served.put(&block),
             Serve::Nothing => {}
-            Serve::Other(other) => {
-                served.insert(blknum, BlockJson::from(&other));
-            }
+            Serve::Other(other) => self.served.put_json(BlockJson {
+                blknum,
+                ..BlockJson::from(&other)
+            }),
         }
         (block, receipt.block_number.expect("mined in a block"))
     }
@@ -210,8 +167,6 @@ impl Byzantine {
 
 impl Drop for Byzantine {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        self.served.stop();
     }
 }

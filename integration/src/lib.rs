@@ -136,16 +136,13 @@ impl OperatorProcess {
             .spawn()
             .expect("plasma-operator starts");
         self.child = Some(child);
-        let status = format!("{}/v1/status", self.url);
-        let http = reqwest::Client::new();
+        let api = self.api();
         let start = Instant::now();
         loop {
             if let Some(Ok(Some(exit))) = self.child.as_mut().map(Child::try_wait) {
                 panic!("plasma-operator exited with {exit}:\n{}", self.log_tail());
             }
-            if let Ok(response) = http.get(&status).send().await
-                && response.status().is_success()
-            {
+            if api.status().await.is_ok() {
                 return;
             }
             assert!(
@@ -170,14 +167,14 @@ impl OperatorProcess {
         }
     }
 
+    /// A typed client of the operator's API.
+    pub fn api(&self) -> plasma_api::ApiClient {
+        plasma_api::ApiClient::new(&self.url)
+    }
+
     /// The operator's `GET /v1/status`.
-    pub async fn status(&self) -> Value {
-        reqwest::get(format!("{}/v1/status", self.url))
-            .await
-            .expect("operator reachable")
-            .json()
-            .await
-            .expect("status is JSON")
+    pub async fn status(&self) -> plasma_api::Status {
+        self.api().status().await.expect("operator reachable")
     }
 
     /// The last lines of the operator's log, for failure messages.

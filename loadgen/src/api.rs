@@ -1,18 +1,17 @@
-//! The operator's HTTP API, as far as the generator needs it.
+//! The operator's API as the generator uses it (through `plasma-api`'s typed client), and the
+//! process and machine readings it reports.
 
 use std::time::{Duration, Instant};
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use eyre::{WrapErr, bail, eyre};
-use plasma_core::Block;
-use plasma_core::wire::BlockJson;
-use serde_json::Value;
+use plasma_api::{ApiClient, BatchResult, ErrorCode, Status, StatusName, TxStatus};
+use plasma_core::{Block, UtxoPos};
 
 /// A client of one operator.
 #[derive(Clone)]
 pub(crate) struct Api {
-    base: String,
-    http: reqwest::Client,
+    client: ApiClient,
 }
 
 /// How a batch fared.
@@ -26,55 +25,44 @@ pub(crate) enum Submitted {
 
 impl Api {
     pub(crate) fn new(base: &str) -> Self {
+        // No request timeout: a batch of 1,000 may wait long behind a full block's write.
         Self {
-            base: base.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            client: ApiClient::with_http(base, reqwest::Client::new()),
         }
     }
 
-    pub(crate) async fn get(&self, path: &str) -> eyre::Result<Value> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
+    pub(crate) async fn status(&self) -> eyre::Result<Status> {
+        self.client.status().await.wrap_err("GET /v1/status")
+    }
+
+    /// Whether the operator lists output `pos` of `owner`.
+    pub(crate) async fn has_utxo(&self, owner: Address, pos: UtxoPos) -> eyre::Result<bool> {
+        let page = self
+            .client
+            .utxos(owner, None, None)
             .await
-            .wrap_err_with(|| format!("GET {path}"))?;
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .wrap_err_with(|| format!("GET {path}"))?;
-        if !status.is_success() {
-            bail!("GET {path}: {status} {body}");
-        }
-        Ok(body)
+            .wrap_err("GET /v1/accounts/{owner}/utxos")?;
+        Ok(page.utxos.iter().any(|u| u.utxo.utxo_pos == pos))
     }
 
     /// Sends one batch body (a JSON array of signed transactions). Any refusal other than
     /// `mempool_full` is an error: the generator only sends valid payments.
     pub(crate) async fn submit(&self, body: Vec<u8>) -> eyre::Result<Submitted> {
-        let response = self
-            .http
-            .post(format!("{}/v1/transactions", self.base))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        let answer = self
+            .client
+            .submit_batch_body(body)
             .await
-            .wrap_err("POST /v1/transactions")?;
-        let status = response.status();
-        let body: Value = response.json().await.wrap_err("POST /v1/transactions")?;
-        if !status.is_success() {
-            bail!("batch refused: {status} {body}");
-        }
-        let results = body["results"]
-            .as_array()
-            .ok_or_else(|| eyre!("no results in {body}"))?;
+            .wrap_err("batch refused: POST /v1/transactions")?;
         let mut full = false;
-        for result in results {
-            match result["error"]["code"].as_str() {
-                None => {}
-                Some("mempool_full") => full = true,
-                Some(_) => bail!("a transaction was refused: {result}"),
+        for result in &answer.results {
+            match result {
+                BatchResult::Ok(_) => {}
+                BatchResult::Err(e) if e.error.code == ErrorCode::MempoolFull => full = true,
+                BatchResult::Err(e) => bail!(
+                    "a transaction was refused: {}: {}",
+                    e.error.code,
+                    e.error.message
+                ),
             }
         }
         Ok(if full {
@@ -104,15 +92,7 @@ impl Api {
     /// The operator's commit-latency histogram so far: (sum of seconds, count) of "block made →
     /// seen committed on L1".
     pub(crate) async fn commit_latency(&self) -> eyre::Result<(f64, u64)> {
-        let text = self
-            .http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .wrap_err("GET /metrics")?
-            .text()
-            .await
-            .wrap_err("GET /metrics")?;
+        let text = self.client.metrics().await.wrap_err("GET /metrics")?;
         let value = |name: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
@@ -126,14 +106,16 @@ impl Api {
 
     /// The highest operator block the operator reports committed on L1.
     pub(crate) async fn committed(&self) -> eyre::Result<u64> {
-        let status = self.get("/v1/status").await?;
-        Ok(status["lastCommittedBlock"].as_u64().unwrap_or(0))
+        Ok(self.status().await?.last_committed_block)
     }
 
     /// Blocks from `from` on (up to 2: a full block is ~80 MB of JSON), decoded.
     pub(crate) async fn blocks_from(&self, from: u64) -> eyre::Result<Vec<Block>> {
-        let page = self.get(&format!("/v1/blocks?from={from}&limit=2")).await?;
-        let blocks: Vec<BlockJson> = serde_json::from_value(page["blocks"].clone())?;
+        let blocks = self
+            .client
+            .blocks(from, 2)
+            .await
+            .wrap_err("GET /v1/blocks")?;
         blocks
             .into_iter()
             .map(|b| Block::try_from(b).map_err(|(i, e)| eyre!("tx {i} of a block: {e}")))
@@ -142,9 +124,14 @@ impl Api {
 
     /// The block holding transaction `hash`, once it is in one (`None` while pending).
     pub(crate) async fn tx_block(&self, hash: &B256) -> eyre::Result<Option<u64>> {
-        let tx = self.get(&format!("/v1/transactions/{hash}")).await?;
-        Ok(match tx["status"].as_str() {
-            Some("included") => tx["blknum"].as_u64(),
+        let tx = self
+            .client
+            .transaction(*hash)
+            .await
+            .wrap_err("GET /v1/transactions/{hash}")?
+            .ok_or_else(|| eyre!("the operator does not know transaction {hash}"))?;
+        Ok(match (tx.result.status, tx.result.tx_status()) {
+            (StatusName::Included, TxStatus::Included { blknum, .. }) => Some(blknum),
             _ => None,
         })
     }

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256};
 use eyre::{bail, eyre};
-use plasma_core::wire::SignedTransactionJson;
-use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos};
+use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos, transition};
 use rayon::prelude::*;
 
 use crate::api::Api;
@@ -30,7 +29,7 @@ pub(crate) struct Coin {
 /// Where transactions landed: `(blknum, txIndex)` by hash, read from the operator's blocks.
 pub(crate) struct Inclusion {
     next_blknum: u64,
-    at: HashMap<B256, (u64, u64)>,
+    at: HashMap<B256, (u64, usize)>,
 }
 
 impl Inclusion {
@@ -47,7 +46,7 @@ impl Inclusion {
         &mut self,
         api: &Api,
         wanted: &[B256],
-    ) -> eyre::Result<HashMap<B256, (u64, u64)>> {
+    ) -> eyre::Result<HashMap<B256, (u64, usize)>> {
         let start = Instant::now();
         let mut missing: HashSet<B256> = wanted
             .iter()
@@ -70,7 +69,7 @@ impl Inclusion {
                 for (index, tx) in block.transactions.iter().enumerate() {
                     let hash = tx.hash();
                     if missing.remove(&hash) {
-                        self.at.insert(hash, (block.blknum, index as u64));
+                        self.at.insert(hash, (block.blknum, index));
                     }
                 }
                 self.next_blknum = self.next_blknum.max(block.blknum + 1);
@@ -85,12 +84,8 @@ impl Inclusion {
 
 /// Pre-serialized request bodies of `txs`, `batch` transactions each.
 pub(crate) fn bodies(txs: &[SignedTransaction], batch: usize) -> Vec<Vec<u8>> {
-    txs.par_chunks(batch.clamp(1, 1000))
-        .map(|chunk| {
-            let json: Vec<SignedTransactionJson> =
-                chunk.iter().map(SignedTransactionJson::from).collect();
-            serde_json::to_vec(&json).unwrap_or_default()
-        })
+    txs.par_chunks(batch.clamp(1, plasma_api::MAX_BATCH))
+        .map(plasma_api::batch_body)
         .collect()
 }
 
@@ -165,8 +160,7 @@ pub(crate) async fn fan_out(
     concurrency: usize,
 ) -> eyre::Result<Funded> {
     let start = Instant::now();
-    let status = api.get("/v1/status").await?;
-    let mut inclusion = Inclusion::new(status["nextBlock"].as_u64().unwrap_or(1000));
+    let mut inclusion = Inclusion::new(api.status().await?.next_block);
     let mut coins = vec![deposit];
     let mut next_owner = 0usize;
     let (mut transactions, mut levels) = (0usize, 0usize);
@@ -208,11 +202,12 @@ pub(crate) async fn fan_out(
         let mut next = Vec::with_capacity(splits * 4 + kept.len());
         for ((tx, hash), owners) in txs.iter().zip(&hashes).zip(&owners) {
             let (blknum, index) = at[hash];
-            for (k, output) in tx.tx().outputs.iter().enumerate() {
+            for (created, owner) in transition::outputs_at(blknum, index, tx.tx()).zip(owners) {
+                let created = created?;
                 next.push(Coin {
-                    owner: Some(owners[k]),
-                    pos: UtxoPos::new(blknum, index, k as u64)?,
-                    amount: output.amount,
+                    owner: Some(*owner),
+                    pos: created.pos,
+                    amount: created.output.amount,
                 });
             }
         }

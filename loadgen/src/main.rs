@@ -153,14 +153,9 @@ async fn main() -> eyre::Result<()> {
         .find_map(|l| l.log_decode::<RootChain::DepositCreated>().ok())
         .ok_or_else(|| eyre!("no DepositCreated in the deposit's receipt"))?;
     let deposit = UtxoPos::new(event.inner.data.blknum.to::<u64>(), 0, 0)?;
-    let owner_path = format!("/v1/accounts/{}/utxos", funder.address);
     let start = Instant::now();
     loop {
-        let listed = api.get(&owner_path).await?;
-        let found = listed["utxos"]
-            .as_array()
-            .is_some_and(|u| u.iter().any(|u| u["utxoPos"] == deposit.to_string()));
-        if found {
+        if api.has_utxo(funder.address, deposit).await? {
             break;
         }
         if start.elapsed() > Duration::from_secs(60) {

@@ -150,10 +150,10 @@ pub(crate) async fn run(
     requests: Vec<Request>,
     concurrency: usize,
 ) -> eyre::Result<Measured> {
-    let status = api.get("/v1/status").await?;
-    let first_block = status["nextBlock"]
-        .as_u64()
-        .unwrap_or(CHILD_BLOCK_INTERVAL)
+    let first_block = api
+        .status()
+        .await?
+        .next_block
         .div_ceil(CHILD_BLOCK_INTERVAL)
         * CHILD_BLOCK_INTERVAL;
     let commits = Commits::default();

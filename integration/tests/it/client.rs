@@ -106,11 +106,30 @@ async fn with_the_operator_gone_users_exit_from_their_local_data() {
     alice.ok(&["send", &bob.address().to_string(), "0.25eth"]);
     bob.wait_balance(eth("0.25")).await;
     alice.wait_balance(eth("0.75")).await;
+    // One more block, committed and verified by Alice (she pays someone else) but not yet
+    // synced by Bob.
+    alice.ok(&["send", &net.chain.keys[3].address().to_string(), "0.05eth"]);
+    alice.wait_balance(eth("0.7")).await;
 
     // The operator vanishes.
     net.operator.kill();
     let refused = bob.fails(&["send", &alice.address().to_string(), "0.1eth"]);
     assert!(refused.contains(&net.operator.url), "{refused}");
+    // What the client verified is still true: balance and coins answer from it (Bob cannot
+    // download the newer block), and say that the operator is unreachable.
+    let shown = bob.run(&["balance"]);
+    assert!(shown.status.success(), "{shown:?}");
+    let stderr = String::from_utf8_lossy(&shown.stderr);
+    assert!(
+        stderr.contains("unreachable") && stderr.contains("verified locally"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains("0.25 ETH"),
+        "{shown:?}"
+    );
+    assert_eq!(bob.balance(), eth("0.25"));
+    assert_eq!(bob.coins().len(), 1);
 
     // Each still exits every coin from the data their client kept.
     let mut before = Vec::new();
@@ -133,10 +152,67 @@ async fn with_the_operator_gone_users_exit_from_their_local_data() {
     let process_gas = net.gas_cost(&processed["txHash"]).await;
     assert_eq!(
         net.l1_balance(alice.address()).await,
-        before[0] + eth("0.75")
+        before[0] + eth("0.7")
     );
     assert_eq!(
         net.l1_balance(bob.address()).await,
         before[1] + eth("0.25") - process_gas
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_amounts_are_shown_in_token_units_with_the_symbol() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
+    let token = plasma_contracts::MockERC20::deploy(
+        net.chain.provider.clone(),
+        "Test Token".to_owned(),
+        "TKN".to_owned(),
+    )
+    .await
+    .expect("the token deploys");
+    token
+        .mint(alice.address(), eth("100"))
+        .send()
+        .await
+        .expect("mint sent")
+        .get_receipt()
+        .await
+        .expect("mint mined");
+    let address = token.address().to_string();
+
+    // Deposited as it is typed, through the token's ERC-20 interface.
+    alice.ok(&["deposit", "12.5", "--token", &address]);
+    let held = |user: &plasma_integration::User| -> U256 {
+        user.ok(&["balance"])
+            .as_array()
+            .expect("balance rows")
+            .iter()
+            .filter(|r| r["token"].as_str().map(str::to_lowercase) == Some(address.to_lowercase()))
+            .map(|r| r["amount"].as_str().unwrap().parse::<U256>().unwrap())
+            .sum()
+    };
+    plasma_integration::poll("the token deposit", || async {
+        (held(&alice) == eth("12.5")).then_some(())
+    })
+    .await;
+    alice.ok(&[
+        "send",
+        &bob.address().to_string(),
+        "2.5",
+        "--token",
+        &address,
+    ]);
+    assert_eq!(held(&bob), eth("2.5"), "the JSON keeps base units");
+
+    // People read token units and the symbol, not base units and an address.
+    for (user, shown) in [(&alice, "10 TKN"), (&bob, "2.5 TKN")] {
+        for command in ["balance", "utxos"] {
+            let output = user.run(&[command]);
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(output.status.success(), "{output:?}");
+            assert!(text.contains(shown), "{} {command}: {text}", user.name);
+            assert!(!text.contains(&address), "{} {command}: {text}", user.name);
+        }
+    }
 }

@@ -95,32 +95,25 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
     // Everything it sent is in committed blocks, and nothing was created or lost: the deposit
     // (1 gwei per payment, no fees) is spread over the accounts' outputs.
     let status = devnet.operator.status().await;
-    assert_eq!(status["mempoolSize"], 0, "{status}");
+    assert_eq!(status.mempool_size, 0, "{status:?}");
     assert_eq!(
-        status["lastCommittedBlock"].as_u64(),
-        status["nextBlock"].as_u64().map(|n| n - 1000),
-        "{status}"
+        status.last_committed_block,
+        status.next_block - 1000,
+        "{status:?}"
     );
     let mut held = U256::ZERO;
     for index in 0..accounts {
         let key =
             PrivateKeySigner::from_bytes(&keccak256(format!("plasma-loadgen account {index}")))
                 .expect("the generator's key");
-        let listed: serde_json::Value = reqwest::get(format!(
-            "{}/v1/accounts/{}/utxos",
-            devnet.operator.url,
-            key.address()
-        ))
-        .await
-        .expect("operator reachable")
-        .json()
-        .await
-        .expect("JSON");
-        for utxo in listed["utxos"].as_array().expect("a list") {
-            held += utxo["amount"]
-                .as_str()
-                .and_then(|a| a.parse::<U256>().ok())
-                .expect("a decimal amount");
+        let listed = devnet
+            .operator
+            .api()
+            .utxos(key.address(), None, None)
+            .await
+            .expect("operator reachable");
+        for utxo in listed.utxos {
+            held += utxo.utxo.amount;
         }
     }
     assert_eq!(

@@ -403,10 +403,7 @@ async fn the_operator_killed_mid_stream_restarts_and_nothing_is_lost() {
     }
     bob.wait_balance(paid).await;
     let status = net.operator.status().await;
-    assert!(
-        status["lastCommittedBlock"].as_u64() >= Some(6000),
-        "{status}"
-    );
+    assert!(status.last_committed_block >= 6000, "{status:?}");
     let bad: Vec<Value> = watcher
         .events()
         .into_iter()
