@@ -29,7 +29,7 @@
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
-use plasma_core::{Deposit, Domain};
+use plasma_core::Deposit;
 
 pub mod events;
 #[cfg(any(test, feature = "test-utils"))]
@@ -123,11 +123,6 @@ pub async fn deploy<P: Provider>(provider: P, config: &DeployConfig) -> Result<A
     )
     .await?;
     Ok(*instance.address())
-}
-
-/// The EIP-712 signing domain of the root contract at `address` on chain `chain_id`.
-pub fn domain(chain_id: u64, address: Address) -> Domain {
-    Domain::new(chain_id, address)
 }
 
 /// The deposit a `DepositCreated` event records.

@@ -86,7 +86,7 @@ impl TestChain {
 
     /// The EIP-712 domain of the deployed contract.
     pub fn domain(&self) -> plasma_core::Domain {
-        crate::domain(self.anvil.chain_id(), self.root_chain)
+        plasma_core::Domain::new(self.anvil.chain_id(), self.root_chain)
     }
 
     /// Moves anvil's clock forward by `seconds` and mines a block.
