@@ -2,7 +2,7 @@
 //! replayed, and for each of the user's coins the data its exit needs, saved the moment the
 //! coin arrives. Everything one block changes is written in one atomic batch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -26,6 +26,8 @@ const COLUMNS: [&str; 8] = [META, BLOCKS, UTXOS, SPENT, COINS, EXITS, COMMITMENT
 const SYNCED: &[u8] = b"synced_blknum";
 const L1_CURSOR: &[u8] = b"l1_cursor";
 const CHAIN: &[u8] = b"chain";
+/// The owners whose coins the store records (the wallet's keys when it last synced).
+const TRACKED: &[u8] = b"tracked_owners";
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -355,6 +357,40 @@ impl ClientStore {
             &commitment.blknum.to_be_bytes(),
             commitment,
         );
+    }
+
+    /// The commitment of block `blknum` read from L1.
+    pub fn commitment(&self, blknum: u64) -> Result<Option<Commitment>> {
+        self.get(COMMITMENTS, &blknum.to_be_bytes())
+    }
+
+    /// The owners whose coins this store records (`None` before the first sync that wrote it).
+    pub fn tracked_owners(&self) -> Result<Option<Vec<Address>>> {
+        self.get(META, TRACKED)
+    }
+
+    /// Records the owners whose coins this store records.
+    pub fn set_tracked_owners(&self, batch: &mut Batch, owners: &[Address]) {
+        self.put(batch, META, TRACKED, &owners);
+    }
+
+    /// The unspent outputs of the replayed UTXO set that `owners` own, by position.
+    pub fn utxos_of(&self, owners: &HashSet<Address>) -> Result<Vec<(UtxoPos, Output)>> {
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(self.cf(UTXOS), IteratorMode::Start) {
+            let (key, value) = item?;
+            let output: Output = decode(UTXOS, &key, &value)?;
+            if !owners.contains(&output.owner) {
+                continue;
+            }
+            let pos = <[u8; 8]>::try_from(&key[..])
+                .ok()
+                .and_then(|k| UtxoPos::from_u64(u64::from_be_bytes(k)).ok());
+            if let Some(pos) = pos {
+                out.push((pos, output));
+            }
+        }
+        Ok(out)
     }
 
     /// The commitments of blocks after `blknum`, in block order.

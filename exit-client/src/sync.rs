@@ -4,11 +4,15 @@
 //! write. A block that fails any check stops the sync with an error naming it, and nothing of it
 //! is recorded.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
 use plasma_contracts::events::{RootChainEvent, RootChainLog};
-use plasma_core::{Block, CheckError, Rules, UtxoPos, ValidationError, validate};
+use plasma_core::transition::{self, Created};
+use plasma_core::{
+    Block, CheckError, Domain, Rules, SignedTransaction, UtxoPos, ValidationError, validate,
+};
+use plasma_merkle::MerkleTree;
 
 use crate::l1::{L1, L1Error};
 use plasma_api::BlockJson;
@@ -103,7 +107,8 @@ pub struct Syncer<'a> {
     l1: &'a L1,
     operator: &'a OperatorClient,
     owned: HashSet<Address>,
-    domain_separator: B256,
+    /// The chain's rules, without a fee minimum (a block's fees are the operator's business).
+    rules: Rules,
 }
 
 impl<'a> Syncer<'a> {
@@ -120,17 +125,19 @@ impl<'a> Syncer<'a> {
             l1,
             operator,
             owned: owned.into_iter().collect(),
-            domain_separator: plasma_core::Domain::new(chain_id, l1.address()).separator(),
+            rules: Rules::new(&Domain::new(chain_id, l1.address()), U256::ZERO),
         }
     }
 
     /// Follows L1 up to its latest block, then applies every committed block not yet applied.
     pub async fn sync(&self, mut progress: impl FnMut(Progress)) -> Result<SyncReport, SyncError> {
         self.follow_l1().await?;
+        let found = self.track_new_owners().await?;
         let pending = self.pending_commitments()?;
         let total = pending.len() as u64;
         let mut report = SyncReport {
             synced_blknum: self.store.synced_blknum()?,
+            new_coins: found,
             ..SyncReport::default()
         };
         for (done, record) in pending.into_iter().enumerate() {
@@ -172,8 +179,65 @@ impl<'a> Syncer<'a> {
         Ok(self.store.commitments_after(synced)?)
     }
 
-    /// Verifies and applies one committed block; returns (transactions, new coins).
-    async fn apply(&self, commitment: &StoredCommitment) -> Result<(u64, u64), SyncError> {
+    /// Records the coins of owners this store has not recorded before (a key imported into an
+    /// already synced store): their outputs in the verified UTXO set, with the exit data of
+    /// their blocks, downloaded again and checked against the roots on L1. Returns how many.
+    async fn track_new_owners(&self) -> Result<u64, SyncError> {
+        let tracked: HashSet<Address> =
+            self.store.tracked_owners()?.into_iter().flatten().collect();
+        let new: HashSet<Address> = self.owned.difference(&tracked).copied().collect();
+        if new.is_empty() {
+            return Ok(0);
+        }
+        let mut by_block: BTreeMap<u64, Vec<UtxoPos>> = BTreeMap::new();
+        for (pos, _) in self.store.utxos_of(&new)? {
+            if self.store.coin(pos)?.is_none() {
+                by_block.entry(pos.blknum()).or_default().push(pos);
+            }
+        }
+        let mut staged = Staged::new(self.store);
+        let mut found = 0;
+        for (blknum, positions) in by_block {
+            let Some(commitment) = self.store.commitment(blknum)? else {
+                tracing::warn!(target: "plasma::sync", blknum, "no commitment recorded for a verified block; its outputs get no exit data");
+                continue;
+            };
+            let (block, tree) = self.verified_block(&commitment).await?;
+            for pos in positions {
+                let created = block
+                    .transactions
+                    .get(pos.tx_index() as usize)
+                    .and_then(|tx| {
+                        let index = pos.tx_index() as usize;
+                        transition::outputs_at(blknum, index, tx.tx())
+                            .flatten()
+                            .find(|c| c.pos == pos)
+                            .map(|c| (tx, c))
+                    });
+                let Some((tx, created)) = created else {
+                    return Err(SyncError::Malformed {
+                        blknum,
+                        reason: format!("the verified block has no output {pos}"),
+                    });
+                };
+                let coin = coin(&staged, &tree, &commitment, tx, &created)?;
+                staged.put_coin(coin);
+                found += 1;
+            }
+        }
+        let mut owners: Vec<Address> = tracked.union(&self.owned).copied().collect();
+        owners.sort_unstable();
+        self.store.set_tracked_owners(staged.batch(), &owners);
+        staged.write()?;
+        Ok(found)
+    }
+
+    /// Block `commitment.blknum` with its Merkle tree, its root checked against L1's: a deposit
+    /// block is rebuilt from its event, an operator block downloaded.
+    async fn verified_block(
+        &self,
+        commitment: &StoredCommitment,
+    ) -> Result<(Block, MerkleTree), SyncError> {
         let blknum = commitment.blknum;
         let block = match &commitment.deposit {
             Some(deposit) => Block::new(
@@ -201,15 +265,18 @@ impl<'a> Syncer<'a> {
                 committed: commitment.root,
             });
         }
+        Ok((block, tree))
+    }
+
+    /// Verifies and applies one committed block; returns (transactions, new coins).
+    async fn apply(&self, commitment: &StoredCommitment) -> Result<(u64, u64), SyncError> {
+        let blknum = commitment.blknum;
+        let (block, tree) = self.verified_block(commitment).await?;
         let mut staged = Staged::new(self.store);
         let mut new_coins = 0;
-        let rules = Rules {
-            domain_separator: self.domain_separator,
-            min_fee: U256::ZERO,
-        };
         for (index, tx) in block.transactions.iter().enumerate() {
             if commitment.deposit.is_none() {
-                validate(tx, &staged, &rules).map_err(|error| match error {
+                validate(tx, &staged, &self.rules).map_err(|error| match error {
                     // A store that cannot be read says nothing about the block.
                     CheckError::View(e) => SyncError::Store(e),
                     CheckError::Invalid(error) => SyncError::InvalidTransaction {
@@ -234,34 +301,15 @@ impl<'a> Syncer<'a> {
                     staged.put_coin(coin);
                 }
             }
-            for (output_index, output) in tx.tx().outputs.iter().enumerate() {
-                let pos = UtxoPos::new(blknum, index as u64, output_index as u64).map_err(|e| {
-                    SyncError::Malformed {
-                        blknum,
-                        reason: e.to_string(),
-                    }
+            for created in transition::outputs_at(blknum, index, tx.tx()) {
+                let created = created.map_err(|e| SyncError::Malformed {
+                    blknum,
+                    reason: e.to_string(),
                 })?;
-                staged.put_utxo(pos, *output);
-                if self.owned.contains(&output.owner) {
-                    let proof = tree.proof(index).map_err(|e| SyncError::Malformed {
-                        blknum,
-                        reason: e.to_string(),
-                    })?;
-                    // Events are read before blocks are applied: an exit of the coin may be
-                    // known already (a fresh sync of an old chain).
-                    let state = match staged.exit(pos)? {
-                        Some(exit) => CoinState::Unspent.after_exit(exit.status),
-                        None => CoinState::Unspent,
-                    };
-                    staged.put_coin(Coin {
-                        utxo_pos: pos,
-                        output: *output,
-                        tx_bytes: tx.bytes().clone(),
-                        proof: Bytes::copy_from_slice(&proof.to_bytes()),
-                        root: commitment.root,
-                        block_timestamp: commitment.timestamp,
-                        state,
-                    });
+                staged.put_utxo(created.pos, *created.output);
+                if self.owned.contains(&created.output.owner) {
+                    let coin = coin(&staged, &tree, commitment, tx, &created)?;
+                    staged.put_coin(coin);
                     new_coins += 1;
                 }
             }
@@ -304,6 +352,37 @@ impl<'a> Syncer<'a> {
         block.timestamp = commitment.timestamp;
         Ok(block)
     }
+}
+
+/// The coin `created` of the wallet, with its exit data: the creating transaction's bytes and
+/// its inclusion proof in `tree`, the block's root and time; its state follows any exit of it
+/// already seen on L1 (events are read before blocks are applied).
+fn coin(
+    staged: &Staged<'_>,
+    tree: &MerkleTree,
+    commitment: &StoredCommitment,
+    tx: &SignedTransaction,
+    created: &Created<'_>,
+) -> Result<Coin, SyncError> {
+    let proof = tree
+        .proof(created.tx_index)
+        .map_err(|e| SyncError::Malformed {
+            blknum: commitment.blknum,
+            reason: e.to_string(),
+        })?;
+    let state = match staged.exit(created.pos)? {
+        Some(exit) => CoinState::Unspent.after_exit(exit.status),
+        None => CoinState::Unspent,
+    };
+    Ok(Coin {
+        utxo_pos: created.pos,
+        output: *created.output,
+        tx_bytes: tx.bytes().clone(),
+        proof: Bytes::copy_from_slice(&proof.to_bytes()),
+        root: commitment.root,
+        block_timestamp: commitment.timestamp,
+        state,
+    })
 }
 
 /// Applies one event of the root contract to the batch of its L1 range.

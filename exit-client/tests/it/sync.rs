@@ -293,3 +293,110 @@ async fn a_withheld_block_stops_the_sync_and_resumes_when_served() {
     assert_eq!((report.blocks, report.synced_blknum), (1, 1000));
     assert_eq!(store.coins().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_key_added_to_a_synced_store_gets_its_coins_with_exit_data() {
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    s.served.put(&block);
+    let (alice, bob) = (s.chain.keys[1].address(), s.chain.keys[2].address());
+
+    // The store is synced for Alice alone; then Bob's key is imported into it.
+    let store = s.store("shared");
+    s.syncer(&store, &[alice]).sync(|_| {}).await.unwrap();
+    assert!(
+        store
+            .coins()
+            .unwrap()
+            .iter()
+            .all(|c| c.output.owner == alice)
+    );
+    let report = s.syncer(&store, &[alice, bob]).sync(|_| {}).await.unwrap();
+    assert_eq!(report.new_coins, 1, "{report:?}");
+    let bob_coin = store
+        .coins()
+        .unwrap()
+        .into_iter()
+        .find(|c| c.output.owner == bob)
+        .expect("Bob's coin is recorded");
+    assert_eq!(bob_coin.utxo_pos, UtxoPos::new(1000, 0, 0).unwrap());
+    assert_eq!(bob_coin.state, CoinState::Unspent);
+    assert_eq!(bob_coin.root, block.root);
+    // Its exit data is what the contract accepts.
+    let bond = s.chain.contract().exitBond().call().await.unwrap();
+    let receipt = s
+        .chain
+        .contract()
+        .startStandardExit(
+            bob_coin.utxo_pos.to_u256(),
+            bob_coin.tx_bytes.clone(),
+            bob_coin.proof.clone(),
+        )
+        .value(bond)
+        .from(bob)
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    assert!(receipt.status(), "the imported coin's exit data is valid");
+    // Once found, nothing is looked up again.
+    let again = s.syncer(&store, &[alice, bob]).sync(|_| {}).await.unwrap();
+    assert_eq!(again.new_coins, 0);
+}
+
+#[tokio::test]
+async fn a_sent_payment_is_waited_for_until_its_block_is_verified() {
+    use std::time::Duration;
+
+    use plasma_api::{SubmitResult, TxStatus};
+    use plasma_client::payment::{WaitError, wait_verified};
+
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    s.served.put(&block);
+    let alice = s.chain.keys[1].address();
+    let store = s.store("alice");
+    let syncer = s.syncer(&store, &[alice]);
+    let hash = block.transactions[0].hash();
+    let included = |blknum| {
+        SubmitResult::new(
+            hash,
+            TxStatus::Included {
+                blknum,
+                tx_index: 0,
+            },
+        )
+    };
+    // Block 1000 is committed: the wait syncs it and returns.
+    let done = wait_verified(
+        &syncer,
+        &store,
+        &s.operator,
+        included(1000),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done, included(1000));
+    assert_eq!(store.synced_blknum().unwrap(), 1000);
+    // A block never committed: the wait gives up after its patience, saying where it stands.
+    let err = wait_verified(
+        &syncer,
+        &store,
+        &s.operator,
+        included(2000),
+        Duration::from_millis(600),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, WaitError::NotVerified { tx, .. } if *tx == hash),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("in block 2000, not yet committed"),
+        "{err}"
+    );
+}
