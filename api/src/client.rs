@@ -132,13 +132,17 @@ impl ApiClient {
         }
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self
-            .http
+    /// Sends `GET path`.
+    async fn send_get(&self, path: &str) -> Result<reqwest::Response> {
+        self.http
             .get(format!("{}{path}", self.base))
             .send()
             .await
-            .map_err(|e| self.unreachable(e))?;
+            .map_err(|e| self.unreachable(e))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let response = self.send_get(path).await?;
         self.read(path, response).await
     }
 
@@ -251,12 +255,7 @@ impl ApiClient {
 
     /// The Prometheus exposition of `GET /metrics`.
     pub async fn metrics(&self) -> Result<String> {
-        let response = self
-            .http
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+        let response = self.send_get("/metrics").await?;
         let status = response.status();
         let text = response.text().await.map_err(|e| self.unreachable(e))?;
         if !status.is_success() {
