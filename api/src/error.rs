@@ -221,6 +221,14 @@ mod tests {
         let unknown: ErrorCode = serde_json::from_str("\"rate_limited\"").unwrap();
         assert_eq!(unknown, ErrorCode::Other("rate_limited".into()));
         assert_eq!(unknown.as_str(), "rate_limited");
+        // Every way bytes can be non-canonical has the one code (moved from core's tests).
+        let longer = DecodeError::Length {
+            inputs: 2,
+            outputs: 2,
+            expected: 448,
+            got: 480,
+        };
+        assert_eq!(ErrorCode::from(&longer), ErrorCode::NonCanonicalEncoding);
         let mut names: Vec<&str> = ErrorCode::ALL.iter().map(ErrorCode::as_str).collect();
         names.sort_unstable();
         names.dedup();
