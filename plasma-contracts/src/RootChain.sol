@@ -50,6 +50,8 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     mapping(uint256 utxoPos => uint256 amount) private _largeExitAmounts;
     mapping(address token => ExitHeap.Heap) private _queues;
     mapping(address owner => mapping(address token => uint256)) private _withdrawable;
+    /// @dev Per token, the sum of all credits not yet withdrawn: money owed, never available to a later payout.
+    mapping(address token => uint256) private _reserved;
 
     /// @param operator_ The only address allowed to submit blocks.
     /// @param minExitPeriod_ The minimum exit period (MEP) in seconds, in [1, 2^32).
@@ -210,7 +212,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         _exits[utxoPos] = uint160(owner);
         if (packed >> 160 == LARGE_AMOUNT) delete _largeExitAmounts[utxoPos];
         emit ExitChallenged(utxoPos, msg.sender);
-        if (!_sendEth(msg.sender, EXIT_BOND)) _credit(msg.sender, address(0), EXIT_BOND);
+        _payEth(msg.sender, EXIT_BOND);
     }
 
     /// @dev The EIP-712 digest of `spendingTxBytes` after checking that its input `inputIndex` is `utxoPos`.
@@ -255,22 +257,59 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     }
 
     function _finalize(uint256 utxoPos, address owner, address token, uint256 amount) private {
-        bool paid;
         if (token == address(0)) {
-            uint256 total = amount + EXIT_BOND;
             _requireGas(PAYOUT_GAS_ETH);
-            paid = _sendEth(owner, total);
-            emit ExitFinalized(utxoPos, owner, token, amount, paid);
-            if (!paid) _credit(owner, address(0), total);
-        } else {
-            _requireGas(PAYOUT_GAS_TOKEN + PAYOUT_GAS_ETH + CALL_OVERHEAD);
-            paid = _sendToken(token, owner, amount);
-            emit ExitFinalized(utxoPos, owner, token, amount, paid);
-            if (!paid) _credit(owner, token, amount);
-            if (EXIT_BOND != 0) {
-                _requireGas(PAYOUT_GAS_ETH);
-                if (!_sendEth(owner, EXIT_BOND)) _credit(owner, address(0), EXIT_BOND);
+            uint256 available = _available(address(0));
+            // amount + bond, checked without overflow: a poisoned amount is simply unfunded.
+            if (available >= EXIT_BOND && amount <= available - EXIT_BOND) {
+                uint256 total = amount + EXIT_BOND;
+                bool paid = _sendEth(owner, total);
+                emit ExitFinalized(utxoPos, owner, token, amount, paid);
+                if (!paid) _credit(owner, address(0), total);
+                return;
             }
+            emit ExitUnfunded(utxoPos, owner, token, amount);
+        } else {
+            _requireGas(PAYOUT_GAS_TOKEN);
+            if (amount <= _available(token)) {
+                _requireGas(PAYOUT_GAS_TOKEN + PAYOUT_GAS_ETH + CALL_OVERHEAD);
+                bool paid = _sendToken(token, owner, amount);
+                emit ExitFinalized(utxoPos, owner, token, amount, paid);
+                if (!paid) _credit(owner, token, amount);
+            } else {
+                emit ExitUnfunded(utxoPos, owner, token, amount);
+            }
+        }
+        _payEth(owner, EXIT_BOND);
+    }
+
+    /// @dev Push `amount` wei to `to` if the contract can fund it: credited if the receiver fails, dropped (never
+    ///      credited) if the balance not owed to credits cannot cover it.
+    function _payEth(address to, uint256 amount) private {
+        if (amount == 0) return;
+        _requireGas(PAYOUT_GAS_ETH);
+        if (amount > _available(address(0))) return;
+        if (!_sendEth(to, amount)) _credit(to, address(0), amount);
+    }
+
+    /// @dev The contract's balance of `token` less the credits it owes in it. A token whose `balanceOf` fails (or
+    ///      answers malformed data) has nothing available. Every credit is checked against this first, so the sum of
+    ///      credits never exceeds the balance and cannot overflow.
+    function _available(address token) private view returns (uint256 available) {
+        uint256 held;
+        if (token == address(0)) {
+            held = address(this).balance;
+        } else {
+            assembly ("memory-safe") {
+                mstore(0, shl(224, 0x70a08231)) // balanceOf(address)
+                mstore(4, address())
+                let ok := staticcall(PAYOUT_GAS_TOKEN, token, 0, 36, 0, 32)
+                if and(ok, gt(returndatasize(), 31)) { held := mload(0) }
+            }
+        }
+        uint256 owed = _reserved[token];
+        unchecked {
+            available = held > owed ? held - owed : 0;
         }
     }
 
@@ -279,6 +318,9 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         uint256 amount = _withdrawable[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         delete _withdrawable[msg.sender][token];
+        unchecked {
+            _reserved[token] -= amount; // every credit is part of the reserve
+        }
         emit Withdrawn(msg.sender, token, amount);
         if (token == address(0)) {
             (bool ok,) = msg.sender.call{value: amount}("");
@@ -288,8 +330,12 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Only called for an amount checked against `_available(token)`, so neither sum can overflow.
     function _credit(address owner, address token, uint256 amount) private {
-        _withdrawable[owner][token] += amount;
+        unchecked {
+            _reserved[token] += amount;
+            _withdrawable[owner][token] += amount;
+        }
         emit WithdrawalCredited(owner, token, amount);
     }
 

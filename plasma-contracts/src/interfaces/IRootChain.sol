@@ -60,6 +60,16 @@ interface IRootChain {
     ///        was credited to `owner`'s withdrawable balance instead (see `withdraw`).
     event ExitFinalized(uint256 indexed utxoPos, address owner, address token, uint256 amount, bool paid);
 
+    /// @notice The exit `utxoPos` was popped, but the contract's balance of `token` less the credits it owes could not
+    ///         cover `amount` (or `amount` plus the bond overflowed): nothing was paid or credited, and the output can
+    ///         never exit again. Only forged outputs (or a token that does not hold what it reports) get here: the
+    ///         exits ahead of it in priority were paid first. The bond is still returned if it can be funded.
+    /// @param utxoPos The exit id.
+    /// @param owner The output's owner.
+    /// @param token The output's token.
+    /// @param amount The output's amount.
+    event ExitUnfunded(uint256 indexed utxoPos, address owner, address token, uint256 amount);
+
     /// @notice A payout to `owner` failed and `amount` of `token` was credited to its withdrawable balance.
     event WithdrawalCredited(address indexed owner, address indexed token, uint256 amount);
 
