@@ -78,9 +78,10 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         if (msg.sender != OPERATOR) revert NotOperator(msg.sender);
         uint256 timestamp = _timestamp();
         uint256 blknum = _nextChildBlock;
+        if (blknum > UtxoPos.MAX_BLKNUM) revert BlockNumberOverflow(blknum);
         _blocks[blknum] = (uint256(root) & ROOT_MASK) | timestamp;
         unchecked {
-            // forge-lint: disable-next-line(unsafe-typecast) blknum < 2^33 while timestamps fit 32 bits
+            // forge-lint: disable-next-line(unsafe-typecast) blknum <= MAX_BLKNUM < 2^35
             _nextChildBlock = uint128(blknum + CHILD_BLOCK_INTERVAL);
         }
         _nextDepositOffset = 1;
@@ -115,6 +116,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
             // forge-lint: disable-next-line(unsafe-typecast) offset < 1000
             _nextDepositOffset = uint128(offset + 1);
         }
+        if (blknum > UtxoPos.MAX_BLKNUM) revert BlockNumberOverflow(blknum);
         bytes32 root = Merkle.singleLeafRoot(PaymentTx.depositLeafHash(owner, token, amount, blknum));
         _blocks[blknum] = (uint256(root) & ROOT_MASK) | timestamp;
         emit DepositCreated(owner, token, blknum, amount);

@@ -91,7 +91,46 @@ contract RootChainAuditTest is RootChainFixture {
         assertGe(address(chain).balance, 1 ether + BOND, "the credit is still backed");
     }
 
+    // =============================================================== 3. deposits past the largest encodable position
+
+    /// @notice The last block whose every position fits 64 bits is 18,446,744,073; deposits after operator block
+    ///         18,446,744,000 were numbered past it, accepted, and could never exit.
+    function test_deposit_revertsPastLargestEncodablePosition() public {
+        _setCounters(LAST_OPERATOR_BLOCK + 1000, 73);
+        uint256 last = depositEth(alice, 1 ether);
+        assertEq(last, MAX_BLKNUM, "the last encodable deposit block is accepted");
+        (uint256 pos, bytes memory txBytes, bytes memory proof) =
+            depositExit(alice, address(0), 1 ether, last);
+        startExit(alice, pos, txBytes, proof); // and its output can exit
+        vm.expectRevert(abi.encodeWithSelector(BLOCK_NUMBER_OVERFLOW, MAX_BLKNUM + 1));
+        vm.prank(alice);
+        chain.deposit{value: 1 ether}();
+    }
+
+    /// @notice The operator could submit blocks numbered past the largest encodable position.
+    function test_submitBlock_revertsPastLargestEncodablePosition() public {
+        _setCounters(LAST_OPERATOR_BLOCK, 1);
+        vm.prank(operator);
+        chain.submitBlock(keccak256("last"));
+        assertEq(chain.nextChildBlock(), LAST_OPERATOR_BLOCK + 1000);
+        vm.expectRevert(abi.encodeWithSelector(BLOCK_NUMBER_OVERFLOW, LAST_OPERATOR_BLOCK + 1000));
+        vm.prank(operator);
+        chain.submitBlock(keccak256("past"));
+    }
+
     // =============================================================== helpers
+
+    uint256 internal constant MAX_BLKNUM = 18_446_744_073;
+    uint256 internal constant LAST_OPERATOR_BLOCK = 18_446_744_000;
+    bytes4 internal constant BLOCK_NUMBER_OVERFLOW = bytes4(keccak256("BlockNumberOverflow(uint256)"));
+    /// @dev The slot of `_nextChildBlock` (low 128 bits) and `_nextDepositOffset` (high 128 bits), after EIP712's
+    ///      two fallback strings (`forge inspect RootChain storageLayout`).
+    bytes32 internal constant COUNTERS_SLOT = bytes32(uint256(2));
+
+    function _setCounters(uint256 nextChildBlock, uint256 nextDepositOffset) internal {
+        vm.store(address(chain), COUNTERS_SLOT, bytes32(nextDepositOffset << 128 | nextChildBlock));
+        assertEq(chain.nextChildBlock(), nextChildBlock, "counters slot");
+    }
 
     /// @notice `owner` exits an input-less output of `amount` that the operator committed in its own block.
     function _forgedExit(address owner, address tkn, uint256 amount) internal returns (uint256 pos) {

@@ -90,6 +90,9 @@ interface IRootChain {
     error TimestampOverflow(uint256 timestamp);
     /// @notice 999 deposit blocks already follow the last operator block; wait for the next one.
     error TooManyDeposits(uint256 nextChildBlock);
+    /// @notice The block would be numbered past `18,446,744,073`, the largest block number whose positions fit the
+    ///         64-bit `utxoPos` (after operator block 18,446,744,000 the chain is full): its outputs could never exit.
+    error BlockNumberOverflow(uint256 blknum);
     /// @notice A deposit of zero.
     error ZeroDeposit();
     /// @notice `depositToken` needs a token contract; use `deposit()` for ETH.
