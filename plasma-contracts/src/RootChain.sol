@@ -41,6 +41,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     address private immutable OPERATOR;
     uint256 private immutable MIN_EXIT_PERIOD;
     uint256 private immutable EXIT_BOND;
+    uint256 private immutable MIN_DEPOSIT;
 
     /// @dev One slot: the next operator block number and the next deposit block's offset from the last one.
     uint128 private _nextChildBlock;
@@ -57,7 +58,11 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     /// @param minExitPeriod_ The minimum exit period (MEP) in seconds, in [1, 2^32).
     /// @param exitBond_ The exact bond in wei for `startStandardExit`; it should cover the cost of
     ///        processing (and challenging) an exit, so that exit-queue spam does not pay.
-    constructor(address operator_, uint256 minExitPeriod_, uint256 exitBond_) EIP712("Plasma", "1") {
+    /// @param minDeposit_ The smallest ETH deposit in wei: filling the 999 deposit slots between two operator blocks
+    ///        then locks 999 times it (see docs/CONTRACTS.md).
+    constructor(address operator_, uint256 minExitPeriod_, uint256 exitBond_, uint256 minDeposit_)
+        EIP712("Plasma", "1")
+    {
         if (operator_ == address(0)) revert InvalidOperator(operator_);
         if (minExitPeriod_ == 0 || minExitPeriod_ > type(uint32).max) {
             revert InvalidMinExitPeriod(minExitPeriod_);
@@ -65,6 +70,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         OPERATOR = operator_;
         MIN_EXIT_PERIOD = minExitPeriod_;
         EXIT_BOND = exitBond_;
+        MIN_DEPOSIT = minDeposit_;
         _nextChildBlock = 1000;
         _nextDepositOffset = 1;
     }
@@ -91,6 +97,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IRootChain
     function deposit() external payable {
         if (msg.value == 0) revert ZeroDeposit();
+        if (msg.value < MIN_DEPOSIT) revert DepositTooSmall(msg.value, MIN_DEPOSIT);
         _deposit(msg.sender, address(0), msg.value);
     }
 
@@ -404,8 +411,16 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IRootChain
+    function minDeposit() external view returns (uint256) {
+        return MIN_DEPOSIT;
+    }
+
+    /// @inheritdoc IRootChain
     function nextDepositBlock() external view returns (uint256) {
-        return _nextChildBlock - CHILD_BLOCK_INTERVAL + _nextDepositOffset;
+        uint256 offset = _nextDepositOffset;
+        // While full, the next deposit block is the first one after the operator's next block.
+        if (offset == CHILD_BLOCK_INTERVAL) offset = CHILD_BLOCK_INTERVAL + 1;
+        return _nextChildBlock - CHILD_BLOCK_INTERVAL + offset;
     }
 
     /// @inheritdoc IRootChain

@@ -118,7 +118,37 @@ contract RootChainAuditTest is RootChainFixture {
         chain.submitBlock(keccak256("past"));
     }
 
+    // =============================================================== 4. 999 dust deposits fill every slot
+
+    /// @notice 999 one-wei deposits filled every deposit slot until the next operator block. With a deploy-time
+    ///         minimum deposit, filling them locks 999 times that minimum (and still costs ~1000 times the gas of the
+    ///         operator's next block, which frees them).
+    function test_deposit_revertsBelowMinimumDeposit() public {
+        vm.expectRevert(abi.encodeWithSelector(DEPOSIT_TOO_SMALL, 1, MIN_DEPOSIT));
+        vm.prank(alice);
+        chain.deposit{value: 1}();
+        vm.expectRevert(abi.encodeWithSelector(DEPOSIT_TOO_SMALL, MIN_DEPOSIT - 1, MIN_DEPOSIT));
+        vm.prank(alice);
+        chain.deposit{value: MIN_DEPOSIT - 1}();
+        assertEq(depositEth(alice, MIN_DEPOSIT), 1, "the minimum itself is accepted");
+    }
+
+    /// @notice While the 999 slots were full, `nextDepositBlock()` returned the next operator block's number.
+    function test_nextDepositBlock_isHonestWhileSlotsAreFull() public {
+        _setCounters(2000, 1000); // block 1000 submitted, deposits 1001..1999 made
+        assertEq(chain.nextDepositBlock(), 2001, "the next deposit can only follow block 2000");
+        vm.expectRevert(abi.encodeWithSelector(bytes4(keccak256("TooManyDeposits(uint256)")), 2000));
+        vm.prank(alice);
+        chain.deposit{value: 1 ether}();
+        vm.prank(operator);
+        chain.submitBlock(keccak256("2000"));
+        assertEq(chain.nextDepositBlock(), 2001);
+        assertEq(depositEth(alice, 1 ether), 2001);
+    }
+
     // =============================================================== helpers
+
+    bytes4 internal constant DEPOSIT_TOO_SMALL = bytes4(keccak256("DepositTooSmall(uint256,uint256)"));
 
     uint256 internal constant MAX_BLKNUM = 18_446_744_073;
     uint256 internal constant LAST_OPERATOR_BLOCK = 18_446_744_000;

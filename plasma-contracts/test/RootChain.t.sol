@@ -21,20 +21,21 @@ contract RootChainTest is RootChainFixture {
         assertEq(chain.operator(), operator);
         assertEq(chain.minExitPeriod(), MEP);
         assertEq(chain.exitBond(), BOND);
+        assertEq(chain.minDeposit(), MIN_DEPOSIT);
         assertEq(chain.nextChildBlock(), 1000);
         assertEq(chain.nextDepositBlock(), 1);
     }
 
     function test_constructor_revertsIfOperatorZero() public {
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidOperator.selector, address(0)));
-        new RootChain(address(0), MEP, BOND);
+        new RootChain(address(0), MEP, BOND, MIN_DEPOSIT);
     }
 
     function test_constructor_revertsIfMinExitPeriodOutOfRange() public {
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidMinExitPeriod.selector, 0));
-        new RootChain(operator, 0, BOND);
+        new RootChain(operator, 0, BOND, MIN_DEPOSIT);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidMinExitPeriod.selector, 1 << 32));
-        new RootChain(operator, 1 << 32, BOND);
+        new RootChain(operator, 1 << 32, BOND, MIN_DEPOSIT);
     }
 
     function test_eip712Domain_isPlasmaV1() public view {
@@ -103,13 +104,13 @@ contract RootChainTest is RootChainFixture {
     }
 
     function test_submitBlock_resetsDepositCounter() public {
-        depositEth(alice, 1);
-        depositEth(alice, 1);
+        depositEth(alice, MIN_DEPOSIT);
+        depositEth(alice, MIN_DEPOSIT);
         assertEq(chain.nextDepositBlock(), 3);
         vm.prank(operator);
         chain.submitBlock(bytes32(uint256(1)));
         assertEq(chain.nextDepositBlock(), 1001);
-        assertEq(depositEth(alice, 1), 1001);
+        assertEq(depositEth(alice, MIN_DEPOSIT), 1001);
     }
 
     function test_getBlock_isZeroForMissingBlock() public view {
@@ -145,7 +146,7 @@ contract RootChainTest is RootChainFixture {
         vm.warp(1 << 32);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.TimestampOverflow.selector, 1 << 32));
         vm.prank(alice);
-        chain.deposit{value: 1}();
+        chain.deposit{value: MIN_DEPOSIT}();
     }
 
     function test_deposit_revertsAfter999DepositsUntilNextBlock() public {
@@ -153,15 +154,17 @@ contract RootChainTest is RootChainFixture {
         chain.submitBlock(bytes32(uint256(1)));
         vm.startPrank(alice);
         for (uint256 i = 1; i <= 999; ++i) {
-            chain.deposit{value: 1}();
+            chain.deposit{value: MIN_DEPOSIT}();
         }
-        assertTrue(chain.isBlockRoot(1999, _depositRoot(alice, address(0), 1, 1999)), "last deposit block");
+        assertTrue(
+            chain.isBlockRoot(1999, _depositRoot(alice, address(0), MIN_DEPOSIT, 1999)), "last deposit block"
+        );
         vm.expectRevert(abi.encodeWithSelector(IRootChain.TooManyDeposits.selector, 2000));
-        chain.deposit{value: 1}();
+        chain.deposit{value: MIN_DEPOSIT}();
         vm.stopPrank();
         vm.prank(operator);
         chain.submitBlock(bytes32(uint256(2)));
-        assertEq(depositEth(alice, 1), 2001);
+        assertEq(depositEth(alice, MIN_DEPOSIT), 2001);
     }
 
     function test_depositToken_createsDepositBlock() public {

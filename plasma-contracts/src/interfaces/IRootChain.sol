@@ -95,6 +95,9 @@ interface IRootChain {
     error BlockNumberOverflow(uint256 blknum);
     /// @notice A deposit of zero.
     error ZeroDeposit();
+    /// @notice An ETH deposit below the deploy-time minimum (`minDeposit()`), which keeps dust from filling the 999
+    ///         deposit slots between two operator blocks.
+    error DepositTooSmall(uint256 amount, uint256 minDeposit);
     /// @notice `depositToken` needs a token contract; use `deposit()` for ETH.
     error InvalidToken(address token);
     /// @notice The contract received a different amount than requested (fee-on-transfer or rebasing token).
@@ -138,7 +141,7 @@ interface IRootChain {
     /// @dev Resets the deposit-block counter: the next deposit is numbered `blknum + 1`.
     function submitBlock(bytes32 root) external;
 
-    /// @notice Deposit `msg.value` wei of ETH into a new deposit block owned by the caller.
+    /// @notice Deposit `msg.value` wei of ETH (at least `minDeposit()`) into a new deposit block owned by the caller.
     function deposit() external payable;
 
     /// @notice Deposit `amount` of the ERC20 `token` (pulled with transferFrom; approve first).
@@ -194,7 +197,12 @@ interface IRootChain {
     /// @notice The number the next operator block will get.
     function nextChildBlock() external view returns (uint256);
 
-    /// @notice The number the next deposit block will get.
+    /// @notice The smallest ETH deposit, in wei (deploy-time). Token deposits have no minimum: token units have no
+    ///         common scale (see docs/CONTRACTS.md).
+    function minDeposit() external view returns (uint256);
+
+    /// @notice The number the next deposit block will get: `nextChildBlock() + 1` while the 999 slots after the
+    ///         last operator block are full (deposits revert with `TooManyDeposits` until the operator's next block).
     function nextDepositBlock() external view returns (uint256);
 
     /// @notice The stored record of block `blknum`.
