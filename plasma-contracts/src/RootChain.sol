@@ -324,6 +324,16 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IRootChain
     function withdraw(address token) external nonReentrant {
+        _withdraw(token, msg.sender);
+    }
+
+    /// @inheritdoc IRootChain
+    function withdrawTo(address token, address to) external nonReentrant {
+        if (to == address(0)) revert InvalidRecipient(to);
+        _withdraw(token, to);
+    }
+
+    function _withdraw(address token, address to) private {
         uint256 amount = _withdrawable[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         delete _withdrawable[msg.sender][token];
@@ -332,10 +342,10 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         }
         emit Withdrawn(msg.sender, token, amount);
         if (token == address(0)) {
-            (bool ok,) = msg.sender.call{value: amount}("");
-            if (!ok) revert EthTransferFailed(msg.sender, amount);
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
         } else {
-            IERC20(token).safeTransfer(msg.sender, amount);
+            IERC20(token).safeTransfer(to, amount);
         }
     }
 

@@ -146,6 +146,34 @@ contract RootChainAuditTest is RootChainFixture {
         assertEq(depositEth(alice, 1 ether), 2001);
     }
 
+    // =============================================================== 5. an owner that cannot receive ETH
+
+    /// @notice A contract that rejects ETH could never recover an ETH credit, including the bond of its token exits.
+    function test_withdrawTo_paysCreditToAnotherAddress() public {
+        RevertingReceiver r = new RevertingReceiver();
+        vm.deal(address(r), 1 ether);
+        token.mint(address(r), 50);
+        vm.prank(address(r));
+        token.approve(address(chain), 50);
+        uint256 blknum = chain.nextDepositBlock();
+        vm.prank(address(r));
+        chain.depositToken(address(token), 50);
+        (uint256 pos, bytes memory txBytes, bytes memory proof) =
+            depositExit(address(r), address(token), 50, blknum);
+        startExit(address(r), pos, txBytes, proof);
+        vm.warp(START_TIME + MEP);
+        chain.processExits(address(token), 1);
+        assertEq(token.balanceOf(address(r)), 50, "tokens paid");
+        assertEq(chain.withdrawable(address(r), address(0)), BOND, "bond credited");
+        uint256 before = carol.balance;
+        vm.prank(address(r));
+        (bool ok,) =
+            address(chain).call(abi.encodeWithSignature("withdrawTo(address,address)", address(0), carol));
+        assertTrue(ok, "withdrawTo");
+        assertEq(carol.balance, before + BOND, "the credit went to the chosen address");
+        assertEq(chain.withdrawable(address(r), address(0)), 0);
+    }
+
     // =============================================================== helpers
 
     bytes4 internal constant DEPOSIT_TOO_SMALL = bytes4(keccak256("DepositTooSmall(uint256,uint256)"));

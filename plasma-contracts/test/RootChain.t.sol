@@ -793,6 +793,48 @@ contract RootChainTest is RootChainFixture {
         chain.withdraw(address(0));
     }
 
+    function test_withdrawTo_paysCreditedTokensToAnotherAddress() public {
+        BlacklistToken blk = new BlacklistToken();
+        _tokenDepositAndExit(blk, bob, 300);
+        blk.setBlacklisted(bob, true);
+        vm.warp(START_TIME + MEP);
+        chain.processExits(address(blk), 1);
+        assertEq(chain.withdrawable(bob, address(blk)), 300);
+        vm.expectEmit(address(chain));
+        emit IRootChain.Withdrawn(bob, address(blk), 300);
+        vm.prank(bob);
+        chain.withdrawTo(address(blk), carol);
+        assertEq(blk.balanceOf(carol), 300);
+        assertEq(chain.withdrawable(bob, address(blk)), 0);
+    }
+
+    function test_withdrawTo_revertsIfRecipientZero() public {
+        vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidRecipient.selector, address(0)));
+        vm.prank(alice);
+        chain.withdrawTo(address(0), address(0));
+    }
+
+    function test_withdrawTo_revertsIfNothingToWithdraw() public {
+        vm.expectRevert(abi.encodeWithSelector(IRootChain.NothingToWithdraw.selector, alice, address(0)));
+        vm.prank(alice);
+        chain.withdrawTo(address(0), bob);
+    }
+
+    function test_withdrawTo_revertsIfRecipientRejectsEth() public {
+        TogglingReceiver r = new TogglingReceiver();
+        vm.deal(address(r), 1 ether);
+        _depositAndExit(address(r), 0.5 ether);
+        vm.warp(START_TIME + MEP);
+        chain.processExits(address(0), 1);
+        RevertingReceiver sink = new RevertingReceiver();
+        vm.expectRevert(
+            abi.encodeWithSelector(IRootChain.EthTransferFailed.selector, address(sink), 0.5 ether + BOND)
+        );
+        vm.prank(address(r));
+        chain.withdrawTo(address(0), address(sink));
+        assertEq(chain.withdrawable(address(r), address(0)), 0.5 ether + BOND, "credit kept");
+    }
+
     // =============================================================== helpers
 
     function _depositAndExit(address who, uint256 amount) internal returns (uint256 pos) {

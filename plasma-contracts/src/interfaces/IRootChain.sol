@@ -130,6 +130,8 @@ interface IRootChain {
     error InsufficientGas(uint256 gasLeft, uint256 required);
     /// @notice The caller has no withdrawable balance of this token.
     error NothingToWithdraw(address owner, address token);
+    /// @notice `withdrawTo` needs a non-zero recipient.
+    error InvalidRecipient(address to);
     /// @notice The ETH transfer of a withdrawal failed.
     error EthTransferFailed(address to, uint256 amount);
 
@@ -180,6 +182,11 @@ interface IRootChain {
 
     /// @notice Pull the caller's whole withdrawable balance of `token` (credited by failed payouts).
     function withdraw(address token) external;
+
+    /// @notice Send the caller's whole withdrawable balance of `token` to `to`: for an owner that cannot receive
+    ///         ETH (a contract without a payable fallback, e.g. the owner of token exits whose ETH bond was credited).
+    /// @dev Emits `Withdrawn(caller, token, amount)`, like `withdraw`.
+    function withdrawTo(address token, address to) external;
 
     // ---------------------------------------------------------------------------------------------
     // Views
