@@ -20,7 +20,8 @@ import {UtxoPos} from "./libraries/UtxoPos.sol";
 ///      - exit `utxoPos` (the exit id): `amount96 << 160 | owner`; `amount96 == 0` with a non-zero slot means
 ///        the exit is closed (paid, credited or challenged) and the output can never exit again. Amounts of
 ///        2^96 - 1 or more store the sentinel `2^96 - 1` and the full amount in `_largeExitAmounts`;
-///      - one min-heap per token of `priority = exitableAt << 128 | utxoPos`.
+///      - one min-heap per token of entries `exitableAt << 65 | utxoPos << 1` (`nextExit` shows them in the
+///        interface's `exitableAt << 128 | utxoPos` form); its header slot also holds the token's reserve of credits.
 contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     using ExitHeap for ExitHeap.Heap;
     using SafeERC20 for IERC20;
@@ -37,6 +38,11 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     uint256 private constant TIME_MASK = 0xffffffff;
     uint256 private constant ROOT_MASK = ~TIME_MASK;
     uint256 private constant LARGE_AMOUNT = type(uint96).max;
+    /// @dev Queue entries: `exitableAt << 65 | position << 1 | kind` (kind 0: standard exit).
+    uint256 private constant ENTRY_TIME_SHIFT = 65;
+    uint256 private constant POSITION_MASK = type(uint64).max;
+    /// @dev The largest reserve of credits a token's queue header holds (its 125-bit extra field).
+    uint256 private constant MAX_RESERVE = (1 << ExitHeap.EXTRA_BITS) - 1;
 
     address private immutable OPERATOR;
     uint256 private immutable MIN_EXIT_PERIOD;
@@ -51,8 +57,6 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     mapping(uint256 utxoPos => uint256 amount) private _largeExitAmounts;
     mapping(address token => ExitHeap.Heap) private _queues;
     mapping(address owner => mapping(address token => uint256)) private _withdrawable;
-    /// @dev Per token, the sum of all credits not yet withdrawn: money owed, never available to a later payout.
-    mapping(address token => uint256) private _reserved;
 
     /// @param operator_ The only address allowed to submit blocks.
     /// @param minExitPeriod_ The minimum exit period (MEP) in seconds, in [1, 2^32).
@@ -153,7 +157,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
             _largeExitAmounts[utxoPos] = amount;
         }
         _exits[utxoPos] = (packedAmount << 160) | uint160(owner);
-        _queues[token].insert((exitableAt << 128) | utxoPos);
+        _queues[token].insert((exitableAt << ENTRY_TIME_SHIFT) | (utxoPos << 1));
         emit ExitStarted(utxoPos, owner, token, amount, exitableAt);
     }
 
@@ -241,14 +245,14 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     function processExits(address token, uint256 maxExits) external nonReentrant returns (uint256 processed) {
         ExitHeap.Heap storage queue = _queues[token];
         while (processed < maxExits && queue.length() != 0) {
-            uint256 priority = queue.top();
+            uint256 entry = queue.top();
             // forge-lint: disable-next-line(block-timestamp) exit periods are days; seconds of drift are harmless
-            if (priority >> 128 > block.timestamp) break;
+            if (entry >> ENTRY_TIME_SHIFT > block.timestamp) break;
             queue.pop();
             unchecked {
                 ++processed;
             }
-            _processOne(token, priority & type(uint128).max);
+            _processOne(token, (entry >> 1) & POSITION_MASK);
         }
     }
 
@@ -301,9 +305,9 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         if (!_sendEth(to, amount)) _credit(to, address(0), amount);
     }
 
-    /// @dev The contract's balance of `token` less the credits it owes in it. A token whose `balanceOf` fails (or
-    ///      answers malformed data) has nothing available. Every credit is checked against this first, so the sum of
-    ///      credits never exceeds the balance and cannot overflow.
+    /// @dev The contract's balance of `token` less the credits it owes in it (and never more than the reserve field
+    ///      can still take). A token whose `balanceOf` fails (or answers malformed data) has nothing available. Every
+    ///      credit is checked against this first, so the credits never exceed the balance and cannot overflow.
     function _available(address token) private view returns (uint256 available) {
         uint256 held;
         if (token == address(0)) {
@@ -316,9 +320,10 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
                 if and(ok, gt(returndatasize(), 31)) { held := mload(0) }
             }
         }
-        uint256 owed = _reserved[token];
+        uint256 owed = _queues[token].extra();
         unchecked {
             available = held > owed ? held - owed : 0;
+            if (available > MAX_RESERVE - owed) available = MAX_RESERVE - owed;
         }
     }
 
@@ -337,8 +342,9 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         uint256 amount = _withdrawable[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         delete _withdrawable[msg.sender][token];
+        ExitHeap.Heap storage queue = _queues[token];
         unchecked {
-            _reserved[token] -= amount; // every credit is part of the reserve
+            queue.setExtra(queue.extra() - amount); // every credit is part of the reserve
         }
         emit Withdrawn(msg.sender, token, amount);
         if (token == address(0)) {
@@ -351,8 +357,9 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
 
     /// @dev Only called for an amount checked against `_available(token)`, so neither sum can overflow.
     function _credit(address owner, address token, uint256 amount) private {
+        ExitHeap.Heap storage queue = _queues[token];
         unchecked {
-            _reserved[token] += amount;
+            queue.setExtra(queue.extra() + amount);
             _withdrawable[owner][token] += amount;
         }
         emit WithdrawalCredited(owner, token, amount);
@@ -467,7 +474,8 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IRootChain
     function nextExit(address token) external view returns (uint256 priority) {
-        return _queues[token].top();
+        uint256 entry = _queues[token].top();
+        return ((entry >> ENTRY_TIME_SHIFT) << 128) | ((entry >> 1) & POSITION_MASK);
     }
 
     /// @inheritdoc IRootChain
