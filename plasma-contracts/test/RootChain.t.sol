@@ -28,14 +28,14 @@ contract RootChainTest is RootChainFixture {
 
     function test_constructor_revertsIfOperatorZero() public {
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidOperator.selector, address(0)));
-        new RootChain(address(0), MEP, BOND, MIN_DEPOSIT);
+        new RootChain(address(0), MEP, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
     }
 
     function test_constructor_revertsIfMinExitPeriodOutOfRange() public {
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidMinExitPeriod.selector, 0));
-        new RootChain(operator, 0, BOND, MIN_DEPOSIT);
+        new RootChain(operator, 0, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidMinExitPeriod.selector, 1 << 32));
-        new RootChain(operator, 1 << 32, BOND, MIN_DEPOSIT);
+        new RootChain(operator, 1 << 32, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
     }
 
     function test_eip712Domain_isPlasmaV1() public view {
@@ -680,10 +680,11 @@ contract RootChainTest is RootChainFixture {
         uint256 goodPos = _depositAndExit(alice, 2 ether);
         uint256 before = alice.balance;
         vm.warp(START_TIME + MEP);
-        vm.expectEmit(address(chain));
-        emit IRootChain.ExitFinalized(badPos, bad, address(0), 1 ether, false);
+        // The failed payout is credited, then reported (paid = false).
         vm.expectEmit(address(chain));
         emit IRootChain.WithdrawalCredited(bad, address(0), 1 ether + BOND);
+        vm.expectEmit(address(chain));
+        emit IRootChain.ExitFinalized(badPos, bad, address(0), 1 ether, false);
         vm.expectEmit(address(chain));
         emit IRootChain.ExitFinalized(goodPos, alice, address(0), 2 ether, true);
         assertEq(chain.processExits{gas: 1_000_000}(address(0), 10), 2);
@@ -699,9 +700,9 @@ contract RootChainTest is RootChainFixture {
         blk.setBlacklisted(bob, true);
         vm.warp(START_TIME + MEP);
         vm.expectEmit(address(chain));
-        emit IRootChain.ExitFinalized(badPos, bob, address(blk), 300, false);
-        vm.expectEmit(address(chain));
         emit IRootChain.WithdrawalCredited(bob, address(blk), 300);
+        vm.expectEmit(address(chain));
+        emit IRootChain.ExitFinalized(badPos, bob, address(blk), 300, false);
         vm.expectEmit(address(chain));
         emit IRootChain.ExitFinalized(goodPos, alice, address(blk), 400, true);
         assertEq(chain.processExits(address(blk), 10), 2);
