@@ -237,6 +237,7 @@ contract InFlightExitGame is ExitGameBase {
         IRootChain.Spend calldata spend
     ) external onlyRootChain nonReentrant {
         (bytes32 txHash, uint256 record) = _load(ife);
+        if (inputIndex >= MAX_INPUTS) revert IRootChain.PiggybackNotActive(txHash, inputIndex);
         uint256 bit = _activePiggyback(txHash, record, inputIndex);
         _checkOtherSpend(
             txHash, PaymentTx.input(ife.txBytes, inputIndex), spend, ife.inputs[inputIndex].owner
@@ -568,10 +569,10 @@ contract InFlightExitGame is ExitGameBase {
         return record | bit;
     }
 
-    /// @dev The piggyback bit of index `k` (bit i input i, 4 + j output j), which must be set.
+    /// @dev The piggyback bit of index `k < 8` (bit i input i, 4 + j output j), which must be set.
     function _activePiggyback(bytes32 txHash, uint256 record, uint256 k) private pure returns (uint256 bit) {
-        if (k >= SLOTS || record & (PIGGYBACK << k) == 0) revert IRootChain.PiggybackNotActive(txHash, k);
         bit = PIGGYBACK << k;
+        if (record & bit == 0) revert IRootChain.PiggybackNotActive(txHash, k);
     }
 
     /// @dev Revert unless `spend` spends `utxoPos`, is signed by `owner` and is not the in-flight transaction.
