@@ -166,8 +166,8 @@ contract InFlightExitGameTest is InFlightFixture {
     function test_startInFlightExit_revertsIfInclusionProofWrong() public {
         Coin memory dep = ethCoin(alicePk, 1 ether);
         (Coin memory paid,) = spendCoin(dep, bobPk, 0.4 ether); // at index 7 of block 1000
-        Coin memory wrongIndex = paid;
-        wrongIndex.pos = UtxoPos.encode(1000, 6, 0);
+        Coin memory wrongIndex =
+            Coin(UtxoPos.encode(1000, 6, 0), paid.txBytes, paid.proof, bob, bobPk, address(0), 0.4 ether);
         InFlight memory f = payment(coins1(wrongIndex), outputs1(carol, address(0), 1), bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidInclusionProof.selector, wrongIndex.pos));
         startIfe(f, bob, 0);
