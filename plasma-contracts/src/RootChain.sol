@@ -3,10 +3,9 @@ pragma solidity ^0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {ExitGameBase} from "./ExitGameBase.sol";
+import {InFlightExitGame} from "./InFlightExitGame.sol";
 import {IRootChain} from "./interfaces/IRootChain.sol";
 import {ExitHeap} from "./libraries/ExitHeap.sol";
 import {Merkle} from "./libraries/Merkle.sol";
@@ -14,58 +13,45 @@ import {PaymentTx} from "./libraries/PaymentTx.sol";
 import {UtxoPos} from "./libraries/UtxoPos.sol";
 
 /// @title RootChain
-/// @notice Plasma (MVP family) root chain: block commitments, ETH/ERC20 deposits and the standard exit game.
-/// @dev Storage is kept to one slot per block and one slot per exit (see docs/CONTRACTS.md):
-///      - block `blknum`: `uint256(root) & ~0xffffffff | timestamp` (high 224 bits of the root, uint32 time);
-///      - exit `utxoPos` (the exit id): `amount96 << 160 | owner`; `amount96 == 0` with a non-zero slot means
-///        the exit is closed (paid, credited or challenged) and the output can never exit again. Amounts of
-///        2^96 - 1 or more store the sentinel `2^96 - 1` and the full amount in `_largeExitAmounts`;
-///      - one min-heap per token of `priority = exitableAt << 128 | utxoPos`.
-contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
+/// @notice Plasma (MVP / MoreVP) root chain: block commitments, ETH/ERC20 deposits, the standard exit game and the
+///         in-flight exit game, with one queue per token for both kinds of exit.
+/// @dev Storage is kept to one slot per block, one slot per standard exit plus the record of its transaction, and
+///      two slots per in-flight exit (see `ExitGameBase` and docs/CONTRACTS.md). The in-flight entry points run in
+///      the `InFlightExitGame` contract that the constructor deploys, by delegatecall: in this contract's storage,
+///      with its balance and address, so this is the one address users, the operator and watchers talk to.
+contract RootChain is IRootChain, ExitGameBase {
     using ExitHeap for ExitHeap.Heap;
     using SafeERC20 for IERC20;
-
-    /// @notice Operator blocks are numbered 1000, 2000, …; deposit blocks fill the gaps.
-    uint256 public constant CHILD_BLOCK_INTERVAL = 1000;
-    /// @notice Gas given to an ETH payout in `processExits` (and to the challenger's bond).
-    uint256 public constant PAYOUT_GAS_ETH = 30_000;
-    /// @notice Gas given to an ERC20 `transfer` in `processExits`.
-    uint256 public constant PAYOUT_GAS_TOKEN = 100_000;
-
-    /// @dev Gas kept besides a capped call: the call's own cost (value, cold account, new account) and slack.
-    uint256 private constant CALL_OVERHEAD = 40_000;
-    uint256 private constant TIME_MASK = 0xffffffff;
-    uint256 private constant ROOT_MASK = ~TIME_MASK;
-    uint256 private constant LARGE_AMOUNT = type(uint96).max;
-
-    address private immutable OPERATOR;
-    uint256 private immutable MIN_EXIT_PERIOD;
-    uint256 private immutable EXIT_BOND;
-
-    /// @dev One slot: the next operator block number and the next deposit block's offset from the last one.
-    uint128 private _nextChildBlock;
-    uint128 private _nextDepositOffset;
-    mapping(uint256 blknum => uint256 record) private _blocks;
-    mapping(uint256 utxoPos => uint256 packed) private _exits;
-    mapping(uint256 utxoPos => uint256 amount) private _largeExitAmounts;
-    mapping(address token => ExitHeap.Heap) private _queues;
-    mapping(address owner => mapping(address token => uint256)) private _withdrawable;
 
     /// @param operator_ The only address allowed to submit blocks.
     /// @param minExitPeriod_ The minimum exit period (MEP) in seconds, in [1, 2^32).
     /// @param exitBond_ The exact bond in wei for `startStandardExit`; it should cover the cost of
     ///        processing (and challenging) an exit, so that exit-queue spam does not pay.
-    constructor(address operator_, uint256 minExitPeriod_, uint256 exitBond_) EIP712("Plasma", "1") {
-        if (operator_ == address(0)) revert InvalidOperator(operator_);
-        if (minExitPeriod_ == 0 || minExitPeriod_ > type(uint32).max) {
-            revert InvalidMinExitPeriod(minExitPeriod_);
-        }
-        OPERATOR = operator_;
-        MIN_EXIT_PERIOD = minExitPeriod_;
-        EXIT_BOND = exitBond_;
+    /// @param minDeposit_ The smallest ETH deposit in wei: filling the 999 deposit slots between two operator blocks
+    ///        then locks 999 times it (see docs/CONTRACTS.md).
+    /// @param inFlightExitBond_ The exact bond in wei for `startInFlightExit`; it pays a non-canonical challenger
+    ///        (or a responder) and the processing of the exit's entries.
+    /// @param piggybackBond_ The exact bond in wei of each piggyback; it pays an input- or output-spent challenger
+    ///        and the processing of the piggyback.
+    constructor(
+        address operator_,
+        uint256 minExitPeriod_,
+        uint256 exitBond_,
+        uint256 minDeposit_,
+        uint256 inFlightExitBond_,
+        uint256 piggybackBond_
+    ) ExitGameBase(operator_, minExitPeriod_, exitBond_, minDeposit_, inFlightExitBond_, piggybackBond_) {
         _nextChildBlock = 1000;
         _nextDepositOffset = 1;
+        IN_FLIGHT_EXIT_GAME = address(
+            new InFlightExitGame(
+                operator_, minExitPeriod_, exitBond_, minDeposit_, inFlightExitBond_, piggybackBond_
+            )
+        );
     }
+
+    /// @dev The in-flight exit game's code, run by delegatecall (see the contract's notice).
+    address private immutable IN_FLIGHT_EXIT_GAME;
 
     // ---------------------------------------------------------------------------------------------
     // Blocks and deposits
@@ -76,9 +62,10 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         if (msg.sender != OPERATOR) revert NotOperator(msg.sender);
         uint256 timestamp = _timestamp();
         uint256 blknum = _nextChildBlock;
+        if (blknum > UtxoPos.MAX_BLKNUM) revert BlockNumberOverflow(blknum);
         _blocks[blknum] = (uint256(root) & ROOT_MASK) | timestamp;
         unchecked {
-            // forge-lint: disable-next-line(unsafe-typecast) blknum < 2^33 while timestamps fit 32 bits
+            // forge-lint: disable-next-line(unsafe-typecast) blknum <= MAX_BLKNUM < 2^35
             _nextChildBlock = uint128(blknum + CHILD_BLOCK_INTERVAL);
         }
         _nextDepositOffset = 1;
@@ -88,6 +75,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IRootChain
     function deposit() external payable {
         if (msg.value == 0) revert ZeroDeposit();
+        if (msg.value < MIN_DEPOSIT) revert DepositTooSmall(msg.value, MIN_DEPOSIT);
         _deposit(msg.sender, address(0), msg.value);
     }
 
@@ -113,6 +101,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
             // forge-lint: disable-next-line(unsafe-typecast) offset < 1000
             _nextDepositOffset = uint128(offset + 1);
         }
+        if (blknum > UtxoPos.MAX_BLKNUM) revert BlockNumberOverflow(blknum);
         bytes32 root = Merkle.singleLeafRoot(PaymentTx.depositLeafHash(owner, token, amount, blknum));
         _blocks[blknum] = (uint256(root) & ROOT_MASK) | timestamp;
         emit DepositCreated(owner, token, blknum, amount);
@@ -124,7 +113,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Exit game
+    // Standard exit game
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRootChain
@@ -141,31 +130,32 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
             packedAmount = LARGE_AMOUNT;
             _largeExitAmounts[utxoPos] = amount;
         }
-        _exits[utxoPos] = (packedAmount << 160) | uint160(owner);
-        _queues[token].insert((exitableAt << 128) | utxoPos);
+        _exits[utxoPos] = (packedAmount << AMOUNT_SHIFT) | uint160(owner);
+        _queues[token].insert((exitableAt << ENTRY_TIME_SHIFT) | (utxoPos << 1));
         emit ExitStarted(utxoPos, owner, token, amount, exitableAt);
     }
 
-    /// @dev Check that the caller may exit the output at `utxoPos` and compute its `exitableAt`.
+    /// @dev Check that the caller may exit the output at `utxoPos`, record it in its transaction's record (so that
+    ///      no in-flight exit pays it, and no standard exit at another position of the same output exists), and
+    ///      compute its `exitableAt`.
     function _verifyOutput(uint256 utxoPos, bytes calldata txBytes, bytes calldata inclusionProof)
         private
-        view
         returns (address owner, address token, uint256 amount, uint256 exitableAt)
     {
         if (!UtxoPos.isValid(utxoPos)) revert InvalidUtxoPos(utxoPos);
         if (_exits[utxoPos] != 0) revert ExitAlreadyStarted(utxoPos);
         uint256 blknum = utxoPos / UtxoPos.BLOCK_OFFSET;
-        uint256 record = _blocks[blknum];
-        if (record == 0) revert BlockNotFound(blknum);
+        uint256 record = _blockRecord(blknum);
         (owner, token, amount) = _readOutput(utxoPos, txBytes);
         _checkInclusion(utxoPos, record, txBytes, inclusionProof);
-        unchecked {
-            // All terms are below 2^33, so neither sum overflows.
-            exitableAt = (record & TIME_MASK)
-                + (blknum % CHILD_BLOCK_INTERVAL == 0 ? 2 * MIN_EXIT_PERIOD : MIN_EXIT_PERIOD);
-            uint256 earliest = block.timestamp + MIN_EXIT_PERIOD;
-            if (exitableAt < earliest) exitableAt = earliest;
+        bytes32 txHash = keccak256(txBytes);
+        uint256 outputIndex = utxoPos % UtxoPos.TX_OFFSET;
+        uint256 txRecord = _txRecords[txHash];
+        if (txRecord & ((SE_STARTED | EXITED) << outputIndex) != 0) {
+            revert OutputAlreadyExited(txHash, outputIndex);
         }
+        _txRecords[txHash] = txRecord | (SE_STARTED << outputIndex);
+        exitableAt = _exitableAt(_exitBound(record, blknum));
     }
 
     /// @dev Decode `txBytes` canonically and return output `outputIndex(utxoPos)`, owned by the caller.
@@ -182,16 +172,6 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         if (amount == 0) revert ZeroAmountExit(utxoPos);
     }
 
-    /// @dev Revert unless `txBytes` is leaf `txIndex(utxoPos)` of the block whose record is `record`.
-    function _checkInclusion(uint256 utxoPos, uint256 record, bytes calldata txBytes, bytes calldata proof)
-        private
-        pure
-    {
-        uint256 txIndex = (utxoPos / UtxoPos.TX_OFFSET) % 100_000;
-        bytes32 root = Merkle.computeRoot(Merkle.leafHash(txBytes), txIndex, proof);
-        if ((uint256(root) ^ record) >> 32 != 0) revert InvalidInclusionProof(utxoPos);
-    }
-
     /// @inheritdoc IRootChain
     function challengeStandardExit(
         uint256 utxoPos,
@@ -200,134 +180,147 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         bytes calldata signature
     ) external nonReentrant {
         uint256 packed = _exits[utxoPos];
-        if (packed >> 160 == 0) revert ExitNotActive(utxoPos);
-        address owner = _ownerOf(packed);
-
-        bytes32 digest = _spendDigest(utxoPos, spendingTxBytes, inputIndex);
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != owner) revert InvalidSignature(signer, owner);
-
-        _exits[utxoPos] = uint160(owner);
-        if (packed >> 160 == LARGE_AMOUNT) delete _largeExitAmounts[utxoPos];
-        emit ExitChallenged(utxoPos, msg.sender);
-        if (!_sendEth(msg.sender, EXIT_BOND)) _credit(msg.sender, address(0), EXIT_BOND);
-    }
-
-    /// @dev The EIP-712 digest of `spendingTxBytes` after checking that its input `inputIndex` is `utxoPos`.
-    function _spendDigest(uint256 utxoPos, bytes calldata spendingTxBytes, uint256 inputIndex)
-        private
-        view
-        returns (bytes32)
-    {
-        (uint256 nIn, uint256 nOut) = PaymentTx.validate(spendingTxBytes);
-        if (inputIndex >= nIn) revert InputIndexOutOfRange(inputIndex, nIn);
-        uint256 spent = PaymentTx.input(spendingTxBytes, inputIndex);
-        if (spent != utxoPos) revert InputDoesNotSpendExit(spent, utxoPos);
-        return _hashTypedDataV4(PaymentTx.structHash(spendingTxBytes, nIn, nOut));
+        if (_amountField(packed) == 0) revert ExitNotActive(utxoPos);
+        _checkSpend(utxoPos, spendingTxBytes, inputIndex, signature, _ownerOf(packed));
+        _closeChallenged(utxoPos, packed, msg.sender);
+        _payEth(msg.sender, EXIT_BOND);
     }
 
     /// @inheritdoc IRootChain
     function processExits(address token, uint256 maxExits) external nonReentrant returns (uint256 processed) {
         ExitHeap.Heap storage queue = _queues[token];
         while (processed < maxExits && queue.length() != 0) {
-            uint256 priority = queue.top();
+            uint256 entry = queue.top();
             // forge-lint: disable-next-line(block-timestamp) exit periods are days; seconds of drift are harmless
-            if (priority >> 128 > block.timestamp) break;
+            if (entry >> ENTRY_TIME_SHIFT > block.timestamp || entry & IN_FLIGHT_ENTRY != 0) break;
             queue.pop();
             unchecked {
                 ++processed;
             }
-            _processOne(token, priority & type(uint128).max);
+            _processOne(token, (entry >> 1) & POSITION_MASK);
         }
     }
 
     function _processOne(address token, uint256 utxoPos) private {
         uint256 packed = _exits[utxoPos];
-        uint256 amount = packed >> 160;
-        if (amount == 0) return; // challenged: its bond already went to the challenger
+        uint256 amount = _amountField(packed);
+        if (amount == 0) return; // challenged, or closed by an in-flight exit: its bond went to the challenger
         address owner = _ownerOf(packed);
         _exits[utxoPos] = uint160(owner);
         if (amount == LARGE_AMOUNT) {
             amount = _largeExitAmounts[utxoPos];
             delete _largeExitAmounts[utxoPos];
         }
-        _finalize(utxoPos, owner, token, amount);
+        PiggybackOutcome outcome = _payWithBond(owner, token, amount, EXIT_BOND);
+        if (outcome == PiggybackOutcome.Unfunded) emit ExitUnfunded(utxoPos, owner, token, amount);
+        else emit ExitFinalized(utxoPos, owner, token, amount, outcome == PiggybackOutcome.Paid);
     }
 
-    function _finalize(uint256 utxoPos, address owner, address token, uint256 amount) private {
-        bool paid;
-        if (token == address(0)) {
-            uint256 total = amount + EXIT_BOND;
-            _requireGas(PAYOUT_GAS_ETH);
-            paid = _sendEth(owner, total);
-            emit ExitFinalized(utxoPos, owner, token, amount, paid);
-            if (!paid) _credit(owner, address(0), total);
-        } else {
-            _requireGas(PAYOUT_GAS_TOKEN + PAYOUT_GAS_ETH + CALL_OVERHEAD);
-            paid = _sendToken(token, owner, amount);
-            emit ExitFinalized(utxoPos, owner, token, amount, paid);
-            if (!paid) _credit(owner, token, amount);
-            if (EXIT_BOND != 0) {
-                _requireGas(PAYOUT_GAS_ETH);
-                if (!_sendEth(owner, EXIT_BOND)) _credit(owner, address(0), EXIT_BOND);
-            }
-        }
+    // ---------------------------------------------------------------------------------------------
+    // In-flight exits: forwarded to the game's code, which runs here (checks, state and events in `InFlightExitGame`)
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IRootChain
+    function startInFlightExit(bytes calldata, bytes[] calldata, bytes[] calldata, bytes[] calldata, uint256)
+        external
+        payable
+    {
+        _inFlightExitGame();
     }
 
     /// @inheritdoc IRootChain
+    function piggybackInFlightExitOnInput(InFlightExit calldata, uint256) external payable {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function piggybackInFlightExitOnOutput(bytes calldata, uint256) external payable {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function challengeInFlightExitNotCanonical(
+        InFlightExit calldata,
+        uint256,
+        Spend calldata,
+        uint256,
+        bytes calldata
+    ) external {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function respondToNonCanonicalChallenge(InFlightExit calldata, uint256, bytes calldata) external {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function challengeInFlightExitInputSpent(InFlightExit calldata, uint256, Spend calldata) external {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function challengeInFlightExitOutputSpent(
+        bytes calldata,
+        uint256,
+        bytes calldata,
+        uint256,
+        Spend calldata
+    ) external {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function deleteInFlightExit(InFlightExit calldata) external {
+        _inFlightExitGame();
+    }
+
+    /// @inheritdoc IRootChain
+    function processInFlightExit(address, InFlightExit calldata) external {
+        _inFlightExitGame();
+    }
+
+    /// @dev Run the current call in the in-flight exit game's code and return (or revert) with its result.
+    function _inFlightExitGame() private {
+        address game = IN_FLIGHT_EXIT_GAME;
+        assembly {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), game, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Withdrawals
+    // ---------------------------------------------------------------------------------------------
+
+    /// @inheritdoc IRootChain
     function withdraw(address token) external nonReentrant {
+        _withdraw(token, msg.sender);
+    }
+
+    /// @inheritdoc IRootChain
+    function withdrawTo(address token, address to) external nonReentrant {
+        if (to == address(0)) revert InvalidRecipient(to);
+        _withdraw(token, to);
+    }
+
+    function _withdraw(address token, address to) private {
         uint256 amount = _withdrawable[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(msg.sender, token);
         delete _withdrawable[msg.sender][token];
+        ExitHeap.Heap storage queue = _queues[token];
+        unchecked {
+            queue.setExtra(queue.extra() - amount); // every credit is part of the reserve
+        }
         emit Withdrawn(msg.sender, token, amount);
         if (token == address(0)) {
-            (bool ok,) = msg.sender.call{value: amount}("");
-            if (!ok) revert EthTransferFailed(msg.sender, amount);
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
         } else {
-            IERC20(token).safeTransfer(msg.sender, amount);
-        }
-    }
-
-    function _credit(address owner, address token, uint256 amount) private {
-        _withdrawable[owner][token] += amount;
-        emit WithdrawalCredited(owner, token, amount);
-    }
-
-    /// @dev The owner in the low 160 bits of an exit slot.
-    function _ownerOf(uint256 packed) private pure returns (address) {
-        // forge-lint: disable-next-line(unsafe-typecast) the truncation is the point: owner is the low 160 bits
-        return address(uint160(packed));
-    }
-
-    /// @dev Revert unless a capped call of `cap` gas would get all of it (EIP-150 keeps 1/64 back), so the
-    ///      processor cannot starve an honest receiver into the credit path by sending too little gas.
-    function _requireGas(uint256 cap) private view {
-        uint256 required = cap + cap / 63 + CALL_OVERHEAD;
-        if (gasleft() < required) revert InsufficientGas(gasleft(), required);
-    }
-
-    /// @dev ETH transfer with at most `PAYOUT_GAS_ETH` gas; returndata is never copied.
-    function _sendEth(address to, uint256 value) private returns (bool ok) {
-        assembly ("memory-safe") {
-            ok := call(PAYOUT_GAS_ETH, shr(96, shl(96, to)), value, 0, 0, 0, 0)
-        }
-    }
-
-    /// @dev ERC20 `transfer` with at most `PAYOUT_GAS_TOKEN` gas; success as in OpenZeppelin SafeERC20
-    ///      (no return data from a contract, or exactly `true`). At most 32 bytes of return data are copied.
-    function _sendToken(address token, address to, uint256 amount) private returns (bool ok) {
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, shl(224, 0xa9059cbb))
-            mstore(add(m, 4), shr(96, shl(96, to))) // clean: `to` may carry the exit slot's amount bits
-            mstore(add(m, 36), amount)
-            mstore(0, 0)
-            ok := call(PAYOUT_GAS_TOKEN, token, 0, m, 68, 0, 32)
-            if ok {
-                switch returndatasize()
-                case 0 { ok := gt(extcodesize(token), 0) }
-                default { ok := and(gt(returndatasize(), 31), eq(mload(0), 1)) }
-            }
+            IERC20(token).safeTransfer(to, amount);
         }
     }
 
@@ -351,13 +344,21 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IRootChain
+    function minDeposit() external view returns (uint256) {
+        return MIN_DEPOSIT;
+    }
+
+    /// @inheritdoc IRootChain
     function nextChildBlock() external view returns (uint256) {
         return _nextChildBlock;
     }
 
     /// @inheritdoc IRootChain
     function nextDepositBlock() external view returns (uint256) {
-        return _nextChildBlock - CHILD_BLOCK_INTERVAL + _nextDepositOffset;
+        uint256 offset = _nextDepositOffset;
+        // While full, the next deposit block is the first one after the operator's next block.
+        if (offset == CHILD_BLOCK_INTERVAL) offset = CHILD_BLOCK_INTERVAL + 1;
+        return _nextChildBlock - CHILD_BLOCK_INTERVAL + offset;
     }
 
     /// @inheritdoc IRootChain
@@ -381,7 +382,7 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
         uint256 packed = _exits[utxoPos];
         if (packed == 0) return (ExitStatus.None, address(0), 0);
         owner = _ownerOf(packed);
-        amount = packed >> 160;
+        amount = _amountField(packed);
         if (amount == 0) return (ExitStatus.Closed, owner, 0);
         if (amount == LARGE_AMOUNT) amount = _largeExitAmounts[utxoPos];
         status = ExitStatus.Active;
@@ -394,7 +395,62 @@ contract RootChain is IRootChain, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IRootChain
     function nextExit(address token) external view returns (uint256 priority) {
-        return _queues[token].top();
+        uint256 entry = _queues[token].top();
+        return ((entry >> ENTRY_TIME_SHIFT) << 128) | ((entry >> 1) & POSITION_MASK);
+    }
+
+    /// @inheritdoc IRootChain
+    function exitQueueTop(address token)
+        external
+        view
+        returns (uint256 exitableAt, uint256 position, bool inFlight)
+    {
+        uint256 entry = _queues[token].top();
+        return (entry >> ENTRY_TIME_SHIFT, (entry >> 1) & POSITION_MASK, entry & IN_FLIGHT_ENTRY != 0);
+    }
+
+    /// @inheritdoc IRootChain
+    function inFlightExitBond() external view returns (uint256) {
+        return IN_FLIGHT_EXIT_BOND;
+    }
+
+    /// @inheritdoc IRootChain
+    function piggybackBond() external view returns (uint256) {
+        return PIGGYBACK_BOND;
+    }
+
+    /// @inheritdoc IRootChain
+    function getInFlightExit(bytes32 txHash)
+        external
+        view
+        returns (
+            uint256 exitableAt,
+            uint256 piggybacks,
+            bool canonical,
+            uint256 competitorPosition,
+            bool processing,
+            bytes32 dataHash
+        )
+    {
+        uint256 record = _txRecords[txHash];
+        if (record & IFE_ACTIVE == 0) return (0, 0, false, 0, false, bytes32(0));
+        exitableAt = (record >> EXITABLE_SHIFT) & EXITABLE_MASK;
+        piggybacks = (record >> PIGGYBACK_SHIFT) & 0xff;
+        canonical = record & NON_CANONICAL == 0;
+        competitorPosition = (record >> COMPETITOR_SHIFT) & POSITION_MASK;
+        processing = record & PROCESSING != 0;
+        dataHash = _inFlightData[txHash];
+    }
+
+    /// @inheritdoc IRootChain
+    function outputExits(bytes32 txHash, uint256 outputIndex)
+        external
+        view
+        returns (bool standardExitStarted, bool exitedInFlight)
+    {
+        if (outputIndex >= 4) return (false, false);
+        uint256 record = _txRecords[txHash];
+        return (record & (SE_STARTED << outputIndex) != 0, record & (EXITED << outputIndex) != 0);
     }
 
     /// @inheritdoc IRootChain

@@ -21,7 +21,7 @@ contract RootChainExampleTest is Test {
 
     function test_workedExample_matchesPlasmaCore() public {
         require(block.chainid == 31_337, "example uses anvil's chain id");
-        RootChain deployed = new RootChain(address(this), 1 days, 0.01 ether);
+        RootChain deployed = new RootChain(address(this), 1 days, 0.01 ether, 1 gwei, 0.02 ether, 0.015 ether);
         vm.etch(CHAIN_ADDRESS, address(deployed).code);
         RootChain chain = RootChain(payable(CHAIN_ADDRESS));
 
@@ -51,7 +51,7 @@ contract RootChainExampleTest is Test {
         assertEq(root, 0xf363ce1412ad13b29d550ba635e291610229e16491e5115d7176814ed3798147, "block 2000 root");
 
         // Step 1: the deposit in block 1001, whose root the contract computes itself.
-        RootChain fresh = new RootChain(address(this), 1 days, 0.01 ether);
+        RootChain fresh = new RootChain(address(this), 1 days, 0.01 ether, 1 gwei, 0.02 ether, 0.015 ether);
         fresh.submitBlock(bytes32(uint256(1)));
         vm.deal(ALICE, 1 ether);
         vm.prank(ALICE);

@@ -21,20 +21,21 @@ contract RootChainTest is RootChainFixture {
         assertEq(chain.operator(), operator);
         assertEq(chain.minExitPeriod(), MEP);
         assertEq(chain.exitBond(), BOND);
+        assertEq(chain.minDeposit(), MIN_DEPOSIT);
         assertEq(chain.nextChildBlock(), 1000);
         assertEq(chain.nextDepositBlock(), 1);
     }
 
     function test_constructor_revertsIfOperatorZero() public {
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidOperator.selector, address(0)));
-        new RootChain(address(0), MEP, BOND);
+        new RootChain(address(0), MEP, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
     }
 
     function test_constructor_revertsIfMinExitPeriodOutOfRange() public {
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidMinExitPeriod.selector, 0));
-        new RootChain(operator, 0, BOND);
+        new RootChain(operator, 0, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidMinExitPeriod.selector, 1 << 32));
-        new RootChain(operator, 1 << 32, BOND);
+        new RootChain(operator, 1 << 32, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
     }
 
     function test_eip712Domain_isPlasmaV1() public view {
@@ -103,13 +104,13 @@ contract RootChainTest is RootChainFixture {
     }
 
     function test_submitBlock_resetsDepositCounter() public {
-        depositEth(alice, 1);
-        depositEth(alice, 1);
+        depositEth(alice, MIN_DEPOSIT);
+        depositEth(alice, MIN_DEPOSIT);
         assertEq(chain.nextDepositBlock(), 3);
         vm.prank(operator);
         chain.submitBlock(bytes32(uint256(1)));
         assertEq(chain.nextDepositBlock(), 1001);
-        assertEq(depositEth(alice, 1), 1001);
+        assertEq(depositEth(alice, MIN_DEPOSIT), 1001);
     }
 
     function test_getBlock_isZeroForMissingBlock() public view {
@@ -145,7 +146,7 @@ contract RootChainTest is RootChainFixture {
         vm.warp(1 << 32);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.TimestampOverflow.selector, 1 << 32));
         vm.prank(alice);
-        chain.deposit{value: 1}();
+        chain.deposit{value: MIN_DEPOSIT}();
     }
 
     function test_deposit_revertsAfter999DepositsUntilNextBlock() public {
@@ -153,15 +154,17 @@ contract RootChainTest is RootChainFixture {
         chain.submitBlock(bytes32(uint256(1)));
         vm.startPrank(alice);
         for (uint256 i = 1; i <= 999; ++i) {
-            chain.deposit{value: 1}();
+            chain.deposit{value: MIN_DEPOSIT}();
         }
-        assertTrue(chain.isBlockRoot(1999, _depositRoot(alice, address(0), 1, 1999)), "last deposit block");
+        assertTrue(
+            chain.isBlockRoot(1999, _depositRoot(alice, address(0), MIN_DEPOSIT, 1999)), "last deposit block"
+        );
         vm.expectRevert(abi.encodeWithSelector(IRootChain.TooManyDeposits.selector, 2000));
-        chain.deposit{value: 1}();
+        chain.deposit{value: MIN_DEPOSIT}();
         vm.stopPrank();
         vm.prank(operator);
         chain.submitBlock(bytes32(uint256(2)));
-        assertEq(depositEth(alice, 1), 2001);
+        assertEq(depositEth(alice, MIN_DEPOSIT), 2001);
     }
 
     function test_depositToken_createsDepositBlock() public {
@@ -677,10 +680,11 @@ contract RootChainTest is RootChainFixture {
         uint256 goodPos = _depositAndExit(alice, 2 ether);
         uint256 before = alice.balance;
         vm.warp(START_TIME + MEP);
-        vm.expectEmit(address(chain));
-        emit IRootChain.ExitFinalized(badPos, bad, address(0), 1 ether, false);
+        // The failed payout is credited, then reported (paid = false).
         vm.expectEmit(address(chain));
         emit IRootChain.WithdrawalCredited(bad, address(0), 1 ether + BOND);
+        vm.expectEmit(address(chain));
+        emit IRootChain.ExitFinalized(badPos, bad, address(0), 1 ether, false);
         vm.expectEmit(address(chain));
         emit IRootChain.ExitFinalized(goodPos, alice, address(0), 2 ether, true);
         assertEq(chain.processExits{gas: 1_000_000}(address(0), 10), 2);
@@ -696,9 +700,9 @@ contract RootChainTest is RootChainFixture {
         blk.setBlacklisted(bob, true);
         vm.warp(START_TIME + MEP);
         vm.expectEmit(address(chain));
-        emit IRootChain.ExitFinalized(badPos, bob, address(blk), 300, false);
-        vm.expectEmit(address(chain));
         emit IRootChain.WithdrawalCredited(bob, address(blk), 300);
+        vm.expectEmit(address(chain));
+        emit IRootChain.ExitFinalized(badPos, bob, address(blk), 300, false);
         vm.expectEmit(address(chain));
         emit IRootChain.ExitFinalized(goodPos, alice, address(blk), 400, true);
         assertEq(chain.processExits(address(blk), 10), 2);
@@ -788,6 +792,48 @@ contract RootChainTest is RootChainFixture {
         );
         vm.prank(address(r));
         chain.withdraw(address(0));
+    }
+
+    function test_withdrawTo_paysCreditedTokensToAnotherAddress() public {
+        BlacklistToken blk = new BlacklistToken();
+        _tokenDepositAndExit(blk, bob, 300);
+        blk.setBlacklisted(bob, true);
+        vm.warp(START_TIME + MEP);
+        chain.processExits(address(blk), 1);
+        assertEq(chain.withdrawable(bob, address(blk)), 300);
+        vm.expectEmit(address(chain));
+        emit IRootChain.Withdrawn(bob, address(blk), 300);
+        vm.prank(bob);
+        chain.withdrawTo(address(blk), carol);
+        assertEq(blk.balanceOf(carol), 300);
+        assertEq(chain.withdrawable(bob, address(blk)), 0);
+    }
+
+    function test_withdrawTo_revertsIfRecipientZero() public {
+        vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidRecipient.selector, address(0)));
+        vm.prank(alice);
+        chain.withdrawTo(address(0), address(0));
+    }
+
+    function test_withdrawTo_revertsIfNothingToWithdraw() public {
+        vm.expectRevert(abi.encodeWithSelector(IRootChain.NothingToWithdraw.selector, alice, address(0)));
+        vm.prank(alice);
+        chain.withdrawTo(address(0), bob);
+    }
+
+    function test_withdrawTo_revertsIfRecipientRejectsEth() public {
+        TogglingReceiver r = new TogglingReceiver();
+        vm.deal(address(r), 1 ether);
+        _depositAndExit(address(r), 0.5 ether);
+        vm.warp(START_TIME + MEP);
+        chain.processExits(address(0), 1);
+        RevertingReceiver sink = new RevertingReceiver();
+        vm.expectRevert(
+            abi.encodeWithSelector(IRootChain.EthTransferFailed.selector, address(sink), 0.5 ether + BOND)
+        );
+        vm.prank(address(r));
+        chain.withdrawTo(address(0), address(sink));
+        assertEq(chain.withdrawable(address(r), address(0)), 0.5 ether + BOND, "credit kept");
     }
 
     // =============================================================== helpers

@@ -77,17 +77,13 @@ library Merkle {
             let m := mload(0x40)
             mstore8(m, 1)
             h := leaf
-            for { let i := 0 } lt(i, 512) { i := add(i, 32) } {
-                let sibling := calldataload(add(proof.offset, i))
-                switch and(index, 1)
-                case 0 {
-                    mstore(add(m, 1), h)
-                    mstore(add(m, 33), sibling)
-                }
-                default {
-                    mstore(add(m, 1), sibling)
-                    mstore(add(m, 33), h)
-                }
+            let end := add(proof.offset, 512)
+            for { let p := proof.offset } lt(p, end) { p := add(p, 32) } {
+                // Branchless: the running hash is the right child when the current index bit is 1.
+                let sibling := calldataload(p)
+                let swap := mul(and(index, 1), xor(h, sibling))
+                mstore(add(m, 1), xor(h, swap))
+                mstore(add(m, 33), xor(sibling, swap))
                 h := keccak256(m, 65)
                 index := shr(1, index)
             }

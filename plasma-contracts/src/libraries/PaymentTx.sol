@@ -62,33 +62,87 @@ library PaymentTx {
         uint256 len = txBytes.length;
         // The shortest transaction (no input, one output) has 11 words.
         if (len < 352 || len % 32 != 0) revert TxLengthInvalid(len);
-        uint256 o = _offset(txBytes);
-        if (_word(o, 0) != 0x20) revert TxNotCanonical(0);
-        uint256 txType = _word(o, 1);
-        if (txType != TX_TYPE_PAYMENT) revert TxTypeInvalid(txType);
-        if (_word(o, 2) != 0x80) revert TxNotCanonical(2);
-        nIn = _word(o, 5);
-        if (nIn > MAX_INPUTS) revert TxInputCountInvalid(nIn);
-        if (_word(o, 3) != 0xa0 + 32 * nIn) revert TxNotCanonical(3);
-        nOut = _word(o, 6 + nIn);
-        if (nOut == 0 || nOut > MAX_OUTPUTS) revert TxOutputCountInvalid(nOut);
-        if (len != 32 * (7 + nIn + 4 * nOut)) revert TxLengthInvalid(len);
-        for (uint256 i; i < nIn; ++i) {
-            uint256 pos = _word(o, 6 + i);
-            if (!UtxoPos.isValid(pos)) revert TxInputInvalid(i, pos);
+        uint256 head;
+        uint256 txType;
+        uint256 inputsOffset;
+        uint256 outputsOffset;
+        assembly ("memory-safe") {
+            let o := txBytes.offset
+            head := calldataload(o)
+            txType := calldataload(add(o, 0x20))
+            inputsOffset := calldataload(add(o, 0x40))
+            outputsOffset := calldataload(add(o, 0x60))
+            nIn := calldataload(add(o, 0xa0))
         }
-        for (uint256 k; k < nOut; ++k) {
-            uint256 w = 7 + nIn + 4 * k;
-            uint256 outputType = _word(o, w);
-            if (outputType != OUTPUT_TYPE_PAYMENT) revert TxOutputTypeInvalid(k, outputType);
-            if (_word(o, w + 1) >> 160 != 0) revert TxNotCanonical(w + 1);
-            if (_word(o, w + 2) >> 160 != 0) revert TxNotCanonical(w + 2);
+        if (head != 0x20) revert TxNotCanonical(0);
+        if (txType != TX_TYPE_PAYMENT) revert TxTypeInvalid(txType);
+        if (inputsOffset != 0x80) revert TxNotCanonical(2);
+        if (nIn > MAX_INPUTS) revert TxInputCountInvalid(nIn);
+        unchecked {
+            if (outputsOffset != 0xa0 + 32 * nIn) revert TxNotCanonical(3);
+            nOut = _word(txBytes, 6 + nIn);
+            if (nOut == 0 || nOut > MAX_OUTPUTS) revert TxOutputCountInvalid(nOut);
+            if (len != 32 * (7 + nIn + 4 * nOut)) revert TxLengthInvalid(len);
+        }
+        // The first malformed input position, if any (`nIn` if none): `UtxoPos.isValid`, inlined.
+        uint256 bad;
+        uint256 pos;
+        assembly ("memory-safe") {
+            bad := nIn
+            for { let i := 0 } lt(i, nIn) { i := add(i, 1) } {
+                pos := calldataload(add(txBytes.offset, shl(5, add(6, i))))
+                let ok := and(lt(pos, shl(64, 1)), iszero(lt(pos, 1000000000)))
+                ok := and(ok, lt(mod(div(pos, 10000), 100000), 65536))
+                ok := and(ok, lt(mod(pos, 10000), 4))
+                if iszero(ok) {
+                    bad := i
+                    break
+                }
+            }
+        }
+        if (bad < nIn) revert TxInputInvalid(bad, pos);
+        // The first malformed output word, if any: its index and what is wrong (1 type, 2 dirty address).
+        uint256 word;
+        uint256 fault;
+        assembly ("memory-safe") {
+            for { let k := 0 } lt(k, nOut) { k := add(k, 1) } {
+                let w := add(add(7, nIn), shl(2, k))
+                let p := add(txBytes.offset, shl(5, w))
+                if iszero(eq(calldataload(p), 1)) {
+                    word := k
+                    fault := 1
+                    break
+                }
+                if shr(160, calldataload(add(p, 0x20))) {
+                    word := add(w, 1)
+                    fault := 2
+                    break
+                }
+                if shr(160, calldataload(add(p, 0x40))) {
+                    word := add(w, 2)
+                    fault := 2
+                    break
+                }
+            }
+        }
+        if (fault == 1) revert TxOutputTypeInvalid(word, _word(txBytes, 7 + nIn + 4 * word));
+        if (fault == 2) revert TxNotCanonical(word);
+    }
+
+    /// @notice The input and output counts of bytes already known to be a validated transaction (for example because
+    ///         their hash matches one recorded after `validate`); does not check anything.
+    function counts(bytes calldata txBytes) internal pure returns (uint256 nIn, uint256 nOut) {
+        assembly ("memory-safe") {
+            nIn := calldataload(add(txBytes.offset, 0xa0))
+            nOut := calldataload(add(txBytes.offset, shl(5, add(6, nIn))))
         }
     }
 
     /// @notice Input `i` of a validated transaction (`i < nIn` is the caller's to check).
-    function input(bytes calldata txBytes, uint256 i) internal pure returns (uint256) {
-        return _word(_offset(txBytes), 6 + i);
+    function input(bytes calldata txBytes, uint256 i) internal pure returns (uint256 pos) {
+        assembly ("memory-safe") {
+            pos := calldataload(add(txBytes.offset, shl(5, add(6, i))))
+        }
     }
 
     /// @notice Output `k` of a validated transaction with `nIn` inputs (`k < nOut` is the caller's to check).
@@ -97,11 +151,12 @@ library PaymentTx {
         pure
         returns (address owner, address token, uint256 amount)
     {
-        uint256 o = _offset(txBytes);
-        uint256 w = 7 + nIn + 4 * k;
-        owner = address(uint160(_word(o, w + 1)));
-        token = address(uint160(_word(o, w + 2)));
-        amount = _word(o, w + 3);
+        assembly ("memory-safe") {
+            let p := add(txBytes.offset, shl(5, add(add(8, nIn), shl(2, k))))
+            owner := calldataload(p)
+            token := calldataload(add(p, 0x20))
+            amount := calldataload(add(p, 0x40))
+        }
     }
 
     /// @notice The EIP-712 `hashStruct` of a validated transaction with `nIn` inputs and `nOut` outputs.
@@ -165,15 +220,9 @@ library PaymentTx {
         transaction = abi.decode(txBytes, (Transaction));
     }
 
-    function _offset(bytes calldata txBytes) private pure returns (uint256 o) {
+    function _word(bytes calldata txBytes, uint256 index) private pure returns (uint256 w) {
         assembly ("memory-safe") {
-            o := txBytes.offset
-        }
-    }
-
-    function _word(uint256 offset, uint256 index) private pure returns (uint256 w) {
-        assembly ("memory-safe") {
-            w := calldataload(add(offset, shl(5, index)))
+            w := calldataload(add(txBytes.offset, shl(5, index)))
         }
     }
 }

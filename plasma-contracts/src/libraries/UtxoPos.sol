@@ -10,6 +10,9 @@ library UtxoPos {
     uint256 internal constant TX_OFFSET = 10_000;
     uint256 internal constant MAX_TX_INDEX = 65_535;
     uint256 internal constant MAX_OUTPUT_INDEX = 3;
+    /// @notice The largest block number whose every position is below 2^64:
+    ///         `18,446,744,073 * 1e9 + 65,535 * 1e4 + 3 < 2^64 <= 18,446,744,074 * 1e9`.
+    uint256 internal constant MAX_BLKNUM = 18_446_744_073;
 
     /// @notice Whether `pos` is a well-formed output position.
     function isValid(uint256 pos) internal pure returns (bool) {

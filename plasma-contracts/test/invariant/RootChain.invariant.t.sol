@@ -17,7 +17,7 @@ contract RootChainInvariantTest is Test {
     function setUp() public {
         vm.warp(1_700_000_000);
         address operator = address(0x0BE7A708);
-        chain = new RootChain(operator, 1 days, 0.01 ether);
+        chain = new RootChain(operator, 1 days, 0.01 ether, 1 gwei, 0.02 ether, 0.015 ether);
         token = new MockERC20("Token", "TKN");
         handler = new RootChainHandler(chain, token, operator);
 

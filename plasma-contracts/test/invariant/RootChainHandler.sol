@@ -77,7 +77,7 @@ contract RootChainHandler {
 
     function depositEth(uint256 actorSeed, uint256 amount) external {
         address who = actors[actorSeed % actors.length];
-        amount = 1 + amount % 10 ether;
+        amount = chain.minDeposit() + amount % 10 ether;
         vm.deal(who, who.balance + amount);
         _makeRoomForDeposit();
         uint256 blknum = chain.nextDepositBlock();

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {ExitHeap} from "../../src/libraries/ExitHeap.sol";
 import {Test} from "../utils/Test.sol";
+import {vm} from "../utils/Vm.sol";
 
 contract ExitHeapHarness {
     using ExitHeap for ExitHeap.Heap;
@@ -24,6 +25,14 @@ contract ExitHeapHarness {
 
     function length() external view returns (uint256) {
         return heap.length();
+    }
+
+    function extra() external view returns (uint256) {
+        return heap.extra();
+    }
+
+    function setExtra(uint256 value) external {
+        heap.setExtra(value);
     }
 }
 
@@ -58,13 +67,54 @@ contract ExitHeapTest is Test {
         }
     }
 
+    /// @notice The header slot holds `extra << 131 | size << 99 | top`; a heap of one entry uses no other slot.
+    function test_header_holdsTopSizeAndExtra() public {
+        h.setExtra(5);
+        h.insert(77);
+        uint256 header = uint256(vm.load(address(h), bytes32(0)));
+        assertEq(header, (5 << 131) | (1 << 99) | 77, "header");
+        bytes32 data = keccak256(abi.encode(uint256(0)));
+        assertEq(uint256(vm.load(address(h), bytes32(uint256(data) + 1))), 0, "node 1 lives in the header");
+        h.insert(3);
+        assertEq(
+            uint256(vm.load(address(h), bytes32(0))), (5 << 131) | (2 << 99) | 3, "new top in the header"
+        );
+        assertEq(uint256(vm.load(address(h), bytes32(uint256(data) + 2))), 77, "old top moved to node 2");
+        h.pop();
+        h.pop();
+        assertEq(uint256(vm.load(address(h), bytes32(0))), 5 << 131, "emptied: only extra left");
+        assertEq(uint256(vm.load(address(h), bytes32(uint256(data) + 2))), 0, "node 2 cleared");
+    }
+
+    /// @notice `extra` survives every insert and pop, and never leaks into values or the size.
+    function testFuzz_extra_isIndependentOfTheHeap(uint256 extraValue, uint256 seed) public {
+        extraValue = bound(extraValue, 0, (1 << 125) - 1);
+        h.setExtra(extraValue);
+        uint256 n = bound(seed, 1, 20);
+        for (uint256 i; i < n; ++i) {
+            h.insert(1 + (uint256(keccak256(abi.encode(seed, i))) >> 157));
+            assertEq(h.extra(), extraValue, "extra after insert");
+        }
+        uint256 previous;
+        for (uint256 i; i < n; ++i) {
+            uint256 v = h.pop();
+            assertGe(v, previous, "sorted");
+            assertLt(v, 1 << 99, "value bits");
+            previous = v;
+            assertEq(h.extra(), extraValue, "extra after pop");
+        }
+        assertEq(h.length(), 0);
+        h.setExtra(0);
+        assertEq(uint256(vm.load(address(h), bytes32(0))), 0, "all clear");
+    }
+
     /// @notice Pops come out sorted: compare with a sorted reference.
     function testFuzz_heap_popsSorted(uint256[] memory values) public {
         uint256 n = values.length > 64 ? 64 : values.length;
         uint256[] memory ref = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             // Make values unique (exit priorities are) without losing their order's randomness.
-            uint256 v = (values[i] & ~uint256(0xff)) | i;
+            uint256 v = ((values[i] >> 157) & ~uint256(0xff)) | i | 1 << 98;
             ref[i] = v;
             h.insert(v);
         }

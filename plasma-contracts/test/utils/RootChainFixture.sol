@@ -14,6 +14,9 @@ import {vm} from "./Vm.sol";
 abstract contract RootChainFixture is Test {
     uint256 internal constant MEP = 1 days;
     uint256 internal constant BOND = 0.01 ether;
+    uint256 internal constant MIN_DEPOSIT = 1 gwei;
+    uint256 internal constant IFE_BOND = 0.02 ether;
+    uint256 internal constant PIGGYBACK_BOND = 0.015 ether;
     uint256 internal constant START_TIME = 1_700_000_000;
 
     RootChain internal chain;
@@ -41,7 +44,7 @@ abstract contract RootChainFixture is Test {
         bob = vm.addr(bobPk);
         vm.label(alice, "alice");
         vm.label(bob, "bob");
-        chain = new RootChain(operator, MEP, BOND);
+        chain = new RootChain(operator, MEP, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
         token = new MockERC20("Token", "TKN");
         vm.label(address(chain), "RootChain");
         vm.label(address(token), "TKN");

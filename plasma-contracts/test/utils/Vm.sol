@@ -15,6 +15,8 @@ interface Vm {
     function deal(address account, uint256 balance) external;
     function warp(uint256 timestamp) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function store(address target, bytes32 slot, bytes32 value) external;
+    function load(address target, bytes32 slot) external view returns (bytes32);
     function roll(uint256 blockNumber) external;
     function expectRevert() external;
     function expectRevert(bytes4 selector) external;
