@@ -169,7 +169,7 @@ impl CoinState {
                 Self::Spent | Self::Exited => self,
             },
             ExitStatus::Challenged => Self::Spent,
-            ExitStatus::Finalized => Self::Exited,
+            ExitStatus::Finalized | ExitStatus::Unfunded => Self::Exited,
         }
     }
 }
@@ -223,6 +223,9 @@ pub enum ExitStatus {
     Challenged,
     /// Paid (or credited) on L1.
     Finalized,
+    /// Closed unpaid at its turn: the contract could not fund it (forged outputs had drained the
+    /// token). The output can never exit again.
+    Unfunded,
 }
 
 impl ExitStatus {

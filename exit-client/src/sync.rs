@@ -434,10 +434,25 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
         RootChainEvent::ExitFinalized { utxo_pos, .. } => {
             close_exit(staged, *utxo_pos, ExitStatus::Finalized)?;
         }
-        // Credits and withdrawals move L1 balances only; the domain never changes.
+        RootChainEvent::ExitUnfunded { utxo_pos, .. } => {
+            close_exit(staged, *utxo_pos, ExitStatus::Unfunded)?;
+        }
+        // Credits and withdrawals move L1 balances only; the domain never changes. The client
+        // does not track in-flight exits yet: their events are read and skipped.
         RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
-        | RootChainEvent::Eip712DomainChanged => {}
+        | RootChainEvent::Eip712DomainChanged
+        | RootChainEvent::InFlightExitStarted { .. }
+        | RootChainEvent::InFlightExitInputPiggybacked { .. }
+        | RootChainEvent::InFlightExitOutputPiggybacked { .. }
+        | RootChainEvent::InFlightExitChallenged { .. }
+        | RootChainEvent::InFlightExitChallengeResponded { .. }
+        | RootChainEvent::InFlightExitInputBlocked { .. }
+        | RootChainEvent::InFlightExitOutputBlocked { .. }
+        | RootChainEvent::InFlightExitDeleted { .. }
+        | RootChainEvent::InFlightExitInputWithdrawn { .. }
+        | RootChainEvent::InFlightExitOutputWithdrawn { .. }
+        | RootChainEvent::InFlightExitProcessed { .. } => {}
     }
     Ok(())
 }

@@ -130,10 +130,24 @@ fn applied(log: RootChainLog) -> Option<L1Event> {
         }),
         RootChainEvent::ExitStarted { utxo_pos, .. } => Some(L1Event::ExitStarted(utxo_pos)),
         RootChainEvent::ExitChallenged { utxo_pos, .. } => Some(L1Event::ExitChallenged(utxo_pos)),
-        RootChainEvent::ExitFinalized { utxo_pos, .. } => Some(L1Event::ExitFinalized(utxo_pos)),
+        // Paid or closed unfunded: either way the output leaves the UTXO set for good.
+        RootChainEvent::ExitFinalized { utxo_pos, .. }
+        | RootChainEvent::ExitUnfunded { utxo_pos, .. } => Some(L1Event::ExitFinalized(utxo_pos)),
+        // The chain does not follow in-flight exits yet (their inputs stay spendable here).
         RootChainEvent::BlockSubmitted { .. }
         | RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
-        | RootChainEvent::Eip712DomainChanged => None,
+        | RootChainEvent::Eip712DomainChanged
+        | RootChainEvent::InFlightExitStarted { .. }
+        | RootChainEvent::InFlightExitInputPiggybacked { .. }
+        | RootChainEvent::InFlightExitOutputPiggybacked { .. }
+        | RootChainEvent::InFlightExitChallenged { .. }
+        | RootChainEvent::InFlightExitChallengeResponded { .. }
+        | RootChainEvent::InFlightExitInputBlocked { .. }
+        | RootChainEvent::InFlightExitOutputBlocked { .. }
+        | RootChainEvent::InFlightExitDeleted { .. }
+        | RootChainEvent::InFlightExitInputWithdrawn { .. }
+        | RootChainEvent::InFlightExitOutputWithdrawn { .. }
+        | RootChainEvent::InFlightExitProcessed { .. } => None,
     }
 }

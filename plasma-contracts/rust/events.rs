@@ -25,7 +25,7 @@
 use std::collections::HashMap;
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEventInterface;
@@ -81,6 +81,143 @@ pub enum RootChainEvent {
         /// Whether the amount was transferred (`false`: credited, see `WithdrawalCredited`).
         paid: bool,
     },
+    /// `ExitUnfunded`: a standard exit reached its turn but the contract could not fund it
+    /// (forged outputs drained the token): it is closed unpaid, its bond returned.
+    ExitUnfunded {
+        /// The exit id.
+        utxo_pos: UtxoPos,
+        /// The output's owner.
+        owner: Address,
+        /// The output's token.
+        token: Address,
+        /// The amount claimed.
+        amount: U256,
+    },
+    /// `InFlightExitStarted`: an in-flight exit of the transaction `tx_hash` started. It carries
+    /// everything a watcher or a piggybacker needs, with no second source.
+    InFlightExitStarted {
+        /// The in-flight transaction's hash (the exit's id).
+        tx_hash: B256,
+        /// Who started it (and posted the in-flight exit bond).
+        starter: Address,
+        /// The in-flight transaction's canonical bytes.
+        tx_bytes: Bytes,
+        /// Its inputs as the start proved them.
+        inputs: Vec<InFlightInput>,
+        /// Its signatures, one per input.
+        signatures: Vec<Bytes>,
+        /// When its first queue entry may be processed.
+        exitable_at: u64,
+    },
+    /// `InFlightExitInputPiggybacked`: the owner of input `input_index` piggybacked it.
+    InFlightExitInputPiggybacked {
+        /// The exit.
+        tx_hash: B256,
+        /// The input's owner.
+        owner: Address,
+        /// The input's index in the in-flight transaction.
+        input_index: u64,
+    },
+    /// `InFlightExitOutputPiggybacked`: the owner of output `output_index` piggybacked it.
+    InFlightExitOutputPiggybacked {
+        /// The exit.
+        tx_hash: B256,
+        /// The output's owner.
+        owner: Address,
+        /// The output's index in the in-flight transaction.
+        output_index: u64,
+    },
+    /// `InFlightExitChallenged`: a competitor spending input `input_index` made the exit
+    /// non-canonical.
+    InFlightExitChallenged {
+        /// The exit.
+        tx_hash: B256,
+        /// Who challenged (and holds the exit bond now).
+        challenger: Address,
+        /// The shared input's index in the in-flight transaction.
+        input_index: u64,
+        /// The competitor's hash.
+        competitor_hash: B256,
+        /// The competitor's position `blknum·10^9 + txIndex·10^4`, or 0 when shown unincluded.
+        competitor_position: U256,
+    },
+    /// `InFlightExitChallengeResponded`: the in-flight transaction was shown included before
+    /// the competitor: canonical again.
+    InFlightExitChallengeResponded {
+        /// The exit.
+        tx_hash: B256,
+        /// Who responded (and holds the exit bond now).
+        responder: Address,
+        /// The in-flight transaction's position `blknum·10^9 + txIndex·10^4`.
+        tx_position: U256,
+    },
+    /// `InFlightExitInputBlocked`: a piggybacked input was shown spent elsewhere.
+    InFlightExitInputBlocked {
+        /// The exit.
+        tx_hash: B256,
+        /// Who challenged (and got the piggyback bond).
+        challenger: Address,
+        /// The input's index.
+        input_index: u64,
+    },
+    /// `InFlightExitOutputBlocked`: a piggybacked output was shown spent.
+    InFlightExitOutputBlocked {
+        /// The exit.
+        tx_hash: B256,
+        /// Who challenged (and got the piggyback bond).
+        challenger: Address,
+        /// The output's index.
+        output_index: u64,
+    },
+    /// `InFlightExitDeleted`: an exit with nothing piggybacked was deleted after its first
+    /// half, its bond returned.
+    InFlightExitDeleted {
+        /// The exit.
+        tx_hash: B256,
+        /// Who got the bond back.
+        bond_owner: Address,
+    },
+    /// `InFlightExitInputWithdrawn`: processing settled a piggybacked input.
+    InFlightExitInputWithdrawn {
+        /// The exit.
+        tx_hash: B256,
+        /// The input's index.
+        input_index: u64,
+        /// Its owner.
+        owner: Address,
+        /// Its token.
+        token: Address,
+        /// Its amount.
+        amount: U256,
+        /// What processing did with it.
+        outcome: PiggybackOutcome,
+    },
+    /// `InFlightExitOutputWithdrawn`: processing settled a piggybacked output.
+    InFlightExitOutputWithdrawn {
+        /// The exit.
+        tx_hash: B256,
+        /// The output's index.
+        output_index: u64,
+        /// Its owner.
+        owner: Address,
+        /// Its token.
+        token: Address,
+        /// Its amount.
+        amount: U256,
+        /// What processing did with it.
+        outcome: PiggybackOutcome,
+    },
+    /// `InFlightExitProcessed`: the exit's entry in the queue of `token` was processed.
+    InFlightExitProcessed {
+        /// The exit.
+        tx_hash: B256,
+        /// The queue.
+        token: Address,
+        /// Whether the exit was canonical (outputs paid) or not (inputs paid).
+        canonical: bool,
+        /// Whether every entry of the exit is processed.
+        finished: bool,
+    },
     /// `WithdrawalCredited`: a failed payout was credited to `owner`'s withdrawable balance.
     WithdrawalCredited {
         /// Whose balance.
@@ -102,6 +239,53 @@ pub enum RootChainEvent {
     /// `EIP712DomainChanged` (ERC-5267): the signing domain changed. The root contract's domain
     /// is fixed at deployment, so nothing follows from it.
     Eip712DomainChanged,
+}
+
+/// One input of an in-flight transaction, as `startInFlightExit` proved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlightInput {
+    /// The hash of the transaction that created the input.
+    pub tx_hash: B256,
+    /// The input's owner (a signer of the in-flight transaction).
+    pub owner: Address,
+    /// The input's token.
+    pub token: Address,
+    /// The input's amount.
+    pub amount: U256,
+}
+
+/// What processing did with one piggyback (`IRootChain.PiggybackOutcome`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PiggybackOutcome {
+    /// Amount and piggyback bond were transferred to the owner.
+    Paid,
+    /// The transfer failed at the receiver: credited to its withdrawable balance.
+    Credited,
+    /// The contract could not fund the amount; the bond was returned.
+    Unfunded,
+    /// The output was already exited by another exit; the bond was returned.
+    AlreadyExited,
+    /// On the side that is not paid; the bond was returned.
+    NotPaid,
+}
+
+impl PiggybackOutcome {
+    fn from_index(value: u8) -> Result<Self, DecodeError> {
+        Ok(match value {
+            0 => Self::Paid,
+            1 => Self::Credited,
+            2 => Self::Unfunded,
+            3 => Self::AlreadyExited,
+            4 => Self::NotPaid,
+            other => {
+                return Err(DecodeError::OutOfRange {
+                    event: "InFlightExit*Withdrawn",
+                    field: "outcome",
+                    value: U256::from(other),
+                });
+            }
+        })
+    }
 }
 
 /// Why a log of the root contract does not decode.
@@ -240,6 +424,101 @@ impl RootChainEvent {
                 token: e.token,
                 amount: e.amount,
                 paid: e.paid,
+            },
+            RootChainEvents::ExitUnfunded(e) => Self::ExitUnfunded {
+                utxo_pos: to_pos("ExitUnfunded", e.utxoPos)?,
+                owner: e.owner,
+                token: e.token,
+                amount: e.amount,
+            },
+            RootChainEvents::InFlightExitStarted(e) => Self::InFlightExitStarted {
+                tx_hash: e.txHash,
+                starter: e.starter,
+                tx_bytes: e.txBytes,
+                inputs: e
+                    .inputs
+                    .iter()
+                    .map(|i| InFlightInput {
+                        tx_hash: i.txHash,
+                        owner: i.owner,
+                        token: i.token,
+                        amount: i.amount,
+                    })
+                    .collect(),
+                signatures: e.signatures,
+                exitable_at: to_u64("InFlightExitStarted", "exitableAt", e.exitableAt)?,
+            },
+            RootChainEvents::InFlightExitInputPiggybacked(e) => {
+                Self::InFlightExitInputPiggybacked {
+                    tx_hash: e.txHash,
+                    owner: e.owner,
+                    input_index: to_u64(
+                        "InFlightExitInputPiggybacked",
+                        "inputIndex",
+                        e.inputIndex,
+                    )?,
+                }
+            }
+            RootChainEvents::InFlightExitOutputPiggybacked(e) => {
+                Self::InFlightExitOutputPiggybacked {
+                    tx_hash: e.txHash,
+                    owner: e.owner,
+                    output_index: to_u64(
+                        "InFlightExitOutputPiggybacked",
+                        "outputIndex",
+                        e.outputIndex,
+                    )?,
+                }
+            }
+            RootChainEvents::InFlightExitChallenged(e) => Self::InFlightExitChallenged {
+                tx_hash: e.txHash,
+                challenger: e.challenger,
+                input_index: to_u64("InFlightExitChallenged", "inputIndex", e.inputIndex)?,
+                competitor_hash: e.competitorHash,
+                competitor_position: e.competitorPosition,
+            },
+            RootChainEvents::InFlightExitChallengeResponded(e) => {
+                Self::InFlightExitChallengeResponded {
+                    tx_hash: e.txHash,
+                    responder: e.responder,
+                    tx_position: e.txPosition,
+                }
+            }
+            RootChainEvents::InFlightExitInputBlocked(e) => Self::InFlightExitInputBlocked {
+                tx_hash: e.txHash,
+                challenger: e.challenger,
+                input_index: to_u64("InFlightExitInputBlocked", "inputIndex", e.inputIndex)?,
+            },
+            RootChainEvents::InFlightExitOutputBlocked(e) => Self::InFlightExitOutputBlocked {
+                tx_hash: e.txHash,
+                challenger: e.challenger,
+                output_index: to_u64("InFlightExitOutputBlocked", "outputIndex", e.outputIndex)?,
+            },
+            RootChainEvents::InFlightExitDeleted(e) => Self::InFlightExitDeleted {
+                tx_hash: e.txHash,
+                bond_owner: e.bondOwner,
+            },
+            RootChainEvents::InFlightExitInputWithdrawn(e) => Self::InFlightExitInputWithdrawn {
+                tx_hash: e.txHash,
+                input_index: to_u64("InFlightExitInputWithdrawn", "inputIndex", e.inputIndex)?,
+                owner: e.owner,
+                token: e.token,
+                amount: e.amount,
+                outcome: PiggybackOutcome::from_index(e.outcome)?,
+            },
+            RootChainEvents::InFlightExitOutputWithdrawn(e) => Self::InFlightExitOutputWithdrawn {
+                tx_hash: e.txHash,
+                output_index: to_u64("InFlightExitOutputWithdrawn", "outputIndex", e.outputIndex)?,
+                owner: e.owner,
+                token: e.token,
+                amount: e.amount,
+                outcome: PiggybackOutcome::from_index(e.outcome)?,
+            },
+            RootChainEvents::InFlightExitProcessed(e) => Self::InFlightExitProcessed {
+                tx_hash: e.txHash,
+                token: e.token,
+                canonical: e.canonical,
+                finished: e.finished,
             },
             RootChainEvents::WithdrawalCredited(e) => Self::WithdrawalCredited {
                 owner: e.owner,
@@ -383,8 +662,12 @@ mod tests {
     #[test]
     fn every_signature_of_the_abi_is_followed() {
         let signatures = RootChainEvent::signatures();
-        assert_eq!(signatures.len(), 8);
+        // 7 of the plasma chain and the standard exit game, ExitUnfunded, 11 of the in-flight
+        // exit game, and OpenZeppelin's EIP712DomainChanged.
+        assert_eq!(signatures.len(), 20);
         assert!(signatures.contains(&RootChain::ExitFinalized::SIGNATURE_HASH));
+        assert!(signatures.contains(&RootChain::InFlightExitStarted::SIGNATURE_HASH));
+        assert!(signatures.contains(&RootChain::InFlightExitProcessed::SIGNATURE_HASH));
         assert!(signatures.contains(&RootChain::Withdrawn::SIGNATURE_HASH));
     }
 

@@ -20,7 +20,7 @@
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let provider = ProviderBuilder::new().connect("http://127.0.0.1:8545").await?;
 //! let operator = provider.get_accounts().await?[0];
-//! let config = DeployConfig { operator, min_exit_period: 7 * 24 * 3600, exit_bond: parse_ether("0.01")? };
+//! let config = DeployConfig { exit_bond: parse_ether("0.01")?, ..DeployConfig::new(operator, 7 * 24 * 3600) };
 //! let address = deploy(&provider, &config).await?;
 //! let root_chain = RootChain::new(address, &provider);
 //! assert_eq!(root_chain.nextChildBlock().call().await?, U256::from(1000));
@@ -111,15 +111,44 @@ pub struct DeployConfig {
     /// The bond, in wei, posted with every standard exit; it should cover the gas of processing
     /// (and challenging) an exit so that queue spam does not pay.
     pub exit_bond: U256,
+    /// The smallest ETH deposit, in wei: filling the 999 deposit slots between two operator
+    /// blocks then locks 999 times it (docs/CONTRACTS.md).
+    pub min_deposit: U256,
+    /// The bond, in wei, of `startInFlightExit`: it pays a non-canonical challenger (or a
+    /// responder) and the processing of the exit's entries.
+    pub in_flight_exit_bond: U256,
+    /// The bond, in wei, of each piggyback: it pays an input- or output-spent challenger and the
+    /// processing of the piggyback.
+    pub piggyback_bond: U256,
 }
 
-/// Deploys the root contract from the provider's default sender and returns its address.
+impl DeployConfig {
+    /// The settings of `script/Deploy.s.sol` for a public network: exit bond 0.01 ETH, least
+    /// deposit 0.001 ETH, in-flight exit bond 0.02 ETH, piggyback bond 0.015 ETH.
+    pub fn new(operator: Address, min_exit_period: u64) -> Self {
+        let milli_eth = U256::from(10u64).pow(U256::from(15));
+        Self {
+            operator,
+            min_exit_period,
+            exit_bond: milli_eth * U256::from(10),
+            min_deposit: milli_eth,
+            in_flight_exit_bond: milli_eth * U256::from(20),
+            piggyback_bond: milli_eth * U256::from(15),
+        }
+    }
+}
+
+/// Deploys the root contract from the provider's default sender and returns its address (the
+/// contract deploys its in-flight exit game itself).
 pub async fn deploy<P: Provider>(provider: P, config: &DeployConfig) -> Result<Address> {
     let instance = RootChain::deploy(
         provider,
         config.operator,
         U256::from(config.min_exit_period),
         config.exit_bond,
+        config.min_deposit,
+        config.in_flight_exit_bond,
+        config.piggyback_bond,
     )
     .await?;
     Ok(*instance.address())

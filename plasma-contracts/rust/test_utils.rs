@@ -64,10 +64,14 @@ impl TestChain {
             .wallet(wallet)
             .connect_http(anvil.endpoint_url())
             .erased();
+        // Tests deposit small amounts (the load generator: 1 gwei a payment): the least deposit
+        // is 1 gwei here. The in-flight bonds scale with the exit bond, as on a public network.
         let config = DeployConfig {
-            operator: keys[0].address(),
-            min_exit_period,
             exit_bond,
+            min_deposit: U256::from(1_000_000_000u64),
+            in_flight_exit_bond: exit_bond * U256::from(2),
+            piggyback_bond: exit_bond * U256::from(3) / U256::from(2),
+            ..DeployConfig::new(keys[0].address(), min_exit_period)
         };
         let root_chain = deploy(&provider, &config).await.expect("deploys");
         Self {

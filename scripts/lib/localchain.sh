@@ -58,14 +58,15 @@ localchain_anvil() {
 dev_key() { node -e 'console.log(require(process.argv[1]).private_keys[process.argv[2]])' "$anvil_config" "$1"; }
 
 # localchain_deploy OPERATOR_KEY EXIT_PERIOD: deploys the root contract from the committed
-# artifact (bond 0.01 ETH); sets $root_chain.
+# artifact (exit bond 0.01 ETH, least deposit 1 gwei, in-flight exit bond 0.02 ETH, piggyback bond
+# 0.015 ETH); sets $root_chain.
 localchain_deploy() {
   local key=$1 exit_period=$2 bytecode args operator_address
-  say "deploying the root contract (exit period ${exit_period}s, bond 0.01 ETH)"
+  say "deploying the root contract (exit period ${exit_period}s, exit bond 0.01 ETH)"
   bytecode=$(node -e 'console.log(require(process.argv[1]).bytecode.object)' "$root/plasma-contracts/artifacts/RootChain.json")
   operator_address=$("$cast" wallet address "$key")
-  args=$("$cast" abi-encode "constructor(address,uint256,uint256)" \
-    "$operator_address" "$exit_period" 10000000000000000)
+  args=$("$cast" abi-encode "constructor(address,uint256,uint256,uint256,uint256,uint256)" \
+    "$operator_address" "$exit_period" 10000000000000000 1000000000 20000000000000000 15000000000000000)
   root_chain=$("$cast" send --json --rpc-url "$l1" --private-key "$key" \
     --create "$bytecode${args#0x}" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).contractAddress))')

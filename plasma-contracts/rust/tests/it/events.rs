@@ -224,7 +224,7 @@ async fn a_range_without_events_reads_nothing() {
     chain
         .contract()
         .deposit()
-        .value(U256::from(5))
+        .value(chain.config.min_deposit)
         .from(chain.keys[1].address())
         .mined()
         .await;
