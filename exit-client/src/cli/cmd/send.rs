@@ -27,7 +27,7 @@ pub(crate) struct Args {
     /// ERC20 token address (default: ETH).
     #[arg(long)]
     token: Option<Address>,
-    /// Fee paid to the operator, in ETH units [default: 0].
+    /// Fee paid to the operator, in ETH units (`0.0001eth`, `1000gwei`).
     #[arg(long, default_value = "0wei")]
     fee: String,
     /// Return once the operator has accepted the payment, without waiting until its block
