@@ -162,10 +162,7 @@ impl L1 {
             alloy::contract::Error,
         >,
     ) -> Result<TransactionReceipt> {
-        let pending = pending.map_err(|e| L1Error::Contract {
-            action,
-            message: e.to_string(),
-        })?;
+        let pending = pending.map_err(|e| contract_error(action, &e))?;
         let receipt = pending.get_receipt().await.map_err(|e| self.rpc(e))?;
         if !receipt.status() {
             return Err(L1Error::Reverted {
@@ -305,10 +302,20 @@ impl L1 {
         action: &'static str,
         call: &alloy::contract::SolCallBuilder<&DynProvider, C>,
     ) -> Result<u64> {
-        let estimate = call.estimate_gas().await.map_err(|e| L1Error::Contract {
-            action,
-            message: e.to_string(),
-        })?;
+        let estimate = call
+            .estimate_gas()
+            .await
+            .map_err(|e| contract_error(action, &e))?;
         Ok(estimate.saturating_add(estimate / 2))
     }
+}
+
+/// A contract call that failed before it was mined, with the root contract's error by name
+/// (`DepositTooSmall(…)`, `TooManyDeposits(…)`) when the node returned its revert data.
+fn contract_error(action: &'static str, error: &alloy::contract::Error) -> L1Error {
+    let message = match error.as_decoded_interface_error::<RootChain::RootChainErrors>() {
+        Some(reason) => format!("the root contract refused it: {reason:?}"),
+        None => error.to_string(),
+    };
+    L1Error::Contract { action, message }
 }

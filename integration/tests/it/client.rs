@@ -19,6 +19,13 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
         net.user("carol", 3),
     );
 
+    // A deposit below the contract's least deposit is refused by name, before it is sent.
+    let refused = alice.fails(&["deposit", "1wei"]);
+    assert!(
+        refused.contains("DepositTooSmall") && refused.contains("minDeposit"),
+        "{refused}"
+    );
+
     // Alice deposits on L1 and pays Bob; Bob pays Carol. Every side's verified balance is right.
     alice.ok(&["deposit", "1eth"]);
     alice.wait_balance(eth("1")).await;
