@@ -26,6 +26,8 @@ const COLUMNS: [&str; 8] = [META, BLOCKS, UTXOS, SPENT, COINS, EXITS, COMMITMENT
 const SYNCED: &[u8] = b"synced_blknum";
 const L1_CURSOR: &[u8] = b"l1_cursor";
 const CHAIN: &[u8] = b"chain";
+/// The first committed block the watcher found unserved, and since when (unix milliseconds).
+const WITHHELD: &[u8] = b"withheld_since";
 /// The owners whose coins the store records (the wallet's keys when it last synced).
 const TRACKED: &[u8] = b"tracked_owners";
 
@@ -365,6 +367,21 @@ impl ClientStore {
     /// The commitment of block `blknum` read from L1.
     pub fn commitment(&self, blknum: u64) -> Result<Option<Commitment>> {
         self.get(COMMITMENTS, &blknum.to_be_bytes())
+    }
+
+    /// The committed block the watcher found unserved, and since when (unix milliseconds).
+    pub fn withheld_since(&self) -> Result<Option<(u64, u64)>> {
+        self.get(META, WITHHELD)
+    }
+
+    /// Records that block `blknum` has been unserved since `since` (unix milliseconds).
+    pub fn set_withheld_since(&self, batch: &mut Batch, blknum: u64, since: u64) {
+        self.put(batch, META, WITHHELD, &(blknum, since));
+    }
+
+    /// Forgets the unserved block (it was served).
+    pub fn clear_withheld(&self, batch: &mut Batch) {
+        batch.0.delete_cf(self.cf(META), WITHHELD);
     }
 
     /// The owners whose coins this store records (`None` before the first sync that wrote it).

@@ -8,8 +8,7 @@
 //! event that clears (when the operator answers again), so that a later outage is raised too.
 //! docs/WATCHER.md lists the events, their causes and what a user should do.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use plasma_core::UtxoPos;
@@ -177,7 +176,6 @@ pub struct Watcher<'a> {
     owned: Vec<Address>,
     chain_id: u64,
     config: WatchConfig,
-    missing_since: HashMap<u64, Instant>,
     operator_reachable: bool,
 }
 
@@ -198,7 +196,6 @@ impl<'a> Watcher<'a> {
             owned,
             chain_id,
             config,
-            missing_since: HashMap::new(),
             operator_reachable: true,
         }
     }
@@ -288,7 +285,11 @@ impl<'a> Watcher<'a> {
         self.operator_reachable = reachable;
         match result {
             Ok(_) => {
-                self.missing_since.clear();
+                if self.store.withheld_since()?.is_some() {
+                    let mut batch = Batch::default();
+                    self.store.clear_withheld(&mut batch);
+                    self.store.write(batch)?;
+                }
                 Ok(())
             }
             Err(
@@ -333,11 +334,19 @@ impl<'a> Watcher<'a> {
         l1_block: u64,
         raised: &mut Vec<WatchEvent>,
     ) -> Result<(), WatchError> {
-        let since = *self
-            .missing_since
-            .entry(blknum)
-            .or_insert_with(Instant::now);
-        let waited = since.elapsed();
+        // Counted from when a watcher first saw the block unserved, kept in the store: a watcher
+        // run in rounds (a new process each time) still sees the time pass.
+        let now = unix_millis();
+        let since = match self.store.withheld_since()? {
+            Some((seen, since)) if seen == blknum => since,
+            _ => {
+                let mut batch = Batch::default();
+                self.store.set_withheld_since(&mut batch, blknum, now);
+                self.store.write(batch)?;
+                now
+            }
+        };
+        let waited = Duration::from_millis(now.saturating_sub(since));
         if waited >= self.config.withhold_after {
             self.raise(
                 WatchEvent::BlockWithholding {
@@ -466,4 +475,12 @@ impl<'a> Watcher<'a> {
         }
         Ok(())
     }
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock (it survives a restart, unlike
+/// `Instant`).
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -260,3 +260,31 @@ async fn a_coin_created_and_spent_in_one_block_is_spent() {
     );
     assert_eq!(store.spend_of(bobs).unwrap().unwrap().blknum, 1000);
 }
+
+/// A watcher run in rounds (a new process each time, as from cron) still raises
+/// `block_withholding`: the time a root has gone unserved counts from when it was first seen,
+/// kept in the store.
+#[tokio::test]
+async fn a_withheld_block_is_raised_by_a_watcher_run_in_rounds() {
+    let s = setup().await;
+    let _withheld = s.deposit_and_pay().await; // committed on L1, never served
+    let store = s.store("cron");
+    let round = || async {
+        let config = WatchConfig {
+            withhold_after: Duration::from_millis(1500),
+            warn_before: MEP,
+            challenge_from: None,
+            exit_on_danger: None,
+        };
+        let chain_id = s.chain.anvil.chain_id();
+        let mut watcher = Watcher::new(&store, &s.l1, &s.operator, vec![], chain_id, config);
+        watcher.round().await.unwrap()
+    };
+    assert!(round().await.is_empty(), "not yet: just seen");
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let raised = round().await;
+    assert!(
+        matches!(raised.as_slice(), [WatchEvent::BlockWithholding { blknum: 1000, waited_secs, .. }] if *waited_secs >= 1),
+        "{raised:?}"
+    );
+}
