@@ -7,3 +7,4 @@ mod differential;
 mod events;
 mod exit_game;
 mod gas;
+mod in_flight_gas;
