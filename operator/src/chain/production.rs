@@ -28,10 +28,29 @@ fn owner_changes(blknum: u64, taken: &[(u64, Arc<PendingTx>)]) -> Vec<owners::Ch
     changes
 }
 
+/// Deposits after the last committed operator block at which the producer makes a block even
+/// with nothing pending: the root contract numbers at most 999 deposits between two operator
+/// blocks (`TooManyDeposits` after that), and committing a block frees the slots. The margin
+/// covers the deposits still below the confirmation depth.
+pub const DEPOSIT_SLOTS_LOW: u64 = 900;
+
 impl Chain {
+    /// Whether the deposit slots after the last committed operator block run low (at least
+    /// [`DEPOSIT_SLOTS_LOW`] used) while no produced block waits for its commitment: then an
+    /// (empty) block is worth committing.
+    fn deposit_slots_low(&self) -> Result<bool, StoreError> {
+        let committed = self.db.committed()?;
+        if self.db.next_block()? != committed + plasma_core::CHILD_BLOCK_INTERVAL {
+            return Ok(false); // a produced block is on its way to L1: it frees the slots
+        }
+        let latest = self.db.latest_block()?.unwrap_or(0);
+        Ok(latest.saturating_sub(committed) >= DEPOSIT_SLOTS_LOW)
+    }
+
     /// Makes the next operator block from up to 65,536 pending transactions (oldest first) and
     /// stores it — block record, spent and created outputs and the next block number — in one
-    /// atomic batch. `None` when nothing is pending.
+    /// atomic batch. `None` when nothing is pending, unless the deposit slots run low: then the
+    /// block is empty, so that deposits stay possible.
     pub fn produce_block(&self) -> Result<Option<Produced>, StoreError> {
         let _producer = self.producer.lock().unwrap_or_else(|e| e.into_inner());
         let start = Instant::now();
@@ -42,7 +61,7 @@ impl Chain {
             .take(MAX_BLOCK_TXS)
             .map(|(seq, pending)| (*seq, pending.clone()))
             .collect();
-        if taken.is_empty() {
+        if taken.is_empty() && !self.deposit_slots_low()? {
             return Ok(None);
         }
         let blknum = self.db.next_block()?;
@@ -110,8 +129,11 @@ impl Chain {
         let (remaining, removed) = {
             let mut mempool = self.lock();
             self.version.fetch_add(1, Ordering::SeqCst);
-            let last = taken.last().map_or(0, |(seq, _)| *seq);
-            let removed = mempool.take_through(last);
+            // An empty block takes nothing (a transaction accepted meanwhile stays pending).
+            let removed = match taken.last() {
+                Some((last, _)) => mempool.take_through(*last),
+                None => Default::default(),
+            };
             (mempool.txs.len(), removed)
         };
         self.metrics
@@ -148,10 +170,50 @@ mod tests {
     use alloy::primitives::Address;
     use plasma_core::UtxoState;
 
-    use crate::chain::TxStatus;
+    use crate::chain::{L1Event, TxStatus};
 
     use super::*;
     use crate::chain::test_utils::*;
+
+    #[test]
+    fn low_deposit_slots_make_an_empty_block_once() {
+        let f = fixture();
+        let deposits = |from: u64, to: u64| -> Vec<L1Event> {
+            (from..=to)
+                .map(|blknum| L1Event::Deposit {
+                    deposit: plasma_core::Deposit {
+                        blknum,
+                        owner: f.alice.address(),
+                        token: plasma_core::ETH,
+                        amount: alloy::primitives::U256::from(1),
+                    },
+                    timestamp: 1,
+                })
+                .collect()
+        };
+        f.chain
+            .apply_l1_events(&deposits(1, DEPOSIT_SLOTS_LOW - 1), 2)
+            .unwrap();
+        assert!(f.chain.produce_block().unwrap().is_none(), "slots left");
+        f.chain
+            .apply_l1_events(&deposits(DEPOSIT_SLOTS_LOW, DEPOSIT_SLOTS_LOW), 3)
+            .unwrap();
+        let empty = f
+            .chain
+            .produce_block()
+            .unwrap()
+            .expect("a block to free the slots");
+        assert_eq!((empty.blknum, empty.transactions), (1000, 0));
+        let stored = f.chain.block(1000).unwrap().unwrap();
+        assert!(stored.transactions.is_empty() && stored.root_matches());
+        // Until it is committed, another empty block would not help.
+        assert!(f.chain.produce_block().unwrap().is_none());
+        f.chain.mark_committed(1000, 7).unwrap();
+        assert!(
+            f.chain.produce_block().unwrap().is_none(),
+            "the slots are free again"
+        );
+    }
 
     #[test]
     fn accepts_builds_a_block_and_spends() {
