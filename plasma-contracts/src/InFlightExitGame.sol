@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 pragma solidity ^0.8.30;
 
-import {ExitGameBase} from "./ExitGameBase.sol";
+import {InFlightExitCore} from "./InFlightExitCore.sol";
 import {IRootChain} from "./interfaces/IRootChain.sol";
 import {ExitHeap} from "./libraries/ExitHeap.sol";
 import {PaymentTx} from "./libraries/PaymentTx.sol";
@@ -12,28 +12,12 @@ import {UtxoPos} from "./libraries/UtxoPos.sol";
 ///         and outputs, non-canonical challenge and response, input- and output-spent challenges, deletion, and
 ///         processing in the per-token queues beside standard exits. docs/CONTRACTS.md has the rules and the
 ///         priority argument.
-/// @dev `RootChain` deploys this contract in its constructor and forwards the in-flight entry points to it by
-///      delegatecall, so it runs in `RootChain`'s storage, balance and address (its EIP-712 domain is `RootChain`'s:
+/// @dev `RootChain` runs the start and the response itself (`InFlightExitEntry`), deploys this contract in its
+///      constructor and forwards the other in-flight entry points to it by delegatecall, so it runs in `RootChain`'s storage, balance and address (its EIP-712 domain is `RootChain`'s:
 ///      OpenZeppelin's EIP712 rebuilds the separator for `address(this)`). Called directly, it refuses.
-///      Each exit keeps two slots: the record of its transaction (`_txRecords[txHash]`, shared with the outputs'
-///      exit bits; layout in `ExitGameBase`) and the hash of its data (`_inFlightData[txHash] =
-///      keccak256(abi.encode(inputs, bondOwner))`); every call takes the data back in calldata.
-contract InFlightExitGame is ExitGameBase {
+///      Storage and data of an exit: see `InFlightExitCore`.
+contract InFlightExitGame is InFlightExitCore {
     using ExitHeap for ExitHeap.Heap;
-
-    uint256 private constant ACTIVE = IFE_ACTIVE;
-    uint256 private constant PIGGYBACKS = 0xff << 9;
-    uint256 private constant OUTPUT_PIGGYBACKS = 0xf0 << 9;
-    uint256 private constant DONE_SHIFT = 17;
-    uint256 private constant PIGGYBACK = 1 << 9;
-    uint256 private constant DONE = 1 << 17;
-    /// @dev Bit `k` of a bitmap is `BIT << k`.
-    uint256 private constant BIT = 1;
-    uint256 private constant PAYS_OUTPUTS = 1 << 27;
-    uint256 private constant BOND_PAID = 1 << 28;
-    uint256 private constant UNINCLUDED = type(uint64).max;
-    uint256 private constant MAX_INPUTS = 4;
-    uint256 private constant SLOTS = 8;
 
     /// @dev What processing does with a piggyback (two bits per slot in `Processing.plan`).
     uint256 private constant PAY = 1;
@@ -57,19 +41,8 @@ contract InFlightExitGame is ExitGameBase {
         uint256 minDeposit_,
         uint256 inFlightExitBond_,
         uint256 piggybackBond_
-    ) ExitGameBase(operator_, minExitPeriod_, exitBond_, minDeposit_, inFlightExitBond_, piggybackBond_) {
+    ) InFlightExitCore(operator_, minExitPeriod_, exitBond_, minDeposit_, inFlightExitBond_, piggybackBond_) {
         ROOT_CHAIN = msg.sender;
-    }
-
-    /// @dev The state of one `startInFlightExit` call (a struct: too many values for the stack).
-    struct Start {
-        bytes32 txHash;
-        uint256 record;
-        uint256 nIn;
-        uint256 nOut;
-        uint256 bound;
-        uint256 youngest;
-        uint256 exitableAt;
     }
 
     /// @dev The state of one `processInFlightExit` call.
@@ -82,64 +55,6 @@ contract InFlightExitGame is ExitGameBase {
         uint256 plan;
         uint256 closedExits;
         bool payBond;
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // Start and piggybacks
-    // ---------------------------------------------------------------------------------------------
-
-    /// @notice `IRootChain.startInFlightExit`, run by delegatecall from the root chain.
-    function startInFlightExit(
-        bytes calldata txBytes,
-        bytes[] calldata inputTxs,
-        bytes[] calldata inputProofs,
-        bytes[] calldata signatures,
-        uint256 piggybacks
-    ) external payable onlyRootChain {
-        Start memory s;
-        (s.nIn, s.nOut) = PaymentTx.validate(txBytes);
-        if (s.nIn == 0) revert IRootChain.InFlightTxHasNoInputs();
-        _checkCount(s.nIn, inputTxs.length);
-        _checkCount(s.nIn, inputProofs.length);
-        _checkCount(s.nIn, signatures.length);
-        s.txHash = keccak256(txBytes);
-        s.record = _txRecords[s.txHash];
-        if (s.record & ACTIVE != 0) revert IRootChain.InFlightExitAlreadyStarted(s.txHash);
-        IRootChain.InFlightInput[] memory inputs = _proveInputs(s, txBytes, inputTxs, inputProofs, signatures);
-        _checkAmounts(txBytes, inputs, s.nOut);
-        _record(s, txBytes, inputs, piggybacks);
-        emit IRootChain.InFlightExitStarted(s.txHash, msg.sender, txBytes, inputs, signatures, s.exitableAt);
-        for (uint256 k; k < SLOTS; ++k) {
-            if (piggybacks & (BIT << k) == 0) continue;
-            if (k < MAX_INPUTS) emit IRootChain.InFlightExitInputPiggybacked(s.txHash, msg.sender, k);
-            else emit IRootChain.InFlightExitOutputPiggybacked(s.txHash, msg.sender, k - MAX_INPUTS);
-        }
-    }
-
-    /// @dev Check the start's piggybacks and bonds, write the exit's record and data hash, and queue one entry in
-    ///      the queue of each token of its inputs and outputs.
-    function _record(
-        Start memory s,
-        bytes calldata txBytes,
-        IRootChain.InFlightInput[] memory inputs,
-        uint256 piggybacks
-    ) private {
-        uint256 count;
-        (s.record, count) = _startPiggybacks(s.record, s.txHash, txBytes, inputs, s.nOut, piggybacks);
-        uint256 bonds = IN_FLIGHT_EXIT_BOND + count * PIGGYBACK_BOND;
-        if (msg.value != bonds) revert IRootChain.InvalidBond(bonds, msg.value);
-        s.exitableAt = _exitableAt(s.bound);
-        _txRecords[s.txHash] = s.record | ACTIVE | (s.exitableAt << EXITABLE_SHIFT);
-        _inFlightData[s.txHash] = keccak256(abi.encode(inputs, msg.sender));
-        address[SLOTS] memory tokens = _outputTokens(txBytes, s.nIn, s.nOut);
-        for (uint256 i; i < s.nIn; ++i) {
-            tokens[i] = inputs[i].token;
-        }
-        uint256 firsts = _firstSlots(tokens, s.nIn, s.nOut);
-        uint256 entry = (s.exitableAt << ENTRY_TIME_SHIFT) | (s.youngest << 1) | IN_FLIGHT_ENTRY;
-        for (uint256 k; k < SLOTS; ++k) {
-            if (firsts & (BIT << k) != 0) _queues[tokens[k]].insert(entry);
-        }
     }
 
     /// @notice `IRootChain.piggybackInFlightExitOnInput`, run by delegatecall from the root chain.
@@ -175,10 +90,6 @@ contract InFlightExitGame is ExitGameBase {
         emit IRootChain.InFlightExitOutputPiggybacked(txHash, msg.sender, outputIndex);
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Canonicity: challenge and response
-    // ---------------------------------------------------------------------------------------------
-
     /// @notice `IRootChain.challengeInFlightExitNotCanonical`, run by delegatecall from the root chain.
     function challengeInFlightExitNotCanonical(
         IRootChain.InFlightExit calldata ife,
@@ -208,27 +119,6 @@ contract InFlightExitGame is ExitGameBase {
             txHash, msg.sender, inputIndex, competitorHash, competitorPosition
         );
     }
-
-    /// @notice `IRootChain.respondToNonCanonicalChallenge`, run by delegatecall from the root chain.
-    function respondToNonCanonicalChallenge(
-        IRootChain.InFlightExit calldata ife,
-        uint256 txPosition,
-        bytes calldata inclusionProof
-    ) external onlyRootChain {
-        (bytes32 txHash, uint256 record) = _load(ife);
-        _requireNotProcessing(txHash, record);
-        if (record & NON_CANONICAL == 0) revert IRootChain.InFlightExitNotChallenged(txHash);
-        _checkTxInclusion(txPosition, ife.txBytes, inclusionProof);
-        uint256 recorded = (record >> COMPETITOR_SHIFT) & POSITION_MASK;
-        if (txPosition >= recorded) revert IRootChain.ResponseNotOlder(txPosition, recorded);
-        _txRecords[txHash] = _withCompetitor(record, txPosition) & ~NON_CANONICAL;
-        _inFlightData[txHash] = keccak256(abi.encode(ife.inputs, msg.sender));
-        emit IRootChain.InFlightExitChallengeResponded(txHash, msg.sender, txPosition);
-    }
-
-    // ---------------------------------------------------------------------------------------------
-    // Piggyback challenges and deletion
-    // ---------------------------------------------------------------------------------------------
 
     /// @notice `IRootChain.challengeInFlightExitInputSpent`, run by delegatecall from the root chain.
     function challengeInFlightExitInputSpent(
@@ -279,10 +169,6 @@ contract InFlightExitGame is ExitGameBase {
         emit IRootChain.InFlightExitDeleted(txHash, ife.bondOwner);
         _payEth(ife.bondOwner, IN_FLIGHT_EXIT_BOND);
     }
-
-    // ---------------------------------------------------------------------------------------------
-    // Processing
-    // ---------------------------------------------------------------------------------------------
 
     /// @notice `IRootChain.processInFlightExit`, run by delegatecall from the root chain.
     function processInFlightExit(address token, IRootChain.InFlightExit calldata ife)
@@ -448,214 +334,10 @@ contract InFlightExitGame is ExitGameBase {
         }
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Helpers
-    // ---------------------------------------------------------------------------------------------
-
-    /// @dev Prove every input (creating transaction included at its position, signed by its owner, distinct) and
-    ///      return them; `s` gets the largest exit bound among them and the youngest (largest) input position.
-    function _proveInputs(
-        Start memory s,
-        bytes calldata txBytes,
-        bytes[] calldata inputTxs,
-        bytes[] calldata inputProofs,
-        bytes[] calldata signatures
-    ) private view returns (IRootChain.InFlightInput[] memory inputs) {
-        bytes32 digest = _hashTypedDataV4(PaymentTx.structHash(txBytes, s.nIn, s.nOut));
-        inputs = new IRootChain.InFlightInput[](s.nIn);
-        for (uint256 i; i < s.nIn; ++i) {
-            uint256 pos = PaymentTx.input(txBytes, i);
-            for (uint256 k; k < i; ++k) {
-                if (PaymentTx.input(txBytes, k) == pos) revert IRootChain.DuplicateInput(k, i);
-            }
-            uint256 bound;
-            (inputs[i], bound) = _proveInput(pos, inputTxs[i], inputProofs[i]);
-            if (inputs[i].txHash == s.txHash) revert IRootChain.InFlightTxSpendsItself(i);
-            _checkSignature(digest, signatures[i], inputs[i].owner);
-            if (bound > s.bound) s.bound = bound;
-            if (pos > s.youngest) s.youngest = pos;
-        }
-    }
-
-    /// @dev The output at `pos` as proved by its creating transaction `inputTx` and `proof`, and its exit bound.
-    function _proveInput(uint256 pos, bytes calldata inputTx, bytes calldata proof)
-        private
-        view
-        returns (IRootChain.InFlightInput memory input, uint256 bound)
-    {
-        uint256 blknum = pos / UtxoPos.BLOCK_OFFSET;
-        uint256 record = _blockRecord(blknum);
-        (uint256 nIn, uint256 nOut) = PaymentTx.validate(inputTx);
-        uint256 outputIndex = pos % UtxoPos.TX_OFFSET;
-        if (outputIndex >= nOut) revert IRootChain.OutputIndexOutOfRange(outputIndex, nOut);
-        (input.owner, input.token, input.amount) = PaymentTx.output(inputTx, nIn, outputIndex);
-        _checkInclusion(pos, record, inputTx, proof);
-        input.txHash = keccak256(inputTx);
-        bound = _exitBound(record, blknum);
-    }
-
-    /// @dev Per token, the outputs must not exceed the inputs (an overflowing output sum is refused; an overflowing
-    ///      input sum covers anything).
-    function _checkAmounts(bytes calldata txBytes, IRootChain.InFlightInput[] memory inputs, uint256 nOut)
-        private
-        pure
-    {
-        uint256 nIn = inputs.length;
-        for (uint256 k; k < nOut; ++k) {
-            (, address token,) = PaymentTx.output(txBytes, nIn, k);
-            uint256 outputs;
-            for (uint256 m; m < nOut; ++m) {
-                (, address t, uint256 amount) = PaymentTx.output(txBytes, nIn, m);
-                if (t != token) continue;
-                if (m < k) break; // this token was summed at its first output
-                unchecked {
-                    outputs += amount;
-                }
-                if (outputs < amount) revert IRootChain.OutputsExceedInputs(token);
-            }
-            uint256 sum;
-            for (uint256 i; i < nIn; ++i) {
-                if (inputs[i].token != token) continue;
-                unchecked {
-                    uint256 next = sum + inputs[i].amount;
-                    sum = next < sum ? type(uint256).max : next;
-                }
-            }
-            if (outputs > sum) revert IRootChain.OutputsExceedInputs(token);
-        }
-    }
-
-    /// @dev Check and count the caller's piggybacks at start (bit i input i, bit 4 + j output j).
-    function _startPiggybacks(
-        uint256 record,
-        bytes32 txHash,
-        bytes calldata txBytes,
-        IRootChain.InFlightInput[] memory inputs,
-        uint256 nOut,
-        uint256 piggybacks
-    ) private view returns (uint256, uint256 count) {
-        uint256 nIn = inputs.length;
-        for (uint256 k; piggybacks >> k != 0; ++k) {
-            if ((piggybacks >> k) & 1 == 0) continue;
-            address owner;
-            uint256 amount;
-            if (k < MAX_INPUTS) {
-                if (k >= nIn) revert IRootChain.PiggybackIndexInvalid(k);
-                (owner, amount) = (inputs[k].owner, inputs[k].amount);
-            } else {
-                if (k - MAX_INPUTS >= nOut) revert IRootChain.PiggybackIndexInvalid(k);
-                (owner,, amount) = PaymentTx.output(txBytes, nIn, k - MAX_INPUTS);
-            }
-            record = _addPiggyback(record, txHash, k, owner, amount);
-            ++count;
-        }
-        return (record, count);
-    }
-
-    /// @dev `record` with piggyback `k` added, after checking it (caller is the owner, non-zero amount, not yet
-    ///      piggybacked, and for an output: no standard exit and not exited).
-    function _addPiggyback(uint256 record, bytes32 txHash, uint256 k, address owner, uint256 amount)
-        private
-        view
-        returns (uint256)
-    {
-        uint256 bit = PIGGYBACK << k;
-        if (record & bit != 0) revert IRootChain.AlreadyPiggybacked(txHash, k);
-        if (owner != msg.sender) revert IRootChain.NotPiggybackOwner(msg.sender, owner);
-        if (amount == 0) revert IRootChain.ZeroAmountPiggyback(k);
-        if (k >= MAX_INPUTS && record & ((SE_STARTED | EXITED) << (k - MAX_INPUTS)) != 0) {
-            revert IRootChain.OutputAlreadyExited(txHash, k - MAX_INPUTS);
-        }
-        return record | bit;
-    }
-
     /// @dev The piggyback bit of index `k < 8` (bit i input i, 4 + j output j), which must be set.
     function _activePiggyback(bytes32 txHash, uint256 record, uint256 k) private pure returns (uint256 bit) {
         bit = PIGGYBACK << k;
         if (record & bit == 0) revert IRootChain.PiggybackNotActive(txHash, k);
-    }
-
-    /// @dev Revert unless `spend` spends `utxoPos`, is signed by `owner` and is not the in-flight transaction.
-    function _checkOtherSpend(bytes32 txHash, uint256 utxoPos, IRootChain.Spend calldata spend, address owner)
-        private
-        view
-        returns (bytes32 spendHash)
-    {
-        spendHash = keccak256(spend.txBytes);
-        if (spendHash == txHash) revert IRootChain.SpendIsInFlightTx(txHash);
-        _checkSpend(utxoPos, spend.txBytes, spend.inputIndex, spend.signature, owner);
-    }
-
-    /// @dev The record of the active exit of `ife.txBytes`, after checking `ife`'s data against its hash.
-    function _load(IRootChain.InFlightExit calldata ife)
-        private
-        view
-        returns (bytes32 txHash, uint256 record)
-    {
-        (txHash, record) = _loadTx(ife.txBytes);
-        if (_inFlightData[txHash] != keccak256(abi.encode(ife.inputs, ife.bondOwner))) {
-            revert IRootChain.InFlightExitDataMismatch(txHash);
-        }
-    }
-
-    /// @dev The record of the active exit of `txBytes` (whose hash matching it means they are the validated bytes).
-    function _loadTx(bytes calldata txBytes) private view returns (bytes32 txHash, uint256 record) {
-        txHash = keccak256(txBytes);
-        record = _txRecords[txHash];
-        if (record & ACTIVE == 0) revert IRootChain.InFlightExitNotFound(txHash);
-    }
-
-    function _requireFirstHalf(bytes32 txHash, uint256 record) private view {
-        uint256 end = _firstHalfEnd(record);
-        // forge-lint: disable-next-line(block-timestamp) exit periods are days; seconds of drift are harmless
-        if (block.timestamp >= end) revert IRootChain.FirstHalfOver(txHash, end);
-    }
-
-    function _requireNotProcessing(bytes32 txHash, uint256 record) private pure {
-        if (record & PROCESSING != 0) revert IRootChain.InFlightExitAlreadyProcessing(txHash);
-        if (record & BOND_PAID != 0) revert IRootChain.InFlightExitDeletedAlready(txHash);
-    }
-
-    /// @dev The first half (piggybacks, non-canonical challenges) ends half a period before `exitableAt`, which is
-    ///      at least a period after the start: every counter-move keeps half a period.
-    function _firstHalfEnd(uint256 record) private view returns (uint256) {
-        return ((record >> EXITABLE_SHIFT) & EXITABLE_MASK) - MIN_EXIT_PERIOD / 2;
-    }
-
-    function _withCompetitor(uint256 record, uint256 position) private pure returns (uint256) {
-        return (record & ~(POSITION_MASK << COMPETITOR_SHIFT)) | (position << COMPETITOR_SHIFT);
-    }
-
-    function _checkCount(uint256 nIn, uint256 given) private pure {
-        if (given != nIn) revert IRootChain.InputCountMismatch(nIn, given);
-    }
-
-    /// @dev The tokens of the outputs at slots 4 + j (input slots are filled by the caller).
-    function _outputTokens(bytes calldata txBytes, uint256 nIn, uint256 nOut)
-        private
-        pure
-        returns (address[SLOTS] memory tokens)
-    {
-        for (uint256 j; j < nOut; ++j) {
-            (, tokens[MAX_INPUTS + j],) = PaymentTx.output(txBytes, nIn, j);
-        }
-    }
-
-    /// @dev Bitmap of the slots whose token is not in an earlier slot: one queue entry each.
-    function _firstSlots(address[SLOTS] memory tokens, uint256 nIn, uint256 nOut)
-        private
-        pure
-        returns (uint256 firsts)
-    {
-        uint256 present = ((BIT << nIn) - 1) | (((BIT << nOut) - 1) << MAX_INPUTS);
-        for (uint256 k; k < SLOTS; ++k) {
-            if (present & (BIT << k) == 0) continue;
-            bool seen;
-            for (uint256 m; m < k; ++m) {
-                if (firsts & (BIT << m) != 0 && tokens[m] == tokens[k]) seen = true;
-            }
-            if (!seen) firsts |= BIT << k;
-        }
     }
 
     /// @dev The first slot of `token`, or `SLOTS` if it is none of the exit's tokens.

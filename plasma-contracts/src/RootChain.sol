@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
-import {ExitGameBase} from "./ExitGameBase.sol";
+import {InFlightExitEntry} from "./InFlightExitEntry.sol";
 import {InFlightExitGame} from "./InFlightExitGame.sol";
 import {IRootChain} from "./interfaces/IRootChain.sol";
 import {ExitHeap} from "./libraries/ExitHeap.sol";
@@ -16,10 +16,11 @@ import {UtxoPos} from "./libraries/UtxoPos.sol";
 /// @notice Plasma (MVP / MoreVP) root chain: block commitments, ETH/ERC20 deposits, the standard exit game and the
 ///         in-flight exit game, with one queue per token for both kinds of exit.
 /// @dev Storage is kept to one slot per block, one slot per standard exit plus the record of its transaction, and
-///      two slots per in-flight exit (see `ExitGameBase` and docs/CONTRACTS.md). The in-flight entry points run in
-///      the `InFlightExitGame` contract that the constructor deploys, by delegatecall: in this contract's storage,
-///      with its balance and address, so this is the one address users, the operator and watchers talk to.
-contract RootChain is IRootChain, ExitGameBase {
+///      two slots per in-flight exit (see `ExitGameBase` and docs/CONTRACTS.md). The in-flight start and response run
+///      here (`InFlightExitEntry`); the other in-flight entry points run in the `InFlightExitGame` contract that the
+///      constructor deploys, by delegatecall: in this contract's storage, with its balance and address, so this is
+///      the one address users, the operator and watchers talk to (one contract would exceed the code size limit).
+contract RootChain is IRootChain, InFlightExitEntry {
     using ExitHeap for ExitHeap.Heap;
     using SafeERC20 for IERC20;
 
@@ -40,7 +41,11 @@ contract RootChain is IRootChain, ExitGameBase {
         uint256 minDeposit_,
         uint256 inFlightExitBond_,
         uint256 piggybackBond_
-    ) ExitGameBase(operator_, minExitPeriod_, exitBond_, minDeposit_, inFlightExitBond_, piggybackBond_) {
+    )
+        InFlightExitEntry(
+            operator_, minExitPeriod_, exitBond_, minDeposit_, inFlightExitBond_, piggybackBond_
+        )
+    {
         _nextChildBlock = 1000;
         _nextDepositOffset = 1;
         IN_FLIGHT_EXIT_GAME = address(
@@ -217,15 +222,28 @@ contract RootChain is IRootChain, ExitGameBase {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // In-flight exits: forwarded to the game's code, which runs here (checks, state and events in `InFlightExitGame`)
+    // In-flight exits: the start and the response run here (`InFlightExitEntry`); the rest is forwarded to the game's
+    // code, which runs here by delegatecall (checks, state and events in `InFlightExitGame`)
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IRootChain
-    function startInFlightExit(bytes calldata, bytes[] calldata, bytes[] calldata, bytes[] calldata, uint256)
-        external
-        payable
-    {
-        _inFlightExitGame();
+    function startInFlightExit(
+        bytes calldata txBytes,
+        bytes[] calldata inputTxs,
+        bytes[] calldata inputProofs,
+        bytes[] calldata signatures,
+        uint256 piggybacks
+    ) external payable {
+        _startInFlightExit(txBytes, inputTxs, inputProofs, signatures, piggybacks);
+    }
+
+    /// @inheritdoc IRootChain
+    function respondToNonCanonicalChallenge(
+        InFlightExit calldata ife,
+        uint256 txPosition,
+        bytes calldata inclusionProof
+    ) external {
+        _respondToNonCanonicalChallenge(ife, txPosition, inclusionProof);
     }
 
     /// @inheritdoc IRootChain
@@ -246,11 +264,6 @@ contract RootChain is IRootChain, ExitGameBase {
         uint256,
         bytes calldata
     ) external {
-        _inFlightExitGame();
-    }
-
-    /// @inheritdoc IRootChain
-    function respondToNonCanonicalChallenge(InFlightExit calldata, uint256, bytes calldata) external {
         _inFlightExitGame();
     }
 

@@ -20,7 +20,7 @@ contract InFlightExitGameTest is InFlightFixture {
     function test_startInFlightExit_recordsExitAndQueuesEntry() public {
         (InFlight memory f, Coin memory input) = alicePaysBob();
         vm.expectEmit(address(chain));
-        emit IRootChain.InFlightExitStarted(f.txHash, bob, f.txBytes, f.inputs, f.sigs, START_TIME + MEP);
+        emit IRootChain.InFlightExitStarted(f.txHash, bob, f.txBytes, f.inputs, f.sigs[0], START_TIME + MEP);
         startIfe(f, bob, 0);
         (
             uint256 exitableAt,
@@ -48,7 +48,7 @@ contract InFlightExitGameTest is InFlightFixture {
     function test_startInFlightExit_piggybacksInTheSameCall() public {
         (InFlight memory f,) = alicePaysBob();
         vm.expectEmit(address(chain));
-        emit IRootChain.InFlightExitStarted(f.txHash, alice, f.txBytes, f.inputs, f.sigs, START_TIME + MEP);
+        emit IRootChain.InFlightExitStarted(f.txHash, alice, f.txBytes, f.inputs, f.sigs[0], START_TIME + MEP);
         vm.expectEmit(address(chain));
         emit IRootChain.InFlightExitInputPiggybacked(f.txHash, alice, 0);
         vm.expectEmit(address(chain));
@@ -707,7 +707,7 @@ contract InFlightExitGameTest is InFlightFixture {
             new InFlightExitGame(operator, MEP, BOND, MIN_DEPOSIT, IFE_BOND, PIGGYBACK_BOND);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.NotRootChain.selector, address(game)));
         vm.prank(bob);
-        game.startInFlightExit{value: IFE_BOND}(f.txBytes, f.inputTxs, f.proofs, f.sigs, 0);
+        game.piggybackInFlightExitOnOutput{value: PIGGYBACK_BOND}(f.txBytes, 0);
         vm.expectRevert(abi.encodeWithSelector(IRootChain.NotRootChain.selector, address(game)));
         game.processInFlightExit(address(0), ifeData(f, bob));
     }

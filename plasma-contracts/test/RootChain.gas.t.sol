@@ -4,7 +4,7 @@ pragma solidity ^0.8.30;
 import {IRootChain} from "../src/interfaces/IRootChain.sol";
 import {PaymentTx} from "../src/libraries/PaymentTx.sol";
 import {UtxoPos} from "../src/libraries/UtxoPos.sol";
-import {RootChainFixture} from "./utils/RootChainFixture.sol";
+import {InFlightFixture} from "./utils/InFlightFixture.sol";
 import {TxLib} from "./utils/TxLib.sol";
 import {vm} from "./utils/Vm.sol";
 
@@ -13,7 +13,7 @@ import {vm} from "./utils/Vm.sol";
 ///         measured call, so the figure in `.gas-snapshot` is that call's execution gas (plus ~140 for the CALL,
 ///         and 6,700 for a value transfer). Each test warms only what a real transaction has warm (the contract
 ///         and the sender) and asserts the receipt-equivalent cost (see `_measure`) against the target.
-abstract contract GasTest is RootChainFixture {
+abstract contract GasTest is InFlightFixture {
     uint256 internal constant TARGET_SUBMIT_BLOCK = 55_000;
     uint256 internal constant TARGET_DEPOSIT_ETH = 70_000;
     uint256 internal constant TARGET_START_EXIT = 120_000;

@@ -130,7 +130,8 @@ interface IRootChain {
     /// @param starter Who started it and posted the in-flight exit bond (its first bond owner).
     /// @param txBytes The in-flight transaction.
     /// @param inputs Its inputs' creating transaction hash, owner, token and amount, in order.
-    /// @param signatures One EIP-712 signature per input, by that input's owner.
+    /// @param signatures The inputs' EIP-712 signatures, 65 bytes (r ‖ s ‖ v) each, in input order: each is its owner's
+    ///        signed spend of that input.
     /// @param exitableAt When processing may start; the first half (piggybacks, non-canonical challenges) ends at
     ///        `exitableAt - minExitPeriod() / 2`.
     event InFlightExitStarted(
@@ -138,7 +139,7 @@ interface IRootChain {
         address indexed starter,
         bytes txBytes,
         InFlightInput[] inputs,
-        bytes[] signatures,
+        bytes signatures,
         uint256 exitableAt
     );
 
