@@ -30,7 +30,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log};
 use alloy::sol_types::SolEventInterface;
 use alloy::transports::TransportError;
-use plasma_core::{Deposit, UtxoPos};
+use plasma_core::{Deposit, TxSignature, UtxoPos};
 
 use crate::RootChain::{self, RootChainEvents};
 
@@ -104,8 +104,8 @@ pub enum RootChainEvent {
         tx_bytes: Bytes,
         /// Its inputs as the start proved them.
         inputs: Vec<InFlightInput>,
-        /// Its signatures, one per input.
-        signatures: Vec<Bytes>,
+        /// Its signatures, one per input (the event carries them as 65-byte `r ‖ s ‖ v` each).
+        signatures: Vec<TxSignature>,
         /// When its first queue entry may be processed.
         exitable_at: u64,
     },
@@ -445,7 +445,7 @@ impl RootChainEvent {
                         amount: i.amount,
                     })
                     .collect(),
-                signatures: e.signatures,
+                signatures: signatures_of(&e.signatures)?,
                 exitable_at: to_u64("InFlightExitStarted", "exitableAt", e.exitableAt)?,
             },
             RootChainEvents::InFlightExitInputPiggybacked(e) => {
@@ -533,6 +533,25 @@ impl RootChainEvent {
             RootChainEvents::EIP712DomainChanged(_) => Self::Eip712DomainChanged,
         })
     }
+}
+
+/// Splits concatenated 65-byte signatures (`InFlightExitStarted.signatures`).
+fn signatures_of(bytes: &[u8]) -> Result<Vec<TxSignature>, DecodeError> {
+    let malformed = || DecodeError::OutOfRange {
+        event: "InFlightExitStarted",
+        field: "signatures",
+        value: U256::from(bytes.len()),
+    };
+    if !bytes
+        .len()
+        .is_multiple_of(plasma_core::signature::SIGNATURE_LEN)
+    {
+        return Err(malformed());
+    }
+    bytes
+        .chunks(plasma_core::signature::SIGNATURE_LEN)
+        .map(|chunk| TxSignature::from_slice(chunk).map_err(|_| malformed()))
+        .collect()
 }
 
 /// The deposit a `DepositCreated` event records.
