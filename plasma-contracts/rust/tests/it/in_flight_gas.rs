@@ -5,8 +5,8 @@
 //! change of operator block 1000 (tx 1, after a filler, so its proof is not trivial) into 0.25 ETH
 //! to Bob and 0.65 ETH back to herself. Every scenario runs on a fresh chain: each figure is that
 //! of the token's first exit (its queue written from zero), except one start measured behind a
-//! standard exit (the typical case). Run with `--nocapture` to print the table; a target missed
-//! by the merged Solidity is listed in [`KNOWN_GAPS`] with the most gas tolerated.
+//! standard exit (the typical case). A 4-in/4-out start gives OMG's other anchor. Run with
+//! `--nocapture` to print the table.
 
 use alloy::consensus::Transaction as _;
 use alloy::primitives::{Address, Bytes, U256, keccak256, utils::parse_ether};
@@ -16,7 +16,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolType, SolValue};
 use plasma_contracts::test_utils::TestChain;
 use plasma_contracts::{RootChain, deposit_from_event};
-use plasma_core::{Block, ETH, SignedTransaction, UtxoPos};
+use plasma_core::{Block, ETH, Output, SignedTransaction, Transaction, TxSignature, UtxoPos};
 
 use crate::common::{Mined, event, exit_args, fillers, payment};
 
@@ -280,7 +280,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.start(bob, U256::ZERO).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "startInFlightExit 1-in/2-out, no piggyback",
             receipt,
             Some(START),
@@ -289,7 +289,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.piggyback_input(bob).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "piggybackInFlightExitOnInput",
             receipt,
             Some(PIGGYBACK),
@@ -298,7 +298,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.piggyback_output(0).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "piggybackInFlightExitOnOutput",
             receipt,
             Some(PIGGYBACK),
@@ -317,7 +317,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         .await;
     figures
         .add(
-            &game,
+            &game.chain,
             "challengeInFlightExitInputSpent",
             receipt,
             Some(SPENT),
@@ -349,7 +349,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         .await;
     figures
         .add(
-            &game,
+            &game.chain,
             "challengeInFlightExitOutputSpent",
             receipt,
             Some(SPENT),
@@ -362,7 +362,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.start(bob, output_bit(0)).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "startInFlightExit + 1 piggyback (output 0, the starter's)",
             receipt,
             None,
@@ -371,7 +371,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.piggyback_output(1).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "piggybackInFlightExitOnOutput (the second piggyback)",
             receipt,
             Some(PIGGYBACK),
@@ -382,7 +382,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.process(bob).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "processInFlightExit, canonical, 2 outputs paid",
             receipt,
             Some(PROCESS_TWO),
@@ -407,7 +407,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.start(alice, input_bit(0) | output_bit(1)).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "startInFlightExit + 2 piggybacks (input 0, output 1, the starter's)",
             receipt,
             None,
@@ -427,7 +427,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         .await;
     figures
         .add(
-            &game,
+            &game.chain,
             "challengeInFlightExitNotCanonical, unincluded competitor",
             receipt,
             Some(NON_CANONICAL),
@@ -439,7 +439,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.process(carol).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "processInFlightExit, non-canonical, input paid, output's bond returned",
             receipt,
             Some(PROCESS_TWO),
@@ -471,7 +471,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         .await;
     figures
         .add(
-            &game,
+            &game.chain,
             "challengeInFlightExitNotCanonical, included competitor",
             receipt,
             Some(NON_CANONICAL),
@@ -485,7 +485,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         .await;
     figures
         .add(
-            &game,
+            &game.chain,
             "respondToNonCanonicalChallenge",
             receipt,
             Some(RESPONSE),
@@ -524,7 +524,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.start(bob, U256::ZERO).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "startInFlightExit 1-in/2-out, no piggyback, queue non-empty",
             receipt,
             Some(START),
@@ -538,7 +538,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         .mined()
         .await;
     figures
-        .add(&game, "deleteInFlightExit", receipt, None)
+        .add(&game.chain, "deleteInFlightExit", receipt, None)
         .await;
     game.chain.advance_time(MEP).await;
     contract
@@ -549,7 +549,7 @@ async fn in_flight_receipts_meet_the_gas_targets() {
     let receipt = game.process(bob).await;
     figures
         .add(
-            &game,
+            &game.chain,
             "processInFlightExit of a deleted exit (entry popped, no payout)",
             receipt,
             None,
@@ -560,59 +560,121 @@ async fn in_flight_receipts_meet_the_gas_targets() {
         U256::ZERO
     );
 
+    // OMG's other anchor: a start of 4 inputs (of 4 owners, each from an operator block) and 4
+    // outputs.
+    let (chain, receipt) = start_4_in_4_out().await;
+    figures
+        .add(
+            &chain,
+            "startInFlightExit 4-in/4-out, no piggyback",
+            receipt,
+            None,
+        )
+        .await;
+
     println!("| operation | receipt gas | of which calldata | target |");
     let mut failures = Vec::new();
     for (name, gas, calldata, target) in &figures.0 {
         let (gas, calldata) = (*gas, *calldata);
         let shown = target.map_or("—".to_owned(), |t| t.to_string());
         println!("| {name} | {gas} | {calldata} | {shown} |");
-        let Some(target) = *target else { continue };
-        if gas <= target {
-            continue;
-        }
-        match KNOWN_GAPS.iter().find(|(gap, _)| gap == name) {
-            Some((_, ceiling)) if gas <= *ceiling => {
-                println!(
-                    "  ^ target missed by {} gas (known gap, see docs/PERFORMANCE.md)",
-                    gas - target
-                );
-            }
-            _ => failures.push(format!("{name}: {gas} gas, target {target}")),
+        if let Some(target) = *target
+            && gas > target
+        {
+            failures.push(format!(
+                "{name}: {gas} gas, target {target}, missed by {}",
+                gas - target
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// Targets the merged Solidity misses, with the most gas tolerated until it is fixed (the
-/// measured figure, rounded up to the next hundred): recorded in docs/PERFORMANCE.md. Any other
-/// miss, or a miss beyond its ceiling, fails the test.
-const KNOWN_GAPS: &[(&str, u64)] = &[
-    // 150,511 measured; 145,334 as the token's first exit (a fresh node slot and the header
-    // rewritten, against the header's first write).
-    (
-        "startInFlightExit 1-in/2-out, no piggyback, queue non-empty",
-        150_600,
-    ),
-    // 60,605 measured.
-    ("respondToNonCanonicalChallenge", 60_700),
-];
+/// Four owners' outputs of operator block 1000 (each the change of a payment of its deposit, at
+/// indices 1 to 4 after a filler) spent in flight by one payment into four outputs, started by
+/// the first owner.
+async fn start_4_in_4_out() -> (TestChain, TransactionReceipt) {
+    let chain = TestChain::start(MEP, parse_ether("0.01").unwrap()).await;
+    let contract = chain.contract();
+    let domain = chain.domain();
+    let operator = chain.keys[0].address();
+    let owners = &chain.keys[1..5];
+    let one = parse_ether("1").unwrap();
+    let mut transactions = fillers(&domain, 1);
+    for (i, owner) in owners.iter().enumerate() {
+        contract
+            .deposit()
+            .value(one)
+            .from(owner.address())
+            .mined()
+            .await;
+        let deposit = UtxoPos::new(i as u64 + 1, 0, 0).unwrap();
+        let paid = parse_ether("0.1").unwrap();
+        transactions.push(payment(
+            &domain,
+            owner,
+            deposit,
+            one,
+            operator,
+            paid,
+            U256::ZERO,
+        ));
+    }
+    let block = Block::new(1000, 0, transactions).unwrap();
+    contract
+        .submitBlock(block.root)
+        .from(operator)
+        .mined()
+        .await;
+    let change = parse_ether("0.9").unwrap();
+    let inputs = (1..=4).map(|i| UtxoPos::new(1000, i, 1).unwrap()).collect();
+    let outputs = chain.keys[5..9]
+        .iter()
+        .map(|to| Output::new(to.address(), ETH, change))
+        .collect();
+    let tx = Transaction::payment(inputs, outputs);
+    let digest = tx.signing_hash(&domain.separator());
+    let signatures = owners
+        .iter()
+        .map(|owner| TxSignature::sign(owner, &digest).unwrap())
+        .collect();
+    let in_flight = SignedTransaction::new(tx, signatures);
+    let (input_txs, proofs): (Vec<Bytes>, Vec<Bytes>) =
+        (1..=4).map(|i| exit_args(&block, i)).unzip();
+    let receipt = contract
+        .startInFlightExit(
+            in_flight.bytes().clone(),
+            input_txs,
+            proofs,
+            in_flight
+                .signatures()
+                .iter()
+                .map(|signature| signature.0.into())
+                .collect(),
+            U256::ZERO,
+        )
+        .value(chain.config.in_flight_exit_bond)
+        .from(owners[0].address())
+        .mined()
+        .await;
+    (chain, receipt)
+}
 
 /// The measured rows: operation, receipt gas, its calldata part, target.
 #[derive(Default)]
 struct Figures(Vec<(&'static str, u64, u64, Option<u64>)>);
 
 impl Figures {
-    /// Records `receipt` (of a transaction on `game`'s chain) with the calldata part of its gas
+    /// Records `receipt` (of a transaction on `chain`) with the calldata part of its gas
     /// (EIP-2028: 4 per zero byte, 16 per other byte).
     async fn add(
         &mut self,
-        game: &Game,
+        chain: &TestChain,
         name: &'static str,
         receipt: TransactionReceipt,
         target: Option<u64>,
     ) {
-        let tx = game
-            .chain
+        let tx = chain
             .provider
             .get_transaction_by_hash(receipt.transaction_hash)
             .await
