@@ -55,6 +55,17 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// Whether the request certainly did not change the operator's state: it refused it with
+    /// an error code, or no connection was made. (A timeout or a broken answer may come after
+    /// the operator acted.)
+    pub fn never_delivered(&self) -> bool {
+        match self {
+            Self::Api { .. } => true,
+            Self::Unreachable { source, .. } => source.is_connect(),
+            Self::Http { .. } | Self::Decode { .. } => false,
+        }
+    }
+
     /// The API's error code, when the operator answered with one.
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {

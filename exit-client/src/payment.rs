@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use plasma_api::{SubmitResult, TxStatus};
-use plasma_core::{ETH, MAX_INPUTS, Output, Transaction};
+use plasma_core::{Domain, ETH, MAX_INPUTS, Output, SignedTransaction, Transaction, UtxoPos};
 
 use crate::operator::{OperatorClient, OperatorError};
-use crate::store::{ClientStore, Coin, CoinState, StoreError};
+use crate::store::{Batch, ClientStore, Coin, CoinState, InFlightPayment, StoreError};
 use crate::sync::{SyncError, Syncer};
 
 /// Why a payment cannot be built.
@@ -90,6 +90,70 @@ pub fn build_payment(
     let mut outputs = vec![Output::new(to, token, value)];
     outputs.extend(change);
     Ok(Transaction::payment(inputs, outputs))
+}
+
+/// Signs `tx` with `signer` and records it as in flight — the payment, its signatures and the
+/// coins it spends with their exit data, the coins marked [`CoinState::InFlight`] — in one
+/// durable write, before the payment leaves this machine: from then on the coins are neither
+/// spent again nor exited with a standard exit, and an in-flight exit has all it needs.
+pub fn sign_in_flight<S: alloy::signers::SignerSync>(
+    store: &ClientStore,
+    tx: Transaction,
+    domain: &Domain,
+    signer: &S,
+) -> Result<SignedTransaction, SignError> {
+    let signed = SignedTransaction::sign(tx, domain, signer)?;
+    let mut inputs = Vec::with_capacity(signed.tx().inputs.len());
+    for pos in &signed.tx().inputs {
+        let coin = store.coin(*pos)?.ok_or(SignError::NotACoin(*pos))?;
+        inputs.push(coin);
+    }
+    let mut batch = Batch::default();
+    for coin in &inputs {
+        store.put_coin(
+            &mut batch,
+            &Coin {
+                state: CoinState::InFlight,
+                ..coin.clone()
+            },
+        );
+    }
+    let payment = InFlightPayment {
+        tx_bytes: signed.bytes().clone(),
+        signatures: signed.signatures().to_vec(),
+        inputs,
+    };
+    store.put_in_flight(&mut batch, signed.hash(), &payment);
+    store.write(batch)?;
+    Ok(signed)
+}
+
+/// Undoes [`sign_in_flight`] for a payment that never reached the operator (it refused it, or
+/// could not be reached): its coins are spendable again.
+pub fn forget_unsent(store: &ClientStore, signed: &SignedTransaction) -> Result<(), StoreError> {
+    let Some(payment) = store.in_flight(signed.hash())? else {
+        return Ok(());
+    };
+    let mut batch = Batch::default();
+    for coin in payment.inputs {
+        store.put_coin(&mut batch, &coin);
+    }
+    store.delete_in_flight(&mut batch, signed.hash());
+    store.write(batch)
+}
+
+/// Why a payment could not be signed and recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The signer failed.
+    #[error("signing: {0}")]
+    Sign(#[from] alloy::signers::Error),
+    /// An input is not a coin of this client's store.
+    #[error("input {0} is not one of this client's coins")]
+    NotACoin(UtxoPos),
+    /// The local store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why waiting for a payment's verified block ended without it.

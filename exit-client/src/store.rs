@@ -20,7 +20,19 @@ const EXITS: &str = "exits";
 const COMMITMENTS: &str = "commitments";
 /// Events the watcher raised, by key, so each is raised once across restarts.
 const WATCH: &str = "watch";
-const COLUMNS: [&str; 8] = [META, BLOCKS, UTXOS, SPENT, COINS, EXITS, COMMITMENTS, WATCH];
+/// Payments this client signed and has not yet seen in a verified block, by hash.
+const IN_FLIGHT: &str = "in_flight";
+const COLUMNS: [&str; 9] = [
+    META,
+    BLOCKS,
+    UTXOS,
+    SPENT,
+    COINS,
+    EXITS,
+    COMMITMENTS,
+    WATCH,
+    IN_FLIGHT,
+];
 
 /// Meta keys.
 const SYNCED: &[u8] = b"synced_blknum";
@@ -158,6 +170,10 @@ pub enum CoinState {
     Exiting,
     /// Exited: paid on L1.
     Exited,
+    /// Signed away in a payment this client sent, not yet seen in a verified block: not
+    /// spendable, and never exited with a standard exit (anyone holding the signature could
+    /// challenge it); its way out, should the payment never show up, is an in-flight exit.
+    InFlight,
 }
 
 impl CoinState {
@@ -167,7 +183,7 @@ impl CoinState {
     pub fn after_exit(self, status: ExitStatus) -> Self {
         match status {
             ExitStatus::Started => match self {
-                Self::Unspent | Self::Exiting => Self::Exiting,
+                Self::Unspent | Self::Exiting | Self::InFlight => Self::Exiting,
                 Self::Spent | Self::Exited => self,
             },
             ExitStatus::Challenged => Self::Spent,
@@ -194,6 +210,19 @@ pub struct Coin {
     pub block_timestamp: u64,
     /// Its state.
     pub state: CoinState,
+}
+
+/// A payment this client signed, with everything an in-flight exit of it needs, kept from
+/// before it was sent until it is seen in a verified block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlightPayment {
+    /// The payment's canonical bytes.
+    pub tx_bytes: Bytes,
+    /// Its signatures, one per input.
+    pub signatures: Vec<TxSignature>,
+    /// Each input, as the coin it spends (with that coin's creating transaction and proof).
+    pub inputs: Vec<Coin>,
 }
 
 /// An exit seen on L1.
@@ -501,6 +530,33 @@ impl ClientStore {
     /// Every event the watcher raised, by key.
     pub fn watch_events<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
         self.scan(WATCH, IteratorMode::Start)
+    }
+
+    /// Records payment `hash` as in flight.
+    pub fn put_in_flight(&self, batch: &mut Batch, hash: B256, payment: &InFlightPayment) {
+        self.put(batch, IN_FLIGHT, hash.as_slice(), payment);
+    }
+
+    /// The in-flight payment `hash`, if this client signed it and has not seen it included.
+    pub fn in_flight(&self, hash: B256) -> Result<Option<InFlightPayment>> {
+        self.get(IN_FLIGHT, hash.as_slice())
+    }
+
+    /// The hashes of every in-flight payment.
+    pub fn in_flight_hashes(&self) -> Result<HashSet<B256>> {
+        let mut out = HashSet::new();
+        for item in self.db.iterator_cf(self.cf(IN_FLIGHT), IteratorMode::Start) {
+            let (key, _) = item?;
+            if let Ok(hash) = B256::try_from(&key[..]) {
+                out.insert(hash);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Forgets payment `hash` (seen in a verified block, or never sent).
+    pub fn delete_in_flight(&self, batch: &mut Batch, hash: B256) {
+        batch.0.delete_cf(self.cf(IN_FLIGHT), hash.as_slice());
     }
 }
 

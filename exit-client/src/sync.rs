@@ -272,6 +272,8 @@ impl<'a> Syncer<'a> {
     async fn apply(&self, commitment: &StoredCommitment) -> Result<(u64, u64), SyncError> {
         let blknum = commitment.blknum;
         let (block, tree) = self.verified_block(commitment).await?;
+        // Payments this client signed: once in a verified block they are no longer in flight.
+        let in_flight = self.store.in_flight_hashes()?;
         let mut staged = Staged::new(self.store);
         let mut new_coins = 0;
         for (index, tx) in block.transactions.iter().enumerate() {
@@ -285,6 +287,9 @@ impl<'a> Syncer<'a> {
                         error,
                     },
                 })?;
+            }
+            if in_flight.contains(&tx.hash()) {
+                self.store.delete_in_flight(staged.batch(), tx.hash());
             }
             for (input_index, (&input, signature)) in
                 tx.tx().inputs.iter().zip(tx.signatures()).enumerate()

@@ -400,3 +400,67 @@ async fn a_sent_payment_is_waited_for_until_its_block_is_verified() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_signed_payment_keeps_its_coins_in_flight_until_a_verified_block_has_it() {
+    use plasma_client::payment::{build_payment, forget_unsent, sign_in_flight};
+
+    let s = setup().await;
+    let block = s.deposit_and_pay().await; // block 1000 committed, not served yet
+    let (alice_key, bob) = (&s.chain.keys[1], s.chain.keys[2].address());
+    let alice = alice_key.address();
+    let store = s.store("alice");
+    let unserved = s.syncer(&store, &[alice]).sync(|_| {}).await;
+    assert!(matches!(
+        unserved,
+        Err(SyncError::Unavailable { blknum: 1000 })
+    ));
+    let deposit = UtxoPos::new(1, 0, 0).unwrap();
+    assert_eq!(
+        store.coin(deposit).unwrap().unwrap().state,
+        CoinState::Unspent
+    );
+
+    // Alice signs the payment of block 1000 herself: from then on her coin is in flight, with
+    // what an in-flight exit needs recorded.
+    let tx = block.transactions[0].tx().clone();
+    let signed = sign_in_flight(&store, tx.clone(), &s.chain.domain(), alice_key).unwrap();
+    assert_eq!(signed, block.transactions[0]);
+    assert_eq!(
+        store.coin(deposit).unwrap().unwrap().state,
+        CoinState::InFlight
+    );
+    let recorded = store.in_flight(signed.hash()).unwrap().expect("recorded");
+    assert_eq!(recorded.tx_bytes, *signed.bytes());
+    assert_eq!(recorded.inputs[0].utxo_pos, deposit);
+    assert!(!recorded.inputs[0].proof.is_empty());
+    // Not spendable again.
+    let again = build_payment(
+        &store.coins().unwrap(),
+        alice,
+        bob,
+        ETH,
+        parse_ether("0.1").unwrap(),
+        alloy::primitives::U256::ZERO,
+    );
+    assert!(again.is_err(), "{again:?}");
+
+    // A payment that never reached the operator gives its coin back.
+    forget_unsent(&store, &signed).unwrap();
+    assert_eq!(
+        store.coin(deposit).unwrap().unwrap().state,
+        CoinState::Unspent
+    );
+    assert!(store.in_flight(signed.hash()).unwrap().is_none());
+
+    // Signed again and then seen in a verified block: spent, and no longer in flight.
+    sign_in_flight(&store, tx, &s.chain.domain(), alice_key).unwrap();
+    s.served.put(&block);
+    s.syncer(&store, &[alice]).sync(|_| {}).await.unwrap();
+    assert_eq!(
+        store.coin(deposit).unwrap().unwrap().state,
+        CoinState::Spent
+    );
+    assert!(store.in_flight(signed.hash()).unwrap().is_none());
+    assert!(store.in_flight_hashes().unwrap().is_empty());
+}

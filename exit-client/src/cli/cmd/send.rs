@@ -7,9 +7,11 @@ use alloy::primitives::{Address, U256};
 use eyre::eyre;
 use plasma_api::TxStatus;
 use plasma_client::amount::{AmountError, parse_eth};
-use plasma_client::payment::{PaymentError, build_payment, wait_verified};
+use plasma_client::payment::{
+    PaymentError, build_payment, forget_unsent, sign_in_flight, wait_verified,
+};
 use plasma_client::tokens::Token;
-use plasma_core::{ETH, SignedTransaction};
+use plasma_core::ETH;
 
 use crate::cli::Amount;
 use crate::cli::output::{emit, wire_name};
@@ -86,8 +88,24 @@ impl Args {
             }
             Err(e) => return Err(e.into()),
         };
-        let signed = SignedTransaction::sign(tx, &session.domain(), &signer)?;
-        let mut submitted = session.operator.submit(&signed).await?;
+        // Recorded as in flight before it leaves: its coins are not spent or exited twice.
+        let signed = sign_in_flight(&session.store, tx, &session.domain(), &signer)?;
+        let mut submitted = match session.operator.submit(&signed).await {
+            Ok(submitted) => submitted,
+            Err(e) if e.never_delivered() => {
+                // Refused, or no connection at all: nothing was stored, the coins are the
+                // user's to spend again.
+                forget_unsent(&session.store, &signed)?;
+                return Err(e.into());
+            }
+            Err(e) => {
+                // It may have arrived: its coins stay in flight until a verified block says.
+                return Err(eyre!(
+                    "{e}\nthe payment {} may have reached the operator: its coins stay in flight (see `plasma utxos`)",
+                    signed.hash()
+                ));
+            }
+        };
         if !self.no_wait {
             submitted = wait_verified(
                 &session.syncer(),
