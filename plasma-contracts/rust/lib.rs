@@ -75,7 +75,9 @@ mod bindings {
 /// tokens through [`IERC20`].
 #[cfg(any(test, feature = "test-utils"))]
 pub use bindings::MockERC20;
-pub use bindings::{IERC20, RootChain};
+/// `IRootChain` holds the structs of the in-flight exit game's calls (`InFlightExit`,
+/// `InFlightInput`, `Spend`), `RootChain` the contract.
+pub use bindings::{IERC20, IRootChain, RootChain};
 
 /// The values of `IRootChain.ExitStatus` as `getExit` returns them (the enum's index).
 pub mod exit_status {
