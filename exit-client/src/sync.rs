@@ -447,17 +447,7 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
         RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
         | RootChainEvent::Eip712DomainChanged
-        | RootChainEvent::InFlightExitStarted { .. }
-        | RootChainEvent::InFlightExitInputPiggybacked { .. }
-        | RootChainEvent::InFlightExitOutputPiggybacked { .. }
-        | RootChainEvent::InFlightExitChallenged { .. }
-        | RootChainEvent::InFlightExitChallengeResponded { .. }
-        | RootChainEvent::InFlightExitInputBlocked { .. }
-        | RootChainEvent::InFlightExitOutputBlocked { .. }
-        | RootChainEvent::InFlightExitDeleted { .. }
-        | RootChainEvent::InFlightExitInputWithdrawn { .. }
-        | RootChainEvent::InFlightExitOutputWithdrawn { .. }
-        | RootChainEvent::InFlightExitProcessed { .. } => {}
+        | RootChainEvent::InFlight(_) => {}
     }
     Ok(())
 }

@@ -138,16 +138,6 @@ fn applied(log: RootChainLog) -> Option<L1Event> {
         | RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
         | RootChainEvent::Eip712DomainChanged
-        | RootChainEvent::InFlightExitStarted { .. }
-        | RootChainEvent::InFlightExitInputPiggybacked { .. }
-        | RootChainEvent::InFlightExitOutputPiggybacked { .. }
-        | RootChainEvent::InFlightExitChallenged { .. }
-        | RootChainEvent::InFlightExitChallengeResponded { .. }
-        | RootChainEvent::InFlightExitInputBlocked { .. }
-        | RootChainEvent::InFlightExitOutputBlocked { .. }
-        | RootChainEvent::InFlightExitDeleted { .. }
-        | RootChainEvent::InFlightExitInputWithdrawn { .. }
-        | RootChainEvent::InFlightExitOutputWithdrawn { .. }
-        | RootChainEvent::InFlightExitProcessed { .. } => None,
+        | RootChainEvent::InFlight(_) => None,
     }
 }

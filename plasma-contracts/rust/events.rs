@@ -93,131 +93,8 @@ pub enum RootChainEvent {
         /// The amount claimed.
         amount: U256,
     },
-    /// `InFlightExitStarted`: an in-flight exit of the transaction `tx_hash` started. It carries
-    /// everything a watcher or a piggybacker needs, with no second source.
-    InFlightExitStarted {
-        /// The in-flight transaction's hash (the exit's id).
-        tx_hash: B256,
-        /// Who started it (and posted the in-flight exit bond).
-        starter: Address,
-        /// The in-flight transaction's canonical bytes.
-        tx_bytes: Bytes,
-        /// Its inputs as the start proved them.
-        inputs: Vec<InFlightInput>,
-        /// Its signatures, one per input (the event carries them as 65-byte `r ‖ s ‖ v` each).
-        signatures: Vec<TxSignature>,
-        /// When its first queue entry may be processed.
-        exitable_at: u64,
-    },
-    /// `InFlightExitInputPiggybacked`: the owner of input `input_index` piggybacked it.
-    InFlightExitInputPiggybacked {
-        /// The exit.
-        tx_hash: B256,
-        /// The input's owner.
-        owner: Address,
-        /// The input's index in the in-flight transaction.
-        input_index: u64,
-    },
-    /// `InFlightExitOutputPiggybacked`: the owner of output `output_index` piggybacked it.
-    InFlightExitOutputPiggybacked {
-        /// The exit.
-        tx_hash: B256,
-        /// The output's owner.
-        owner: Address,
-        /// The output's index in the in-flight transaction.
-        output_index: u64,
-    },
-    /// `InFlightExitChallenged`: a competitor spending input `input_index` made the exit
-    /// non-canonical.
-    InFlightExitChallenged {
-        /// The exit.
-        tx_hash: B256,
-        /// Who challenged (and holds the exit bond now).
-        challenger: Address,
-        /// The shared input's index in the in-flight transaction.
-        input_index: u64,
-        /// The competitor's hash.
-        competitor_hash: B256,
-        /// The competitor's position `blknum·10^9 + txIndex·10^4`, or 0 when shown unincluded.
-        competitor_position: U256,
-    },
-    /// `InFlightExitChallengeResponded`: the in-flight transaction was shown included before
-    /// the competitor: canonical again.
-    InFlightExitChallengeResponded {
-        /// The exit.
-        tx_hash: B256,
-        /// Who responded (and holds the exit bond now).
-        responder: Address,
-        /// The in-flight transaction's position `blknum·10^9 + txIndex·10^4`.
-        tx_position: U256,
-    },
-    /// `InFlightExitInputBlocked`: a piggybacked input was shown spent elsewhere.
-    InFlightExitInputBlocked {
-        /// The exit.
-        tx_hash: B256,
-        /// Who challenged (and got the piggyback bond).
-        challenger: Address,
-        /// The input's index.
-        input_index: u64,
-    },
-    /// `InFlightExitOutputBlocked`: a piggybacked output was shown spent.
-    InFlightExitOutputBlocked {
-        /// The exit.
-        tx_hash: B256,
-        /// Who challenged (and got the piggyback bond).
-        challenger: Address,
-        /// The output's index.
-        output_index: u64,
-    },
-    /// `InFlightExitDeleted`: an exit with nothing piggybacked was deleted after its first
-    /// half, its bond returned.
-    InFlightExitDeleted {
-        /// The exit.
-        tx_hash: B256,
-        /// Who got the bond back.
-        bond_owner: Address,
-    },
-    /// `InFlightExitInputWithdrawn`: processing settled a piggybacked input.
-    InFlightExitInputWithdrawn {
-        /// The exit.
-        tx_hash: B256,
-        /// The input's index.
-        input_index: u64,
-        /// Its owner.
-        owner: Address,
-        /// Its token.
-        token: Address,
-        /// Its amount.
-        amount: U256,
-        /// What processing did with it.
-        outcome: PiggybackOutcome,
-    },
-    /// `InFlightExitOutputWithdrawn`: processing settled a piggybacked output.
-    InFlightExitOutputWithdrawn {
-        /// The exit.
-        tx_hash: B256,
-        /// The output's index.
-        output_index: u64,
-        /// Its owner.
-        owner: Address,
-        /// Its token.
-        token: Address,
-        /// Its amount.
-        amount: U256,
-        /// What processing did with it.
-        outcome: PiggybackOutcome,
-    },
-    /// `InFlightExitProcessed`: the exit's entry in the queue of `token` was processed.
-    InFlightExitProcessed {
-        /// The exit.
-        tx_hash: B256,
-        /// The queue.
-        token: Address,
-        /// Whether the exit was canonical (outputs paid) or not (inputs paid).
-        canonical: bool,
-        /// Whether every entry of the exit is processed.
-        finished: bool,
-    },
+    /// An event of the in-flight exit game.
+    InFlight(InFlightEvent),
     /// `WithdrawalCredited`: a failed payout was credited to `owner`'s withdrawable balance.
     WithdrawalCredited {
         /// Whose balance.
@@ -239,6 +116,137 @@ pub enum RootChainEvent {
     /// `EIP712DomainChanged` (ERC-5267): the signing domain changed. The root contract's domain
     /// is fixed at deployment, so nothing follows from it.
     Eip712DomainChanged,
+}
+
+/// An event of the in-flight exit game (MoreVP): every step of an in-flight exit of the
+/// transaction `tx_hash`, each carrying what a watcher needs to act on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InFlightEvent {
+    /// `InFlightExitStarted`: an in-flight exit of the transaction `tx_hash` started. It carries
+    /// everything a watcher or a piggybacker needs, with no second source.
+    Started {
+        /// The in-flight transaction's hash (the exit's id).
+        tx_hash: B256,
+        /// Who started it (and posted the in-flight exit bond).
+        starter: Address,
+        /// The in-flight transaction's canonical bytes.
+        tx_bytes: Bytes,
+        /// Its inputs as the start proved them.
+        inputs: Vec<InFlightInput>,
+        /// Its signatures, one per input (the event carries them as 65-byte `r ‖ s ‖ v` each).
+        signatures: Vec<TxSignature>,
+        /// When its first queue entry may be processed.
+        exitable_at: u64,
+    },
+    /// `InFlightExitInputPiggybacked`: the owner of input `input_index` piggybacked it.
+    InputPiggybacked {
+        /// The exit.
+        tx_hash: B256,
+        /// The input's owner.
+        owner: Address,
+        /// The input's index in the in-flight transaction.
+        input_index: u64,
+    },
+    /// `InFlightExitOutputPiggybacked`: the owner of output `output_index` piggybacked it.
+    OutputPiggybacked {
+        /// The exit.
+        tx_hash: B256,
+        /// The output's owner.
+        owner: Address,
+        /// The output's index in the in-flight transaction.
+        output_index: u64,
+    },
+    /// `InFlightExitChallenged`: a competitor spending input `input_index` made the exit
+    /// non-canonical.
+    Challenged {
+        /// The exit.
+        tx_hash: B256,
+        /// Who challenged (and holds the exit bond now).
+        challenger: Address,
+        /// The shared input's index in the in-flight transaction.
+        input_index: u64,
+        /// The competitor's hash.
+        competitor_hash: B256,
+        /// The competitor's position `blknum·10^9 + txIndex·10^4`, or 0 when shown unincluded.
+        competitor_position: U256,
+    },
+    /// `InFlightExitChallengeResponded`: the in-flight transaction was shown included before
+    /// the competitor: canonical again.
+    ChallengeResponded {
+        /// The exit.
+        tx_hash: B256,
+        /// Who responded (and holds the exit bond now).
+        responder: Address,
+        /// The in-flight transaction's position `blknum·10^9 + txIndex·10^4`.
+        tx_position: U256,
+    },
+    /// `InFlightExitInputBlocked`: a piggybacked input was shown spent elsewhere.
+    InputBlocked {
+        /// The exit.
+        tx_hash: B256,
+        /// Who challenged (and got the piggyback bond).
+        challenger: Address,
+        /// The input's index.
+        input_index: u64,
+    },
+    /// `InFlightExitOutputBlocked`: a piggybacked output was shown spent.
+    OutputBlocked {
+        /// The exit.
+        tx_hash: B256,
+        /// Who challenged (and got the piggyback bond).
+        challenger: Address,
+        /// The output's index.
+        output_index: u64,
+    },
+    /// `InFlightExitDeleted`: an exit with nothing piggybacked was deleted after its first
+    /// half, its bond returned.
+    Deleted {
+        /// The exit.
+        tx_hash: B256,
+        /// Who got the bond back.
+        bond_owner: Address,
+    },
+    /// `InFlightExitInputWithdrawn`: processing settled a piggybacked input.
+    InputWithdrawn {
+        /// The exit.
+        tx_hash: B256,
+        /// The input's index.
+        input_index: u64,
+        /// Its owner.
+        owner: Address,
+        /// Its token.
+        token: Address,
+        /// Its amount.
+        amount: U256,
+        /// What processing did with it.
+        outcome: PiggybackOutcome,
+    },
+    /// `InFlightExitOutputWithdrawn`: processing settled a piggybacked output.
+    OutputWithdrawn {
+        /// The exit.
+        tx_hash: B256,
+        /// The output's index.
+        output_index: u64,
+        /// Its owner.
+        owner: Address,
+        /// Its token.
+        token: Address,
+        /// Its amount.
+        amount: U256,
+        /// What processing did with it.
+        outcome: PiggybackOutcome,
+    },
+    /// `InFlightExitProcessed`: the exit's entry in the queue of `token` was processed.
+    Processed {
+        /// The exit.
+        tx_hash: B256,
+        /// The queue.
+        token: Address,
+        /// Whether the exit was canonical (outputs paid) or not (inputs paid).
+        canonical: bool,
+        /// Whether every entry of the exit is processed.
+        finished: bool,
+    },
 }
 
 /// One input of an in-flight transaction, as `startInFlightExit` proved it.
@@ -431,7 +439,7 @@ impl RootChainEvent {
                 token: e.token,
                 amount: e.amount,
             },
-            RootChainEvents::InFlightExitStarted(e) => Self::InFlightExitStarted {
+            RootChainEvents::InFlightExitStarted(e) => Self::InFlight(InFlightEvent::Started {
                 tx_hash: e.txHash,
                 starter: e.starter,
                 tx_bytes: e.txBytes,
@@ -447,9 +455,9 @@ impl RootChainEvent {
                     .collect(),
                 signatures: signatures_of(&e.signatures)?,
                 exitable_at: to_u64("InFlightExitStarted", "exitableAt", e.exitableAt)?,
-            },
+            }),
             RootChainEvents::InFlightExitInputPiggybacked(e) => {
-                Self::InFlightExitInputPiggybacked {
+                Self::InFlight(InFlightEvent::InputPiggybacked {
                     tx_hash: e.txHash,
                     owner: e.owner,
                     input_index: to_u64(
@@ -457,10 +465,10 @@ impl RootChainEvent {
                         "inputIndex",
                         e.inputIndex,
                     )?,
-                }
+                })
             }
             RootChainEvents::InFlightExitOutputPiggybacked(e) => {
-                Self::InFlightExitOutputPiggybacked {
+                Self::InFlight(InFlightEvent::OutputPiggybacked {
                     tx_hash: e.txHash,
                     owner: e.owner,
                     output_index: to_u64(
@@ -468,58 +476,76 @@ impl RootChainEvent {
                         "outputIndex",
                         e.outputIndex,
                     )?,
-                }
+                })
             }
-            RootChainEvents::InFlightExitChallenged(e) => Self::InFlightExitChallenged {
-                tx_hash: e.txHash,
-                challenger: e.challenger,
-                input_index: to_u64("InFlightExitChallenged", "inputIndex", e.inputIndex)?,
-                competitor_hash: e.competitorHash,
-                competitor_position: e.competitorPosition,
-            },
+            RootChainEvents::InFlightExitChallenged(e) => {
+                Self::InFlight(InFlightEvent::Challenged {
+                    tx_hash: e.txHash,
+                    challenger: e.challenger,
+                    input_index: to_u64("InFlightExitChallenged", "inputIndex", e.inputIndex)?,
+                    competitor_hash: e.competitorHash,
+                    competitor_position: e.competitorPosition,
+                })
+            }
             RootChainEvents::InFlightExitChallengeResponded(e) => {
-                Self::InFlightExitChallengeResponded {
+                Self::InFlight(InFlightEvent::ChallengeResponded {
                     tx_hash: e.txHash,
                     responder: e.responder,
                     tx_position: e.txPosition,
-                }
+                })
             }
-            RootChainEvents::InFlightExitInputBlocked(e) => Self::InFlightExitInputBlocked {
-                tx_hash: e.txHash,
-                challenger: e.challenger,
-                input_index: to_u64("InFlightExitInputBlocked", "inputIndex", e.inputIndex)?,
-            },
-            RootChainEvents::InFlightExitOutputBlocked(e) => Self::InFlightExitOutputBlocked {
-                tx_hash: e.txHash,
-                challenger: e.challenger,
-                output_index: to_u64("InFlightExitOutputBlocked", "outputIndex", e.outputIndex)?,
-            },
-            RootChainEvents::InFlightExitDeleted(e) => Self::InFlightExitDeleted {
+            RootChainEvents::InFlightExitInputBlocked(e) => {
+                Self::InFlight(InFlightEvent::InputBlocked {
+                    tx_hash: e.txHash,
+                    challenger: e.challenger,
+                    input_index: to_u64("InFlightExitInputBlocked", "inputIndex", e.inputIndex)?,
+                })
+            }
+            RootChainEvents::InFlightExitOutputBlocked(e) => {
+                Self::InFlight(InFlightEvent::OutputBlocked {
+                    tx_hash: e.txHash,
+                    challenger: e.challenger,
+                    output_index: to_u64(
+                        "InFlightExitOutputBlocked",
+                        "outputIndex",
+                        e.outputIndex,
+                    )?,
+                })
+            }
+            RootChainEvents::InFlightExitDeleted(e) => Self::InFlight(InFlightEvent::Deleted {
                 tx_hash: e.txHash,
                 bond_owner: e.bondOwner,
-            },
-            RootChainEvents::InFlightExitInputWithdrawn(e) => Self::InFlightExitInputWithdrawn {
-                tx_hash: e.txHash,
-                input_index: to_u64("InFlightExitInputWithdrawn", "inputIndex", e.inputIndex)?,
-                owner: e.owner,
-                token: e.token,
-                amount: e.amount,
-                outcome: PiggybackOutcome::from_index(e.outcome)?,
-            },
-            RootChainEvents::InFlightExitOutputWithdrawn(e) => Self::InFlightExitOutputWithdrawn {
-                tx_hash: e.txHash,
-                output_index: to_u64("InFlightExitOutputWithdrawn", "outputIndex", e.outputIndex)?,
-                owner: e.owner,
-                token: e.token,
-                amount: e.amount,
-                outcome: PiggybackOutcome::from_index(e.outcome)?,
-            },
-            RootChainEvents::InFlightExitProcessed(e) => Self::InFlightExitProcessed {
+            }),
+            RootChainEvents::InFlightExitInputWithdrawn(e) => {
+                Self::InFlight(InFlightEvent::InputWithdrawn {
+                    tx_hash: e.txHash,
+                    input_index: to_u64("InFlightExitInputWithdrawn", "inputIndex", e.inputIndex)?,
+                    owner: e.owner,
+                    token: e.token,
+                    amount: e.amount,
+                    outcome: PiggybackOutcome::from_index(e.outcome)?,
+                })
+            }
+            RootChainEvents::InFlightExitOutputWithdrawn(e) => {
+                Self::InFlight(InFlightEvent::OutputWithdrawn {
+                    tx_hash: e.txHash,
+                    output_index: to_u64(
+                        "InFlightExitOutputWithdrawn",
+                        "outputIndex",
+                        e.outputIndex,
+                    )?,
+                    owner: e.owner,
+                    token: e.token,
+                    amount: e.amount,
+                    outcome: PiggybackOutcome::from_index(e.outcome)?,
+                })
+            }
+            RootChainEvents::InFlightExitProcessed(e) => Self::InFlight(InFlightEvent::Processed {
                 tx_hash: e.txHash,
                 token: e.token,
                 canonical: e.canonical,
                 finished: e.finished,
-            },
+            }),
             RootChainEvents::WithdrawalCredited(e) => Self::WithdrawalCredited {
                 owner: e.owner,
                 token: e.token,

@@ -35,7 +35,7 @@ pub mod events;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
-pub use events::{EventReader, RootChainEvent, RootChainLog};
+pub use events::{EventReader, InFlightEvent, RootChainEvent, RootChainLog};
 
 /// Bindings generated from the committed artifacts.
 #[allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
