@@ -307,3 +307,38 @@ contract DeleteInFlightExitGasTest is InFlightGasTest {
         _report("deleteInFlightExit", _measure(0), TARGET_IFE_PROCESS);
     }
 }
+
+/// @notice For the bond sizing: processing an entry with one piggyback (the marginal cost of a piggyback payout is
+///         the difference with two).
+contract ProcessOnePiggybackGasTest is InFlightGasTest {
+    function setUp() public override {
+        super.setUp();
+        _payment();
+        startIfe(f, bob, 1 << 4);
+        vm.warp(exitableAtOf(f.txHash));
+        _prepare(carol, 0, abi.encodeCall(IRootChain.processInFlightExit, (address(0), ifeData(f, bob))));
+    }
+
+    function test_gas_processInFlightExit_onePiggyback() public {
+        _report("processInFlightExit, canonical, one piggyback", _measure(2), TARGET_IFE_PROCESS);
+    }
+}
+
+/// @notice For the bond sizing: popping the entry of an exit with nothing piggybacked (deleted), what spam costs the
+///         processor.
+contract ProcessDeletedInFlightExitGasTest is InFlightGasTest {
+    function setUp() public override {
+        super.setUp();
+        _payment();
+        startIfe(f, bob, 0);
+        vm.warp(firstHalfEnd(f.txHash));
+        chain.deleteInFlightExit(ifeData(f, bob));
+        vm.warp(exitableAtOf(f.txHash));
+        _prepare(carol, 0, abi.encodeCall(IRootChain.processInFlightExit, (address(0), ifeData(f, bob))));
+    }
+
+    function test_gas_processInFlightExit_deleted() public {
+        // Cleared: the queue header and the data hash; the record of the transaction is zero again (no output bits).
+        _report("processInFlightExit, deleted (nothing to pay)", _measure(3), TARGET_IFE_PROCESS);
+    }
+}

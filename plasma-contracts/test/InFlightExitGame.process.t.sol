@@ -556,6 +556,50 @@ contract InFlightExitProcessTest is InFlightFixture {
         assertEq(recorded, txPos);
     }
 
+    /// @notice An included competitor at any index of its block challenges, with its proof at that index only.
+    function testFuzz_challengeInFlightExitNotCanonical_competitorAtAnyPosition(
+        uint256 txIndex,
+        uint256 otherIndex
+    ) public {
+        txIndex = bound(txIndex, 0, 65_535);
+        otherIndex = bound(otherIndex, 0, 65_535);
+        (InFlight memory f, Coin memory input) = alicePaysBob();
+        startIfe(f, bob, 1 << 4);
+        (PaymentTx.Transaction memory t, IRootChain.Spend memory competitor) =
+            spendOf(input.pos, alicePk, carol, 1, "x");
+        Included memory inc = includeTx(t, txIndex);
+        uint256 pos = UtxoPos.encode(inc.blknum, txIndex, 0);
+        if (otherIndex != txIndex) {
+            uint256 moved = UtxoPos.encode(inc.blknum, otherIndex, 0);
+            vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidInclusionProof.selector, moved));
+            chain.challengeInFlightExitNotCanonical(ifeData(f, bob), 0, competitor, moved, inc.proof);
+        }
+        chain.challengeInFlightExitNotCanonical(ifeData(f, bob), 0, competitor, pos, inc.proof);
+        (,, bool canonical, uint256 recorded,,) = chain.getInFlightExit(f.txHash);
+        assertFalse(canonical);
+        assertEq(recorded, pos);
+    }
+
+    /// @notice The output-spent challenge holds for the in-flight transaction at any index, and at that index only.
+    function testFuzz_challengeInFlightExitOutputSpent_atAnyPosition(uint256 txIndex, uint256 otherIndex)
+        public
+    {
+        txIndex = bound(txIndex, 0, 65_535);
+        otherIndex = bound(otherIndex, 0, 65_535);
+        (InFlight memory f,) = alicePaysBob();
+        startIfe(f, bob, 1 << 4);
+        (uint256 txPos, bytes memory proof) = includeInFlight(f, txIndex);
+        (, IRootChain.Spend memory spend) = spendOf(txPos, bobPk, carol, 1, "spent");
+        if (otherIndex != txIndex) {
+            uint256 moved = UtxoPos.encode(txPos / 1e9, otherIndex, 0);
+            (, IRootChain.Spend memory movedSpend) = spendOf(moved, bobPk, carol, 1, "spent");
+            vm.expectRevert(abi.encodeWithSelector(IRootChain.InvalidInclusionProof.selector, moved));
+            chain.challengeInFlightExitOutputSpent(f.txBytes, moved, proof, 0, movedSpend);
+        }
+        chain.challengeInFlightExitOutputSpent(f.txBytes, txPos, proof, 0, spend);
+        assertEq(piggybacksOf(f.txHash), 0);
+    }
+
     /// @notice Any change to the data passed back (an input field or the bond owner) is refused.
     function testFuzz_inFlightExitData_anyChangeIsRefused(uint256 field, uint256 delta) public {
         (InFlight memory f,) = alicePaysBob();

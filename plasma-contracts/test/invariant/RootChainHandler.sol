@@ -21,7 +21,9 @@ contract RootChainHandler {
         Spent,
         Exiting,
         Finalized,
-        Challenged
+        Challenged,
+        InFlight, // spent by a payment that was never included (its value is its group's)
+        Pending // an output of a payment that was never included (its value is its group's)
     }
 
     struct Utxo {
@@ -36,6 +38,9 @@ contract RootChainHandler {
         bytes spendTx; // the child-chain transaction that spent it (if Spent)
         bytes spendSig; // its owner's signature over spendTx
         uint256 exitPriority;
+        uint256 group; // 0, or the conflict group whose value this output shares (see InFlightHandler)
+        bool phantom; // an output of a double spend of an already spent input: worth nothing
+        bool locked; // piggybacked: the operator refuses to spend it
     }
 
     RootChain public immutable chain;
@@ -49,14 +54,17 @@ contract RootChainHandler {
     address[] public actors; // signing users, then the receiver contract
     Utxo[] internal utxos;
     mapping(uint256 pos => uint256 indexPlusOne) internal indexOf;
-    mapping(uint256 pos => uint256) public timesPaid;
+    mapping(bytes32 outputId => uint256) public timesPaid;
     mapping(address token => uint256) public lastPaidPriority;
+    mapping(address token => uint256) public lastPoppedPriority;
 
     bool public paidTwice;
     bool public paidOutOfOrder;
     bool public paidWrongly;
     uint256 public payouts;
     uint256 public challenges;
+    /// @notice Standard exits whose bond the contract holds.
+    uint256 public activeStandardExits;
 
     constructor(RootChain chain_, MockERC20 token_, address operator_) {
         chain = chain_;
@@ -104,6 +112,7 @@ contract RootChainHandler {
         (bool found, uint256 i) = _pick(utxoSeed, State.Unspent, true);
         if (!found) return;
         Utxo storage u = utxos[i];
+        if (u.locked || _exitedOutput(u)) return; // the operator refuses to spend piggybacked or exited outputs
         uint256 toActor = toSeed % actors.length;
         uint256 a = u.amount == 1 ? 1 : 1 + split % (u.amount - 1);
         PaymentTx.Transaction memory t;
@@ -148,15 +157,17 @@ contract RootChainHandler {
     }
 
     /// @notice A valid standard exit of an unspent output by its owner.
-    function startExit(uint256 utxoSeed) external {
+    function startExit(uint256 utxoSeed) external virtual {
         (bool found, uint256 i) = _pick(utxoSeed, State.Unspent, false);
         if (!found) return;
         Utxo storage u = utxos[i];
+        if (_exitedOutput(u)) return;
         vm.deal(u.owner, u.owner.balance + bond);
         vm.prank(u.owner);
         chain.startStandardExit{value: bond}(u.pos, u.txBytes, u.proof);
         u.state = State.Exiting;
         u.exitPriority = (_expectedExitableAt(u.pos) << 128) | u.pos;
+        ++activeStandardExits;
         require(chain.nextExit(u.token) <= u.exitPriority, "queue top above new exit");
     }
 
@@ -165,6 +176,7 @@ contract RootChainHandler {
         (bool found, uint256 i) = _pick(utxoSeed, State.Spent, false);
         if (!found) return;
         Utxo storage u = utxos[i];
+        if (_exitedOutput(u)) return;
         vm.deal(u.owner, u.owner.balance + bond);
         vm.prank(u.owner);
         chain.startStandardExit{value: bond}(u.pos, u.txBytes, u.proof);
@@ -186,38 +198,67 @@ contract RootChainHandler {
         vm.warp(block.timestamp + 1 + seconds_ % (3 * mep));
     }
 
-    function processExits(uint256 tokenSeed, uint256 maxExits) external {
+    function processExits(uint256 tokenSeed, uint256 maxExits) external virtual {
         address tkn = tokenSeed % 2 == 0 ? address(0) : address(token);
         maxExits = 1 + maxExits % 8;
-        vm.recordLogs();
-        chain.processExits(tkn, maxExits);
-        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 n; n < maxExits; ++n) {
+            if (!_checkTop(tkn)) return;
+            vm.recordLogs();
+            uint256 popped = chain.processExits(tkn, 1);
+            _recordLogs(vm.getRecordedLogs(), tkn);
+            if (popped == 0) return; // an in-flight entry is on top (see InFlightHandler)
+        }
+    }
+
+    /// @dev Before a pop: the queue's top, in `nextExit`'s form, never below an entry popped before and popped only
+    ///      once exitable. Returns false if nothing is exitable.
+    function _checkTop(address tkn) internal returns (bool) {
+        if (chain.exitQueueLength(tkn) == 0) return false;
+        uint256 top = chain.nextExit(tkn);
+        if (top >> 128 > block.timestamp) return false;
+        if (top < lastPoppedPriority[tkn]) paidOutOfOrder = true;
+        lastPoppedPriority[tkn] = top;
+        return true;
+    }
+
+    /// @dev Account for the payouts a processing call logged.
+    function _recordLogs(Vm.Log[] memory logs, address tkn) internal virtual {
         for (uint256 k; k < logs.length; ++k) {
-            if (logs[k].emitter != address(chain) || logs[k].topics[0] != IRootChain.ExitFinalized.selector) {
-                continue;
-            }
+            if (logs[k].emitter != address(chain)) continue;
+            bytes32 topic = logs[k].topics[0];
+            if (topic == IRootChain.ExitUnfunded.selector) paidWrongly = true; // never, with an honest operator
+            if (topic != IRootChain.ExitFinalized.selector) continue;
             uint256 pos = uint256(logs[k].topics[1]);
             (address owner, address t, uint256 amount,) =
                 abi.decode(logs[k].data, (address, address, uint256, bool));
-            if (++timesPaid[pos] > 1) paidTwice = true;
             uint256 idx = indexOf[pos];
             if (idx == 0) {
                 paidWrongly = true;
                 continue;
             }
             Utxo storage u = utxos[idx - 1];
-            if (
-                u.state != State.Exiting || u.owner != owner || u.token != t || u.amount != amount || t != tkn
-            ) {
-                paidWrongly = true;
-            }
+            if (u.owner != owner || u.token != t || u.amount != amount || t != tkn) paidWrongly = true;
             if (u.exitPriority < lastPaidPriority[tkn] || (u.exitPriority >> 128) > block.timestamp) {
                 paidOutOfOrder = true;
             }
             lastPaidPriority[tkn] = u.exitPriority;
-            u.state = State.Finalized;
-            ++payouts;
+            --activeStandardExits;
+            _paid(idx - 1, amount);
         }
+    }
+
+    /// @dev Output `i` was paid `amount` (by a standard or an in-flight exit): once, and only if it is worth it.
+    function _paid(uint256 i, uint256 amount) internal virtual {
+        Utxo storage u = utxos[i];
+        // One output, one identity, whatever the kind of exit: its creating transaction and its index.
+        if (++timesPaid[keccak256(abi.encode(keccak256(u.txBytes), u.pos % 10_000))] > 1) paidTwice = true;
+        if (u.phantom || (u.state != State.Exiting && u.state != State.Unspent && u.group == 0)) {
+            paidWrongly = true;
+        }
+        if (u.state == State.Finalized || u.state == State.Spent) paidWrongly = true;
+        u.state = State.Finalized;
+        amount;
+        ++payouts;
     }
 
     /// @notice The contract receiver starts accepting ETH and pulls what failed payouts credited to it.
@@ -249,6 +290,26 @@ contract RootChainHandler {
 
     function actorCount() external view returns (uint256) {
         return actors.length;
+    }
+
+    /// @notice What the contract must hold in `tkn`: the outputs still worth something (unspent, exiting, and each
+    ///         conflict group's unpaid value), the bonds it holds (ETH) and the credits it owes.
+    function expectedBalance(address tkn) public view virtual returns (uint256 total) {
+        for (uint256 i; i < utxos.length; ++i) {
+            Utxo storage u = utxos[i];
+            if (u.token != tkn || u.group != 0 || u.phantom) continue;
+            if (u.state == State.Unspent || u.state == State.Exiting) total += u.amount;
+        }
+        if (tkn == address(0)) total += activeStandardExits * bond + _otherBonds();
+        for (uint256 a; a < actors.length; ++a) {
+            total += chain.withdrawable(actors[a], tkn);
+        }
+        total += chain.withdrawable(address(this), tkn); // as a processor or challenger, it cannot take ETH
+    }
+
+    /// @dev Bonds other than standard exits' (the in-flight handler's).
+    function _otherBonds() internal view virtual returns (uint256) {
+        return 0;
     }
 
     // ================================================================ internals
@@ -315,6 +376,13 @@ contract RootChainHandler {
             }
         }
         return (false, 0);
+    }
+
+    /// @dev Whether the contract already closed this output to a new standard exit (exited in flight, or a standard
+    ///      exit at some position).
+    function _exitedOutput(Utxo storage u) internal view returns (bool) {
+        (bool se, bool exited) = chain.outputExits(keccak256(u.txBytes), u.pos % 10_000);
+        return se || exited;
     }
 
     function _expectedExitableAt(uint256 pos) internal view returns (uint256) {

@@ -25,6 +25,10 @@ contract PaymentTxHarness {
         return PaymentTx.output(txBytes, nIn, k);
     }
 
+    function counts(bytes calldata txBytes) external pure returns (uint256, uint256) {
+        return PaymentTx.counts(txBytes);
+    }
+
     function input(bytes calldata txBytes, uint256 i) external pure returns (uint256) {
         PaymentTx.validate(txBytes);
         return PaymentTx.input(txBytes, i);
@@ -250,6 +254,27 @@ contract PaymentTxTest is Test {
     }
 
     /// @notice Changing any byte of a structural word (offsets, counts, types, address padding) must revert.
+    /// @notice `counts`, `input` and `output` (the readers of validated bytes) agree with the decoded transaction.
+    function testFuzz_readers_matchDecoding(uint256 nIn, uint256 nOut, uint256 seed) public view {
+        nIn = bound(nIn, 0, 4);
+        nOut = bound(nOut, 1, 4);
+        PaymentTx.Transaction memory t = _tx(nIn, nOut, seed);
+        bytes memory b = TxLib.encode(t);
+        (uint256 a, uint256 c) = h.counts(b);
+        (uint256 va, uint256 vc) = h.validate(b);
+        assertEq(a, va, "counts: inputs");
+        assertEq(c, vc, "counts: outputs");
+        for (uint256 i; i < nIn; ++i) {
+            assertEq(h.input(b, i), t.inputs[i], "input");
+        }
+        for (uint256 k; k < nOut; ++k) {
+            (address owner, address token, uint256 amount) = h.output(b, k);
+            assertEq(owner, t.outputs[k].owner, "owner");
+            assertEq(token, t.outputs[k].token, "token");
+            assertEq(amount, t.outputs[k].amount, "amount");
+        }
+    }
+
     function testFuzz_validate_rejectsStructuralMutation(uint256 seed, uint256 pick, uint8 xorByte) public {
         vm.assume(xorByte != 0);
         uint256 nIn = seed % 5;
