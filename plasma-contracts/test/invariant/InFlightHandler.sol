@@ -86,7 +86,8 @@ contract InFlightHandler is RootChainHandler {
             chain.submitBlock(root);
             (pay.included, pay.txPos, pay.proof) = (true, UtxoPos.encode(blknum, txIndex, 0), proof);
             u.state = State.Spent;
-            (u.spendTx, u.spendSig) = (pay.txBytes, pay.sig);
+            u.spendTx = pay.txBytes;
+            u.spendSig = pay.sig;
             for (uint256 j; j < t.outputs.length; ++j) {
                 PaymentTx.Output memory o = t.outputs[j];
                 _add(
