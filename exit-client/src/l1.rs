@@ -86,7 +86,31 @@ impl L1 {
         &self.provider
     }
 
-    fn rpc(&self, e: impl std::fmt::Display) -> L1Error {
+    /// The root contract's bindings.
+    pub(crate) fn contract(&self) -> &RootChain::RootChainInstance<DynProvider> {
+        &self.contract
+    }
+
+    /// The root contract's events matching `filter`, decoded, in L1 order.
+    pub(crate) async fn logs(
+        &self,
+        filter: &alloy::rpc::types::Filter,
+    ) -> Result<Vec<plasma_contracts::RootChainLog>> {
+        let logs = self
+            .provider
+            .get_logs(filter)
+            .await
+            .map_err(|e| self.rpc(e))?;
+        self.events
+            .decode_logs(logs)
+            .await
+            .map_err(|source| L1Error::Events {
+                url: self.url.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    pub(crate) fn rpc(&self, e: impl std::fmt::Display) -> L1Error {
         L1Error::Rpc {
             url: self.url.clone(),
             message: e.to_string(),
@@ -154,7 +178,7 @@ impl L1 {
             })
     }
 
-    async fn confirm(
+    pub(crate) async fn confirm(
         &self,
         action: &'static str,
         pending: std::result::Result<
@@ -297,7 +321,7 @@ impl L1 {
     /// The gas estimate of `call` plus half. The exit queue's cost depends on where an exit
     /// lands in it, and that depends on the timestamp of the block that mines it: an estimate
     /// made one block earlier can fall short (a real revert seen in the end-to-end tests).
-    async fn gas_with_margin<C: alloy::sol_types::SolCall>(
+    pub(crate) async fn gas_with_margin<C: alloy::sol_types::SolCall>(
         &self,
         action: &'static str,
         call: &alloy::contract::SolCallBuilder<&DynProvider, C>,

@@ -16,6 +16,7 @@
 //! `src/cli/cmd/`, with its settings and output layer beside them.
 
 pub mod amount;
+pub mod in_flight;
 pub mod l1;
 pub mod operator;
 pub mod payment;

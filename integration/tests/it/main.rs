@@ -3,5 +3,6 @@
 
 mod client;
 mod devnet;
+mod in_flight;
 mod loadgen;
 mod watcher;

@@ -1,13 +1,15 @@
 //! `plasma exit`: start standard exits on L1 of the chosen key's coins, from the exit data kept
 //! locally (the operator is not needed).
 
-use eyre::bail;
+use alloy::primitives::{Address, B256};
+use eyre::{bail, eyre};
+use plasma_client::in_flight::own_piggybacks;
 use plasma_client::store::{Coin, CoinState};
-use plasma_core::UtxoPos;
+use plasma_core::{Transaction, UtxoPos};
 use serde_json::json;
 
 use crate::cli::output::{emit, note, warn};
-use crate::cli::settings::Settings;
+use crate::cli::settings::{Session, Settings};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -16,6 +18,12 @@ pub(crate) struct Args {
     /// Exit every unspent coin of the chosen key.
     #[arg(long, conflicts_with = "utxo_pos")]
     all: bool,
+    /// Recover the money of a payment that may never show up in a verified block (withheld, or
+    /// never included): start its in-flight exit from the data this client kept when it signed
+    /// it, or, if it was started already (by the payer, or anyone), claim what the chosen key
+    /// owns in it. Posts the in-flight exit bond and a bond per claim.
+    #[arg(long, value_name = "TXHASH", conflicts_with_all = ["utxo_pos", "all"])]
+    in_flight: Option<B256>,
 }
 
 impl Args {
@@ -27,6 +35,9 @@ impl Args {
             warn(&format!(
                 "sync failed ({e}); exiting from the data stored locally"
             ));
+        }
+        if let Some(hash) = self.in_flight {
+            return in_flight(settings, &session, signer.address(), hash).await;
         }
         let coins: Vec<Coin> = session
             .store
@@ -65,4 +76,52 @@ impl Args {
         });
         Ok(())
     }
+}
+
+/// `exit --in-flight`: start the in-flight exit of a payment this client signed, piggybacking
+/// what `me` owns in it; or, when it is started already, piggyback what `me` still can.
+async fn in_flight(
+    settings: &Settings,
+    session: &Session,
+    me: Address,
+    hash: B256,
+) -> eyre::Result<()> {
+    let l1 = &session.l1;
+    let (receipts, started) = match l1.in_flight_exit(hash).await? {
+        None => {
+            let payment = session.store.in_flight(hash)?.ok_or_else(|| {
+                eyre!("no in-flight exit of {hash} was started on L1, and this client did not sign that payment: the payer (or anyone holding it) must start it first")
+            })?;
+            let tx = Transaction::decode(&payment.tx_bytes)?;
+            let bits = own_piggybacks(&payment, &tx, me);
+            let receipt = l1.start_in_flight_exit(me, &payment, bits).await?;
+            (vec![receipt], true)
+        }
+        Some(exit) => {
+            let bits = exit.open_for(me);
+            if bits == 0 {
+                bail!(
+                    "the in-flight exit of {hash} holds nothing more of {me} to claim (already claimed, or none of its inputs and outputs is {me}'s)"
+                );
+            }
+            (l1.piggyback(me, &exit, bits).await?, false)
+        }
+    };
+    let hashes: Vec<B256> = receipts.iter().map(|r| r.transaction_hash).collect();
+    emit(
+        settings,
+        json!({"inFlightExit": hash, "started": started, "transactions": hashes}),
+        || {
+            format!(
+                "{} the in-flight exit of {hash} and claimed {me}'s part (L1 transactions {}); `plasma process-exits` pays it after the exit period",
+                if started { "started" } else { "joined" },
+                hashes
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    );
+    Ok(())
 }

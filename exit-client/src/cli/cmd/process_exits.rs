@@ -1,6 +1,7 @@
 //! `plasma process-exits`: pay out the exits of a token's queue whose time has come.
 
 use alloy::primitives::Address;
+use eyre::eyre;
 use plasma_client::tokens::Token;
 use plasma_core::ETH;
 use serde_json::json;
@@ -23,37 +24,55 @@ impl Args {
         let signer = settings.signer()?;
         let session = settings.session(Some(&signer)).await?;
         let token = self.token.unwrap_or(ETH);
-        let receipt = session
-            .l1
-            .process_exits(signer.address(), token, self.max)
-            .await?;
-        let paid: Vec<String> = receipt
-            .inner
-            .logs()
-            .iter()
-            .filter_map(|log| {
-                log.log_decode::<plasma_contracts::RootChain::ExitFinalized>()
-                    .ok()
-            })
-            .map(|event| event.inner.data.utxoPos.to_string())
-            .collect();
+        let me = signer.address();
+        let receipt = session.l1.process_exits(me, token, self.max).await?;
+        let mut paid = finalized(&receipt);
+        // `processExits` stops at an in-flight exit at the top of the queue: process those
+        // that are ready (with their data from L1's events), then the standard exits behind.
+        let mut in_flight = Vec::new();
+        let mut transactions = vec![receipt.transaction_hash];
+        while (in_flight.len() as u64) < self.max {
+            let Some((exitable_at, youngest, true)) = session.l1.queue_top(token).await? else {
+                break;
+            };
+            let (_, now) = session.l1.head().await?;
+            if exitable_at > now {
+                break;
+            }
+            let exit = session
+                .l1
+                .in_flight_exit_at(exitable_at, youngest)
+                .await?
+                .ok_or_else(|| eyre!("the in-flight exit at the top of the queue of {token} has no start event on L1"))?;
+            let done = session.l1.process_in_flight_exit(me, token, &exit).await?;
+            transactions.push(done.transaction_hash);
+            in_flight.push(exit.tx_hash);
+            let more = session.l1.process_exits(me, token, self.max).await?;
+            transactions.push(more.transaction_hash);
+            paid.extend(finalized(&more));
+        }
         let name = Token::read(&session.l1, token)
             .await
             .map_or_else(|_| token.to_string(), |t| t.symbol);
         emit(
             settings,
-            json!({"txHash": receipt.transaction_hash, "gasUsed": receipt.gas_used, "paid": paid}),
+            json!({"txHash": receipt.transaction_hash, "gasUsed": receipt.gas_used, "paid": paid, "inFlight": in_flight, "transactions": transactions}),
             || {
-                if paid.is_empty() {
+                if paid.is_empty() && in_flight.is_empty() {
                     format!(
                         "no exit of {name} was ready to pay (see `plasma exits` for when yours is); L1 transaction {}",
                         receipt.transaction_hash
                     )
                 } else {
                     format!(
-                        "paid {} exit(s) of {name}: {} (L1 transaction {})",
+                        "paid {} exit(s) and {} in-flight exit(s) of {name}: {} (L1 transaction {})",
                         paid.len(),
-                        paid.join(", "),
+                        in_flight.len(),
+                        paid.iter()
+                            .cloned()
+                            .chain(in_flight.iter().map(ToString::to_string))
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         receipt.transaction_hash
                     )
                 }
@@ -61,4 +80,18 @@ impl Args {
         );
         Ok(())
     }
+}
+
+/// The standard exits a `processExits` receipt paid (their positions).
+fn finalized(receipt: &alloy::rpc::types::TransactionReceipt) -> Vec<String> {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|log| {
+            log.log_decode::<plasma_contracts::RootChain::ExitFinalized>()
+                .ok()
+        })
+        .map(|event| event.inner.data.utxoPos.to_string())
+        .collect()
 }

@@ -1,0 +1,333 @@
+//! In-flight exits from the user's side (MoreVP): starting one from the data the client kept
+//! when it signed the payment, piggybacking what the user's keys own, and processing one when it
+//! reaches the top of its queue — all from L1 and the local store, with no help from the
+//! operator.
+//!
+//! The contract keeps only a hash of an in-flight exit; its data comes back from the
+//! `InFlightExitStarted` event (and the bond's owner from the challenge and response events),
+//! which [`L1::in_flight_exit`] reads.
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::sol_types::SolEvent;
+use plasma_contracts::events::{InFlightEvent, RootChainEvent};
+use plasma_contracts::{IRootChain, RootChain};
+use plasma_core::Transaction;
+
+use crate::l1::{L1, Result};
+use crate::store::InFlightPayment;
+
+/// Bit of input `i` in the contract's piggyback bitmaps.
+pub fn input_bit(i: usize) -> u64 {
+    1 << i
+}
+
+/// Bit of output `j` in the contract's piggyback bitmaps.
+pub fn output_bit(j: usize) -> u64 {
+    1 << (4 + j)
+}
+
+/// An in-flight exit as L1 knows it: the data every call on it passes back, and its state.
+#[derive(Debug, Clone)]
+pub struct InFlightExit {
+    /// The in-flight transaction's hash (the exit's id).
+    pub tx_hash: B256,
+    /// Its canonical bytes.
+    pub tx_bytes: Bytes,
+    /// The transaction.
+    pub tx: Transaction,
+    /// Its inputs as the start proved them.
+    pub inputs: Vec<IRootChain::InFlightInput>,
+    /// Who holds the in-flight exit bond now.
+    pub bond_owner: Address,
+    /// The piggyback bitmap now (bit `i`: input `i`, bit `4 + j`: output `j`).
+    pub piggybacks: u64,
+    /// When it may be processed.
+    pub exitable_at: u64,
+}
+
+impl InFlightExit {
+    /// The data the contract's calls take back.
+    pub fn call_data(&self) -> IRootChain::InFlightExit {
+        IRootChain::InFlightExit {
+            txBytes: self.tx_bytes.clone(),
+            inputs: self.inputs.clone(),
+            bondOwner: self.bond_owner,
+        }
+    }
+
+    /// The piggybacks `owner` could still add: its inputs and outputs not piggybacked yet, as
+    /// a bitmap.
+    pub fn open_for(&self, owner: Address) -> u64 {
+        let inputs = self
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, input)| input.owner == owner)
+            .map(|(i, _)| input_bit(i));
+        let outputs = self
+            .tx
+            .outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, output)| output.owner == owner)
+            .map(|(j, _)| output_bit(j));
+        inputs.chain(outputs).fold(0, |bits, bit| bits | bit) & !self.piggybacks
+    }
+}
+
+/// The piggybacks `owner` can make on the payment it signed (its inputs and its outputs).
+pub fn own_piggybacks(payment: &InFlightPayment, tx: &Transaction, owner: Address) -> u64 {
+    let inputs = payment
+        .inputs
+        .iter()
+        .enumerate()
+        .filter(|(_, coin)| coin.output.owner == owner)
+        .map(|(i, _)| input_bit(i));
+    let outputs = tx
+        .outputs
+        .iter()
+        .enumerate()
+        .filter(|(_, output)| output.owner == owner)
+        .map(|(j, _)| output_bit(j));
+    inputs.chain(outputs).fold(0, |bits, bit| bits | bit)
+}
+
+impl L1 {
+    /// The in-flight exit bond and the piggyback bond, in wei.
+    pub async fn in_flight_bonds(&self) -> Result<(U256, U256)> {
+        let contract = self.contract();
+        let bond = contract
+            .inFlightExitBond()
+            .call()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        let piggyback = contract
+            .piggybackBond()
+            .call()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        Ok((bond, piggyback))
+    }
+
+    /// The in-flight exit of `tx_hash` as L1's events tell it (`None` if none was started):
+    /// its data from `InFlightExitStarted`, the bond's owner after challenges and responses,
+    /// and its piggybacks from the contract.
+    pub async fn in_flight_exit(&self, tx_hash: B256) -> Result<Option<InFlightExit>> {
+        let latest = self.latest_block().await?;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.address())
+            .from_block(0)
+            .to_block(latest)
+            .event_signature(vec![
+                RootChain::InFlightExitStarted::SIGNATURE_HASH,
+                RootChain::InFlightExitChallenged::SIGNATURE_HASH,
+                RootChain::InFlightExitChallengeResponded::SIGNATURE_HASH,
+            ])
+            .topic1(tx_hash);
+        let logs = self.logs(&filter).await?;
+        let mut exit: Option<InFlightExit> = None;
+        for log in logs {
+            let RootChainEvent::InFlight(event) = log.event else {
+                continue;
+            };
+            match event {
+                InFlightEvent::Started {
+                    tx_hash,
+                    starter,
+                    tx_bytes,
+                    inputs,
+                    exitable_at,
+                    ..
+                } => {
+                    let Ok(tx) = Transaction::decode(&tx_bytes) else {
+                        continue; // the contract accepts only canonical bytes
+                    };
+                    exit = Some(InFlightExit {
+                        tx_hash,
+                        tx_bytes,
+                        tx,
+                        inputs: inputs
+                            .iter()
+                            .map(|i| IRootChain::InFlightInput {
+                                txHash: i.tx_hash,
+                                owner: i.owner,
+                                token: i.token,
+                                amount: i.amount,
+                            })
+                            .collect(),
+                        bond_owner: starter,
+                        piggybacks: 0,
+                        exitable_at,
+                    });
+                }
+                InFlightEvent::Challenged { challenger, .. } => {
+                    if let Some(exit) = &mut exit {
+                        exit.bond_owner = challenger;
+                    }
+                }
+                InFlightEvent::ChallengeResponded { responder, .. } => {
+                    if let Some(exit) = &mut exit {
+                        exit.bond_owner = responder;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(exit) = &mut exit {
+            let state = self
+                .contract()
+                .getInFlightExit(tx_hash)
+                .call()
+                .await
+                .map_err(|e| self.rpc(e))?;
+            exit.piggybacks = state.piggybacks.saturating_to();
+        }
+        Ok(exit)
+    }
+
+    /// The in-flight exit whose queue entry is `(exitable_at, youngest)`: the one started with
+    /// that exit time whose youngest input is at `youngest` (several competing exits may share
+    /// an entry's value; any of them is the entry's).
+    pub async fn in_flight_exit_at(
+        &self,
+        exitable_at: u64,
+        youngest: u64,
+    ) -> Result<Option<InFlightExit>> {
+        let latest = self.latest_block().await?;
+        let filter = alloy::rpc::types::Filter::new()
+            .address(self.address())
+            .from_block(0)
+            .to_block(latest)
+            .event_signature(RootChain::InFlightExitStarted::SIGNATURE_HASH);
+        for log in self.logs(&filter).await? {
+            let RootChainEvent::InFlight(InFlightEvent::Started {
+                tx_hash,
+                tx_bytes,
+                exitable_at: at,
+                ..
+            }) = log.event
+            else {
+                continue;
+            };
+            let Ok(tx) = Transaction::decode(&tx_bytes) else {
+                continue;
+            };
+            let young = tx.inputs.iter().map(|p| p.as_u64()).max().unwrap_or(0);
+            if at == exitable_at && young == youngest {
+                let exit = self.in_flight_exit(tx_hash).await?;
+                if exit.as_ref().is_some_and(|e| e.exitable_at == exitable_at) {
+                    return Ok(exit);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Starts the in-flight exit of `payment` from `from`, piggybacking `piggybacks` (a bitmap)
+    /// in the same call; posts the in-flight exit bond and one piggyback bond each.
+    pub async fn start_in_flight_exit(
+        &self,
+        from: Address,
+        payment: &InFlightPayment,
+        piggybacks: u64,
+    ) -> Result<TransactionReceipt> {
+        let (bond, piggyback_bond) = self.in_flight_bonds().await?;
+        let value = bond + piggyback_bond * U256::from(piggybacks.count_ones());
+        let call = self
+            .contract()
+            .startInFlightExit(
+                payment.tx_bytes.clone(),
+                payment.inputs.iter().map(|c| c.tx_bytes.clone()).collect(),
+                payment.inputs.iter().map(|c| c.proof.clone()).collect(),
+                payment
+                    .signatures
+                    .iter()
+                    .map(|s| Bytes::copy_from_slice(s.as_bytes()))
+                    .collect(),
+                U256::from(piggybacks),
+            )
+            .value(value)
+            .from(from);
+        let gas = self.gas_with_margin("startInFlightExit", &call).await?;
+        self.confirm("startInFlightExit", call.gas(gas).send().await)
+            .await
+    }
+
+    /// Piggybacks, from `from` (the owner), every input and output of `exit` in `piggybacks`
+    /// (a bitmap); returns the receipts.
+    pub async fn piggyback(
+        &self,
+        from: Address,
+        exit: &InFlightExit,
+        piggybacks: u64,
+    ) -> Result<Vec<TransactionReceipt>> {
+        let (_, bond) = self.in_flight_bonds().await?;
+        let mut receipts = Vec::new();
+        for index in 0..4 {
+            if piggybacks & input_bit(index) != 0 {
+                let call = self
+                    .contract()
+                    .piggybackInFlightExitOnInput(exit.call_data(), U256::from(index))
+                    .value(bond)
+                    .from(from);
+                receipts.push(
+                    self.confirm("piggybackInFlightExitOnInput", call.send().await)
+                        .await?,
+                );
+            }
+            if piggybacks & output_bit(index) != 0 {
+                let call = self
+                    .contract()
+                    .piggybackInFlightExitOnOutput(exit.tx_bytes.clone(), U256::from(index))
+                    .value(bond)
+                    .from(from);
+                receipts.push(
+                    self.confirm("piggybackInFlightExitOnOutput", call.send().await)
+                        .await?,
+                );
+            }
+        }
+        Ok(receipts)
+    }
+
+    /// Processes `exit`'s entry at the top of the queue of `token`, from `from`.
+    pub async fn process_in_flight_exit(
+        &self,
+        from: Address,
+        token: Address,
+        exit: &InFlightExit,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract()
+            .processInFlightExit(token, exit.call_data())
+            .from(from);
+        // Each piggyback's payout is reserved as the contract requires, on top of the estimate.
+        let floor = 150_000u64 + 80_000 * u64::from(exit.piggybacks.count_ones());
+        let gas = self
+            .gas_with_margin("processInFlightExit", &call)
+            .await?
+            .max(floor);
+        self.confirm("processInFlightExit", call.gas(gas).send().await)
+            .await
+    }
+
+    /// The top of the queue of `token`: `(exitableAt, position, in_flight)`, or `None` when the
+    /// queue is empty.
+    pub async fn queue_top(&self, token: Address) -> Result<Option<(u64, u64, bool)>> {
+        let top = self
+            .contract()
+            .exitQueueTop(token)
+            .call()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        if top.exitableAt.is_zero() {
+            return Ok(None);
+        }
+        Ok(Some((
+            top.exitableAt.saturating_to(),
+            top.position.saturating_to(),
+            top.inFlight,
+        )))
+    }
+}
