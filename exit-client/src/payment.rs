@@ -161,7 +161,7 @@ pub enum SignError {
 pub enum WaitError {
     /// Not in a block committed on L1 and verified within the patience given.
     #[error(
-        "transaction {tx} was accepted but is not in a block committed on L1 after {waited}s ({where_}); it stays with the operator: check later with `plasma utxos`"
+        "transaction {tx} was accepted but is not in a block committed on L1 after {waited}s ({where_}); its coins stay in flight: check later with `plasma utxos`, and if it never shows up (a withheld block, an operator gone), recover its money with `plasma exit --in-flight {tx}`"
     )]
     NotVerified {
         /// The transaction.

@@ -8,8 +8,9 @@ use eyre::eyre;
 use plasma_api::TxStatus;
 use plasma_client::amount::{AmountError, parse_eth};
 use plasma_client::payment::{
-    PaymentError, build_payment, forget_unsent, sign_in_flight, wait_verified,
+    PaymentError, WaitError, build_payment, forget_unsent, sign_in_flight, wait_verified,
 };
+use plasma_client::sync::SyncError;
 use plasma_client::tokens::Token;
 use plasma_core::ETH;
 
@@ -107,14 +108,31 @@ impl Args {
             }
         };
         if !self.no_wait {
-            submitted = wait_verified(
+            let hash = submitted.tx_hash;
+            submitted = match wait_verified(
                 &session.syncer(),
                 &session.store,
                 &session.operator,
                 submitted,
                 PATIENCE,
             )
-            .await?;
+            .await
+            {
+                Ok(done) => done,
+                // A withheld or invalid block: the payment may be in it, and nobody can prove
+                // what it holds. The in-flight exit recovers the money either way.
+                Err(WaitError::Sync(
+                    e @ (SyncError::Unavailable { .. }
+                    | SyncError::RootMismatch { .. }
+                    | SyncError::InvalidTransaction { .. }
+                    | SyncError::Malformed { .. }),
+                )) => {
+                    return Err(eyre!(
+                        "{e}\nyour payment {hash} may be in that block: recover its money with `plasma exit --in-flight {hash}` (and tell the payee to run the same)"
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
         }
         emit(
             settings,
