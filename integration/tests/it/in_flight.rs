@@ -1,8 +1,11 @@
-//! In-flight exits with the `plasma` CLI: a payment that never reaches a verified block is
-//! recovered by its payer and its payee, one command each, with no help from the operator.
+//! In-flight exits with the `plasma` CLI: a payment that never reaches a verified block — never
+//! included, or included in a block the operator withholds — is recovered by its payer and its
+//! payee, one command each, with no help from the operator. Each ends with L1 balances checked
+//! to the wei, gas accounted from the receipts.
 
 use alloy::primitives::U256;
-use plasma_core::{ETH, Output, Transaction};
+use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos};
+use plasma_integration::byzantine::{Byzantine, Serve};
 use plasma_integration::{Devnet, User, eth};
 use serde_json::Value;
 
@@ -17,16 +20,16 @@ async fn gas_of(net: &Devnet, result: &Value) -> U256 {
     total
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_payment_never_included_is_recovered_by_payer_and_payee_with_one_command_each() {
-    let net = Devnet::start(EXIT_PERIOD).await;
-    let (alice, bob): (User, User) = (net.user("alice", 1), net.user("bob", 2));
+/// Alice deposits 1 ETH and signs 0.6 to Bob, 0.4 back to her. Her client records the payment
+/// in flight, as `send` does before it sends; returns the payment and her deposit coin.
+async fn alice_signs_a_payment(
+    net: &Devnet,
+    alice: &User,
+    bob: &User,
+) -> (SignedTransaction, UtxoPos) {
     alice.ok(&["deposit", "1eth"]);
     alice.wait_balance(eth("1")).await;
     let deposit = alice.coin_in_state("unspent");
-
-    // Alice signs 0.6 ETH to Bob, 0.4 back to her; her client records the payment in flight
-    // before it would be sent. It never reaches a block (the operator never sees it).
     let tx = Transaction::payment(
         vec![deposit],
         vec![
@@ -34,35 +37,33 @@ async fn a_payment_never_included_is_recovered_by_payer_and_payee_with_one_comma
             Output::new(alice.address(), ETH, eth("0.4")),
         ],
     );
-    let signed = {
-        let store = alice.store(&net);
+    let store = alice.store(net);
+    let signed =
         plasma_client::payment::sign_in_flight(&store, tx, &net.chain.domain(), &alice.key)
-            .expect("signed and recorded")
-    };
-    let hash = signed.hash().to_string();
-    assert_eq!(alice.coin_in_state("in_flight"), deposit);
-    // A coin in flight is never exited with a standard exit.
-    let refused = alice.fails(&["exit", "--all"]);
-    assert!(refused.contains("no unspent coins"), "{refused}");
+            .expect("signed and recorded");
+    (signed, deposit)
+}
 
-    // One command each: Alice starts the in-flight exit and claims her input and change; Bob's
-    // client learns the payment from L1 and claims his output.
+/// One command each recovers the payment: Alice starts the in-flight exit and claims her input
+/// and change, Bob's client finds it on L1 and claims his output; after the exit period Bob
+/// processes. Checks both L1 balances to the wei.
+async fn recover_with_one_command_each(net: &Devnet, alice: &User, bob: &User, hash: &str) {
     let alice_before = net.l1_balance(alice.address()).await;
-    let started = alice.ok(&["exit", "--in-flight", &hash]);
+    let started = alice.ok(&["exit", "--in-flight", hash]);
     assert_eq!(started["started"], true, "{started}");
-    let alice_gas = gas_of(&net, &started).await;
+    let alice_gas = gas_of(net, &started).await;
     let bob_before = net.l1_balance(bob.address()).await;
-    let joined = bob.ok(&["exit", "--in-flight", &hash]);
+    let joined = bob.ok(&["exit", "--in-flight", hash]);
     assert_eq!(joined["started"], false, "{joined}");
-    let mut bob_gas = gas_of(&net, &joined).await;
+    let mut bob_gas = gas_of(net, &joined).await;
     assert!(
-        bob.fails(&["exit", "--in-flight", &hash])
+        bob.fails(&["exit", "--in-flight", hash])
             .contains("nothing more"),
         "a second claim is refused"
     );
 
-    // After the exit period anyone processes: the exit is canonical (no competitor), so its
-    // outputs are paid, with every bond back to its owner.
+    // No competitor was shown: the payment is canonical, its outputs are paid, and every bond
+    // goes back to its owner.
     net.pass_exit_period().await;
     let processed = bob.ok(&["process-exits"]);
     assert_eq!(
@@ -70,7 +71,7 @@ async fn a_payment_never_included_is_recovered_by_payer_and_payee_with_one_comma
         serde_json::json!([hash]),
         "{processed}"
     );
-    bob_gas += gas_of(&net, &processed).await;
+    bob_gas += gas_of(net, &processed).await;
     assert_eq!(
         net.l1_balance(alice.address()).await,
         alice_before - alice_gas + eth("0.4")
@@ -78,5 +79,62 @@ async fn a_payment_never_included_is_recovered_by_payer_and_payee_with_one_comma
     assert_eq!(
         net.l1_balance(bob.address()).await,
         bob_before - bob_gas + eth("0.6")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payment_never_included_is_recovered_by_payer_and_payee_with_one_command_each() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
+    let (signed, deposit) = alice_signs_a_payment(&net, &alice, &bob).await;
+    // The operator never sees it. Alice's coin is in flight, and never exited by a standard
+    // exit.
+    assert_eq!(alice.coin_in_state("in_flight"), deposit);
+    let refused = alice.fails(&["exit", "--all"]);
+    assert!(refused.contains("no unspent coins"), "{refused}");
+    recover_with_one_command_each(&net, &alice, &bob, &signed.hash().to_string()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once() {
+    let mut net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
+    let (signed, _) = alice_signs_a_payment(&net, &alice, &bob).await;
+    // The operator turns bad: it puts the payment in a block, commits the root, withholds the
+    // data, and then stops.
+    let byzantine = Byzantine::take_over(&mut net).await;
+    let (block, _) = byzantine
+        .commit(&net, vec![signed.clone()], Serve::Nothing)
+        .await;
+    drop(byzantine);
+
+    recover_with_one_command_each(&net, &alice, &bob, &signed.hash().to_string()).await;
+
+    // Bob's output was paid by the in-flight exit: even with the block's proof (the operator
+    // has it), a standard exit of it is refused.
+    let proof = block.merkle_tree().unwrap().proof(0).unwrap();
+    let bond = net.chain.contract().exitBond().call().await.unwrap();
+    let again = net
+        .chain
+        .contract()
+        .startStandardExit(
+            UtxoPos::new(block.blknum, 0, 0).unwrap().to_u256(),
+            signed.bytes().clone(),
+            alloy::primitives::Bytes::copy_from_slice(&proof.to_bytes()),
+        )
+        .value(bond)
+        .from(bob.address())
+        .call()
+        .await;
+    let refused = again
+        .err()
+        .expect("a second exit of Bob's output is refused")
+        .as_decoded_interface_error::<plasma_contracts::RootChain::RootChainErrors>();
+    assert!(
+        matches!(
+            refused,
+            Some(plasma_contracts::RootChain::RootChainErrors::OutputAlreadyExited(_))
+        ),
+        "{refused:?}"
     );
 }
