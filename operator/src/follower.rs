@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use alloy::providers::{DynProvider, Provider};
-use plasma_contracts::events::{EventReader, ReadError, RootChainEvent, RootChainLog};
+use plasma_contracts::events::{
+    EventReader, InFlightEvent, ReadError, RootChainEvent, RootChainLog,
+};
 use tokio::sync::watch;
 
 use crate::Error;
@@ -133,7 +135,21 @@ fn applied(log: RootChainLog) -> Option<L1Event> {
         // Paid or closed unfunded: either way the output leaves the UTXO set for good.
         RootChainEvent::ExitFinalized { utxo_pos, .. }
         | RootChainEvent::ExitUnfunded { utxo_pos, .. } => Some(L1Event::ExitFinalized(utxo_pos)),
-        // The chain does not follow in-flight exits yet (their inputs stay spendable here).
+        // In-flight exits claim their inputs, and their piggybacked outputs where this chain
+        // included the transaction: those may not be spent. (The rest of the game moves L1
+        // balances only.)
+        RootChainEvent::InFlight(InFlightEvent::Started { tx_bytes, .. }) => {
+            let tx = plasma_core::Transaction::decode(&tx_bytes).ok()?;
+            Some(L1Event::InFlightStarted { inputs: tx.inputs })
+        }
+        RootChainEvent::InFlight(InFlightEvent::OutputPiggybacked {
+            tx_hash,
+            output_index,
+            ..
+        }) => Some(L1Event::InFlightOutputPiggybacked {
+            tx_hash,
+            output_index,
+        }),
         RootChainEvent::BlockSubmitted { .. }
         | RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }

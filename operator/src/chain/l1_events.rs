@@ -4,12 +4,13 @@
 
 use std::sync::atomic::Ordering;
 
+use alloy::primitives::B256;
 use alloy::primitives::map::HashMap;
 use plasma_core::{Block, Deposit, Output, SignedTransaction, UtxoPos};
 
 use super::{Chain, owners};
 use crate::store::records::{UtxoRecord, meta};
-use crate::store::{Batch, Db, StoreError};
+use crate::store::{Batch, Db, Location, StoreError};
 
 /// An L1 event of the root contract, after the confirmation depth.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,23 @@ pub enum L1Event {
     ExitChallenged(UtxoPos),
     /// An exit was processed: the output leaves the UTXO set.
     ExitFinalized(UtxoPos),
+    /// An in-flight exit started: its inputs are claimed (see [`L1Event::InFlightClaimed`]).
+    InFlightStarted {
+        /// The in-flight transaction's inputs.
+        inputs: Vec<UtxoPos>,
+    },
+    /// An output of an in-flight transaction was piggybacked: if this chain included the
+    /// transaction, that output is claimed.
+    InFlightOutputPiggybacked {
+        /// The in-flight transaction.
+        tx_hash: B256,
+        /// The output's index in it.
+        output_index: u64,
+    },
+    /// An output claimed by an in-flight exit: like an exiting output, it may not be spent (an
+    /// honest operator never includes a spend that could make an honest in-flight exit fail),
+    /// and pending spends of it are dropped.
+    InFlightClaimed(UtxoPos),
 }
 
 impl Chain {
@@ -49,7 +67,8 @@ impl Chain {
             Some(record) => Ok(*record),
             None => self.db.utxo(pos),
         };
-        for event in events {
+        let events = self.expand_in_flight(events)?;
+        for event in &events {
             match event {
                 L1Event::Deposit { deposit, timestamp } => {
                     let Ok(pos) = deposit.utxo_pos() else {
@@ -78,7 +97,7 @@ impl Chain {
                     deposits += 1;
                     tracing::info!(target: "operator::follower", blknum = deposit.blknum, owner = %deposit.owner, token = %deposit.token, amount = %deposit.amount, "deposit block created");
                 }
-                L1Event::ExitStarted(pos) => {
+                L1Event::ExitStarted(pos) | L1Event::InFlightClaimed(pos) => {
                     if let Some(mut record) = read(&overlay, *pos)? {
                         if !record.exiting {
                             exits += 1;
@@ -86,8 +105,8 @@ impl Chain {
                         record.exiting = true;
                         Db::put_utxo(&mut batch, *pos, &record);
                         overlay.insert(*pos, Some(record));
-                        tracing::info!(target: "operator::follower", utxo_pos = %pos, "output exiting");
-                    } else {
+                        tracing::info!(target: "operator::follower", utxo_pos = %pos, in_flight = matches!(event, L1Event::InFlightClaimed(_)), "output exiting");
+                    } else if let L1Event::ExitStarted(_) = event {
                         tracing::warn!(target: "operator::follower", utxo_pos = %pos, "exit started for an output not in the UTXO set (spent or unknown): a watcher should challenge it");
                     }
                     if let Some(hash) = mempool.spends.get(pos)
@@ -109,6 +128,8 @@ impl Chain {
                         tracing::info!(target: "operator::follower", utxo_pos = %pos, "exit challenged: output spendable again");
                     }
                 }
+                // Expanded into claims above.
+                L1Event::InFlightStarted { .. } | L1Event::InFlightOutputPiggybacked { .. } => {}
                 L1Event::ExitFinalized(pos) => {
                     if let Some(record) = read(&overlay, *pos)? {
                         Db::delete_utxo(&mut batch, *pos);
@@ -135,6 +156,33 @@ impl Chain {
         m.pending_dropped
             .fetch_add(dropped.len() as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// The events with each in-flight event turned into the claims it makes: a started exit
+    /// claims its inputs, a piggybacked output is claimed where this chain included its
+    /// transaction.
+    fn expand_in_flight(&self, events: &[L1Event]) -> Result<Vec<L1Event>, StoreError> {
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            match event {
+                L1Event::InFlightStarted { inputs } => {
+                    out.extend(inputs.iter().copied().map(L1Event::InFlightClaimed));
+                }
+                L1Event::InFlightOutputPiggybacked {
+                    tx_hash,
+                    output_index,
+                } => {
+                    if let Some(Location::Included { blknum, index }) =
+                        self.db.tx_location(tx_hash)?
+                        && let Ok(pos) = UtxoPos::new(blknum, u64::from(index), *output_index)
+                    {
+                        out.push(L1Event::InFlightClaimed(pos));
+                    }
+                }
+                other => out.push(other.clone()),
+            }
+        }
+        Ok(out)
     }
 
     /// Records that operator block `blknum` is committed on L1 at `timestamp`.
@@ -204,5 +252,57 @@ mod tests {
             .unwrap();
         assert_eq!(f.chain.db().utxo(b).unwrap(), None);
         assert_eq!(f.chain.db().utxo_state(b).unwrap(), UtxoState::Spent);
+    }
+
+    #[test]
+    fn in_flight_exits_claim_their_inputs_and_piggybacked_outputs() {
+        let f = fixture();
+        let bob = Address::repeat_byte(0xb0);
+        let a = deposit(&f, 1, 100);
+        let included = pay(&f, a, 100, 10, bob);
+        f.chain.submit(included.clone()).unwrap();
+        f.chain.produce_block().unwrap().expect("block 1000");
+        let b = deposit(&f, 1001, 100);
+        f.chain.submit(pay(&f, b, 100, 10, bob)).unwrap();
+        assert_eq!(f.chain.mempool_len(), 1);
+
+        // An in-flight exit spending `b` starts: `b` is claimed, its pending spend dropped.
+        f.chain
+            .apply_l1_events(&[L1Event::InFlightStarted { inputs: vec![b] }], 20)
+            .unwrap();
+        assert_eq!(f.chain.mempool_len(), 0);
+        assert!(matches!(
+            f.chain.db().utxo_state(b).unwrap(),
+            UtxoState::Exiting(_)
+        ));
+        let err = f.chain.submit(pay(&f, b, 100, 20, bob)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InputExiting);
+
+        // An output of a transaction this chain included is piggybacked: it is claimed too.
+        let bobs = UtxoPos::new(1000, 0, 0).unwrap();
+        f.chain
+            .apply_l1_events(
+                &[L1Event::InFlightOutputPiggybacked {
+                    tx_hash: included.hash(),
+                    output_index: 0,
+                }],
+                21,
+            )
+            .unwrap();
+        assert!(matches!(
+            f.chain.db().utxo_state(bobs).unwrap(),
+            UtxoState::Exiting(_)
+        ));
+        // A piggyback of a transaction never included here changes nothing.
+        f.chain
+            .apply_l1_events(
+                &[L1Event::InFlightOutputPiggybacked {
+                    tx_hash: alloy::primitives::B256::repeat_byte(7),
+                    output_index: 0,
+                }],
+                22,
+            )
+            .unwrap();
+        assert_eq!(f.chain.db().meta_u64(meta::L1_CURSOR).unwrap(), Some(22));
     }
 }
