@@ -13,33 +13,13 @@ use alloy::primitives::{Address, Bytes, U256, keccak256, utils::parse_ether};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolType, SolValue};
 use plasma_contracts::test_utils::TestChain;
-use plasma_contracts::{RootChain, deposit_from_event};
+use plasma_contracts::{IRootChain, RootChain, deposit_from_event};
 use plasma_core::{Block, ETH, Output, SignedTransaction, Transaction, TxSignature, UtxoPos};
 
 use crate::common::{Mined, event, exit_args, fillers, payment};
 
 const MEP: u64 = 3600;
-
-/// The in-flight structs of `IRootChain`, field for field. The bindings' own types live in the
-/// crate's private `bindings::IRootChain` (not re-exported), so they cannot be named here; a value
-/// of these is turned into the bindings' type by [`binding`].
-mod abi {
-    alloy::sol! {
-        struct InFlightInput { bytes32 txHash; address owner; address token; uint256 amount; }
-        struct InFlightExit { bytes txBytes; InFlightInput[] inputs; address bondOwner; }
-        struct Spend { bytes txBytes; uint256 inputIndex; bytes signature; }
-    }
-}
-
-/// `value` as the bindings' type of the same ABI, inferred from the call it is passed to.
-fn binding<T>(value: impl SolValue) -> T
-where
-    T: SolValue + From<<T::SolType as SolType>::RustType>,
-{
-    T::abi_decode(&value.abi_encode()).expect("the same ABI")
-}
 
 /// Bits of `startInFlightExit`'s `piggybacks`: input `i`, output `j`.
 fn input_bit(i: u32) -> U256 {
@@ -135,20 +115,17 @@ impl Game {
     }
 
     /// The data every call after the start takes back, with the current bond owner.
-    fn ife<T>(&self, bond_owner: Address) -> T
-    where
-        T: SolValue + From<<T::SolType as SolType>::RustType>,
-    {
-        binding(abi::InFlightExit {
+    fn ife(&self, bond_owner: Address) -> IRootChain::InFlightExit {
+        IRootChain::InFlightExit {
             txBytes: self.tx_bytes(),
-            inputs: vec![abi::InFlightInput {
+            inputs: vec![IRootChain::InFlightInput {
                 txHash: keccak256(&self.input_tx),
                 owner: self.alice.address(),
                 token: ETH,
                 amount: self.input_amount,
             }],
             bondOwner: bond_owner,
-        })
+        }
     }
 
     /// `startInFlightExit` from `starter`, with its own piggybacks `piggybacks` and their bonds.
@@ -229,15 +206,12 @@ impl Game {
 }
 
 /// `tx` as the `Spend` of its input 0, with its first signature.
-fn spend<T>(tx: &SignedTransaction) -> T
-where
-    T: SolValue + From<<T::SolType as SolType>::RustType>,
-{
-    binding(abi::Spend {
+fn spend(tx: &SignedTransaction) -> IRootChain::Spend {
+    IRootChain::Spend {
         txBytes: tx.bytes().clone(),
         inputIndex: U256::ZERO,
         signature: tx.signatures()[0].0.into(),
-    })
+    }
 }
 
 /// Whether the in-flight exit of `game` is canonical now, and its piggyback bitmap.
