@@ -59,30 +59,25 @@ impl InFlightExit {
     /// The piggybacks `owner` could still add: its inputs and outputs not piggybacked yet, as
     /// a bitmap.
     pub fn open_for(&self, owner: Address) -> u64 {
-        let inputs = self
-            .inputs
-            .iter()
-            .enumerate()
-            .filter(|(_, input)| input.owner == owner)
-            .map(|(i, _)| input_bit(i));
-        let outputs = self
-            .tx
-            .outputs
-            .iter()
-            .enumerate()
-            .filter(|(_, output)| output.owner == owner)
-            .map(|(j, _)| output_bit(j));
-        inputs.chain(outputs).fold(0, |bits, bit| bits | bit) & !self.piggybacks
+        owned_bits(self.inputs.iter().map(|i| i.owner), &self.tx, owner) & !self.piggybacks
     }
 }
 
 /// The piggybacks `owner` can make on the payment it signed (its inputs and its outputs).
 pub fn own_piggybacks(payment: &InFlightPayment, tx: &Transaction, owner: Address) -> u64 {
-    let inputs = payment
-        .inputs
-        .iter()
+    owned_bits(payment.inputs.iter().map(|c| c.output.owner), tx, owner)
+}
+
+/// The bitmap of the inputs (whose owners are `input_owners`) and outputs of `tx` that `owner`
+/// owns.
+fn owned_bits(
+    input_owners: impl Iterator<Item = Address>,
+    tx: &Transaction,
+    owner: Address,
+) -> u64 {
+    let inputs = input_owners
         .enumerate()
-        .filter(|(_, coin)| coin.output.owner == owner)
+        .filter(|(_, o)| *o == owner)
         .map(|(i, _)| input_bit(i));
     let outputs = tx
         .outputs
@@ -329,5 +324,33 @@ impl L1 {
             top.position.saturating_to(),
             top.inFlight,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+    use plasma_core::{ETH, Output, UtxoPos};
+
+    use super::*;
+
+    #[test]
+    fn an_owner_claims_its_inputs_and_outputs_in_the_contracts_bit_layout() {
+        let (alice, bob) = (Address::repeat_byte(0xa1), Address::repeat_byte(0xb0));
+        let tx = Transaction::payment(
+            vec![
+                UtxoPos::new(1, 0, 0).unwrap(),
+                UtxoPos::new(2, 0, 0).unwrap(),
+            ],
+            vec![
+                Output::new(bob, ETH, U256::from(6)),
+                Output::new(alice, ETH, U256::from(4)),
+            ],
+        );
+        let owners = [alice, bob];
+        // Alice: input 0 and output 1; Bob: input 1 and output 0.
+        assert_eq!(owned_bits(owners.into_iter(), &tx, alice), 0b1 | 0b10_0000);
+        assert_eq!(owned_bits(owners.into_iter(), &tx, bob), 0b10 | 0b1_0000);
+        assert_eq!(owned_bits(owners.into_iter(), &tx, Address::ZERO), 0);
     }
 }
