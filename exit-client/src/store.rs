@@ -22,7 +22,9 @@ const COMMITMENTS: &str = "commitments";
 const WATCH: &str = "watch";
 /// Payments this client signed and has not yet seen in a verified block, by hash.
 const IN_FLIGHT: &str = "in_flight";
-const COLUMNS: [&str; 9] = [
+/// In-flight exits started on L1, by the transaction's hash.
+const IN_FLIGHT_EXITS: &str = "in_flight_exits";
+const COLUMNS: [&str; 10] = [
     META,
     BLOCKS,
     UTXOS,
@@ -32,6 +34,7 @@ const COLUMNS: [&str; 9] = [
     COMMITMENTS,
     WATCH,
     IN_FLIGHT,
+    IN_FLIGHT_EXITS,
 ];
 
 /// Meta keys.
@@ -223,6 +226,20 @@ pub struct InFlightPayment {
     pub signatures: Vec<TxSignature>,
     /// Each input, as the coin it spends (with that coin's creating transaction and proof).
     pub inputs: Vec<Coin>,
+}
+
+/// An in-flight exit seen started on L1 (`InFlightExitStarted`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlightExitRecord {
+    /// The in-flight transaction's hash.
+    pub tx_hash: B256,
+    /// Its canonical bytes.
+    pub tx_bytes: Bytes,
+    /// The owners of its inputs, in order.
+    pub input_owners: Vec<Address>,
+    /// When it may be processed.
+    pub exitable_at: u64,
 }
 
 /// An exit seen on L1.
@@ -552,6 +569,16 @@ impl ClientStore {
             }
         }
         Ok(out)
+    }
+
+    /// Records an in-flight exit seen started on L1.
+    pub fn put_in_flight_exit(&self, batch: &mut Batch, exit: &InFlightExitRecord) {
+        self.put(batch, IN_FLIGHT_EXITS, exit.tx_hash.as_slice(), exit);
+    }
+
+    /// Every in-flight exit seen started on L1.
+    pub fn in_flight_exits(&self) -> Result<Vec<InFlightExitRecord>> {
+        self.scan(IN_FLIGHT_EXITS, IteratorMode::Start)
     }
 
     /// Forgets payment `hash` (seen in a verified block, or never sent).

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use plasma_contracts::events::{RootChainEvent, RootChainLog};
+use plasma_contracts::events::{InFlightEvent, RootChainEvent, RootChainLog};
 use plasma_core::transition::{self, Created};
 use plasma_core::{
     Block, CheckError, Domain, Rules, SignedTransaction, UtxoPos, ValidationError, validate,
@@ -20,7 +20,7 @@ use plasma_api::BlockJson;
 use crate::operator::{OperatorClient, OperatorError};
 use crate::store::{
     BlockRecord, ClientStore, Coin, CoinState, Commitment as StoredCommitment, DepositRecord,
-    ExitRecord, ExitStatus, SpendRecord, Staged, StoreError,
+    ExitRecord, ExitStatus, InFlightExitRecord, SpendRecord, Staged, StoreError,
 };
 
 /// L1 blocks scanned per log query (providers cap the range of `eth_getLogs`).
@@ -442,8 +442,24 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
         RootChainEvent::ExitUnfunded { utxo_pos, .. } => {
             close_exit(staged, *utxo_pos, ExitStatus::Unfunded)?;
         }
-        // Credits and withdrawals move L1 balances only; the domain never changes. The client
-        // does not track in-flight exits yet: their events are read and skipped.
+        // The watcher looks at the in-flight exits started (what its keys can claim in them).
+        RootChainEvent::InFlight(InFlightEvent::Started {
+            tx_hash,
+            tx_bytes,
+            inputs,
+            exitable_at,
+            ..
+        }) => store.put_in_flight_exit(
+            staged.batch(),
+            &InFlightExitRecord {
+                tx_hash: *tx_hash,
+                tx_bytes: tx_bytes.clone(),
+                input_owners: inputs.iter().map(|i| i.owner).collect(),
+                exitable_at: *exitable_at,
+            },
+        ),
+        // Credits and withdrawals move L1 balances only; the domain never changes; the rest of
+        // an in-flight exit's life is read from L1 when it is acted on.
         RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
         | RootChainEvent::Eip712DomainChanged

@@ -100,6 +100,30 @@ pub enum WatchEvent {
         /// The exit's L1 transaction.
         tx_hash: B256,
     },
+    /// An in-flight exit started on L1 in which one of the wallet's keys can still claim an
+    /// input or an output (piggyback): `plasma exit --in-flight <inFlightTx>` claims it.
+    PiggybackAvailable {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// The key that can claim.
+        owner: Address,
+        /// What it can claim: bit `i` input `i`, bit `4 + j` output `j`.
+        claims: u64,
+        /// When the exit may be processed (claims close half an exit period before).
+        exitable_at: u64,
+        /// The L1 block at which the watcher saw it.
+        l1_block: u64,
+    },
+    /// Action: the watcher claimed the key's part of an in-flight exit (with
+    /// `--exit-on-danger`).
+    Piggybacked {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// The key that claimed.
+        owner: Address,
+        /// The piggyback transactions on L1.
+        transactions: Vec<B256>,
+    },
 }
 
 impl WatchEvent {
@@ -113,6 +137,16 @@ impl WatchEvent {
             Self::OperatorUnreachable { .. } => OPERATOR_UNREACHABLE.to_owned(),
             Self::ExitChallenged { exit_id, .. } => format!("exit_challenged/{exit_id}"),
             Self::ExitStarted { utxo_pos, .. } => format!("exit_started/{utxo_pos}"),
+            Self::PiggybackAvailable {
+                in_flight_tx,
+                owner,
+                ..
+            } => format!("piggyback_available/{in_flight_tx}/{owner}"),
+            Self::Piggybacked {
+                in_flight_tx,
+                owner,
+                ..
+            } => format!("piggybacked/{in_flight_tx}/{owner}"),
         }
     }
 
@@ -212,7 +246,77 @@ impl<'a> Watcher<'a> {
             self.exit_coins(owner, &mut raised).await?;
         }
         self.check_exits(l1_block, now, &mut raised).await?;
+        self.check_in_flight(l1_block, now, &mut raised).await?;
         Ok(raised)
+    }
+
+    /// Raises `piggyback_available` for every in-flight exit seen on L1 in which a key of the
+    /// wallet can still claim something, and with `--exit-on-danger` claims it (an honest payee
+    /// must piggyback its output within the first half of the exit period, or lose it).
+    async fn check_in_flight(
+        &self,
+        l1_block: u64,
+        now: u64,
+        raised: &mut Vec<WatchEvent>,
+    ) -> Result<(), WatchError> {
+        for record in self.store.in_flight_exits()? {
+            // Claims close before the exit is processable: nothing to do after that.
+            if now >= record.exitable_at {
+                continue;
+            }
+            let Ok(tx) = plasma_core::Transaction::decode(&record.tx_bytes) else {
+                continue;
+            };
+            for &owner in &self.owned {
+                let involved = record.input_owners.contains(&owner)
+                    || tx.outputs.iter().any(|o| o.owner == owner);
+                if !involved {
+                    continue;
+                }
+                let available = format!("piggyback_available/{}/{owner}", record.tx_hash);
+                let acting = self.config.exit_on_danger == Some(owner);
+                let claimed = format!("piggybacked/{}/{owner}", record.tx_hash);
+                if self.store.watch_raised(&available)?
+                    && (!acting || self.store.watch_raised(&claimed)?)
+                {
+                    continue;
+                }
+                let Some(exit) = self.l1.in_flight_exit(record.tx_hash).await? else {
+                    continue;
+                };
+                let claims = exit.open_for(owner);
+                if claims == 0 {
+                    continue;
+                }
+                self.raise(
+                    WatchEvent::PiggybackAvailable {
+                        in_flight_tx: record.tx_hash,
+                        owner,
+                        claims,
+                        exitable_at: exit.exitable_at,
+                        l1_block,
+                    },
+                    raised,
+                )?;
+                if acting {
+                    match self.l1.piggyback(owner, &exit, claims).await {
+                        Ok(receipts) => self.raise(
+                            WatchEvent::Piggybacked {
+                                in_flight_tx: record.tx_hash,
+                                owner,
+                                transactions: receipts.iter().map(|r| r.transaction_hash).collect(),
+                            },
+                            raised,
+                        )?,
+                        // Retried next round (until the first half ends).
+                        Err(error) => {
+                            tracing::warn!(target: "plasma::watch", in_flight_tx = %record.tx_hash, %error, "claiming in an in-flight exit failed")
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The state for `GET /status`.

@@ -288,3 +288,58 @@ async fn a_withheld_block_is_raised_by_a_watcher_run_in_rounds() {
         "{raised:?}"
     );
 }
+
+/// A payee's watcher sees an in-flight exit of a payment to its key (from the start event on
+/// L1), raises `piggyback_available` once, and with `--exit-on-danger` claims the output.
+#[tokio::test]
+async fn a_payees_watcher_claims_its_output_in_an_in_flight_exit() {
+    use plasma_client::in_flight::{output_bit, own_piggybacks};
+    use plasma_client::payment::sign_in_flight;
+
+    let s = setup().await;
+    let (alice, bob) = (&s.chain.keys[1], s.chain.keys[2].address());
+    s.l1.deposit_eth(alice.address(), parse_ether("1").unwrap())
+        .await
+        .unwrap();
+    let alice_store = s.store("alice");
+    s.syncer(&alice_store, &[alice.address()])
+        .sync(|_| {})
+        .await
+        .unwrap();
+    let tx = Transaction::payment(
+        vec![UtxoPos::new(1, 0, 0).unwrap()],
+        vec![
+            Output::new(bob, ETH, parse_ether("0.6").unwrap()),
+            Output::new(alice.address(), ETH, parse_ether("0.4").unwrap()),
+        ],
+    );
+    let signed = sign_in_flight(&alice_store, tx.clone(), &s.chain.domain(), alice).unwrap();
+    let payment = alice_store.in_flight(signed.hash()).unwrap().unwrap();
+    let alices = own_piggybacks(&payment, &tx, alice.address());
+    s.l1.start_in_flight_exit(alice.address(), &payment, alices)
+        .await
+        .unwrap();
+
+    let bob_store = s.store("bob");
+    let config = WatchConfig {
+        withhold_after: Duration::from_secs(3600),
+        warn_before: MEP,
+        challenge_from: None,
+        exit_on_danger: Some(bob),
+    };
+    let chain_id = s.chain.anvil.chain_id();
+    let mut watcher = Watcher::new(&bob_store, &s.l1, &s.operator, vec![bob], chain_id, config);
+    let raised = watcher.round().await.unwrap();
+    assert!(
+        matches!(raised.as_slice(), [
+            WatchEvent::PiggybackAvailable { in_flight_tx, owner, claims, .. },
+            WatchEvent::Piggybacked { owner: claimer, transactions, .. },
+        ] if *in_flight_tx == signed.hash() && *owner == bob && *claims == output_bit(0)
+            && *claimer == bob && transactions.len() == 1),
+        "{raised:?}"
+    );
+    let exit = s.l1.in_flight_exit(signed.hash()).await.unwrap().unwrap();
+    assert_eq!(exit.piggybacks, alices | output_bit(0));
+    // Raised once: the next round (and a restarted watcher) says nothing more.
+    assert!(watcher.round().await.unwrap().is_empty());
+}
