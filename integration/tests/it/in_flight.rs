@@ -6,7 +6,7 @@
 use alloy::primitives::U256;
 use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos};
 use plasma_integration::byzantine::{Byzantine, Serve};
-use plasma_integration::{Devnet, User, eth};
+use plasma_integration::{Devnet, User, WatcherProcess, eth};
 use serde_json::Value;
 
 use crate::client::EXIT_PERIOD;
@@ -100,6 +100,9 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
     let mut net = Devnet::start(EXIT_PERIOD).await;
     let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
     let (signed, _) = alice_signs_a_payment(&net, &alice, &bob).await;
+    let hash = signed.hash().to_string();
+    // Bob's watcher guards his key and acts for it.
+    let mut watcher = WatcherProcess::start(&bob, &["--exit-on-danger"]);
     // The operator turns bad: it puts the payment in a block, commits the root, withholds the
     // data, and then stops.
     let byzantine = Byzantine::take_over(&mut net).await;
@@ -108,7 +111,38 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
         .await;
     drop(byzantine);
 
-    recover_with_one_command_each(&net, &alice, &bob, &signed.hash().to_string()).await;
+    // Alice recovers with one command; Bob's watcher sees the in-flight exit of a payment to
+    // him and claims his output.
+    let alice_before = net.l1_balance(alice.address()).await;
+    let bob_before = net.l1_balance(bob.address()).await;
+    let started = alice.ok(&["exit", "--in-flight", &hash]);
+    let alice_gas = gas_of(&net, &started).await;
+    let available = watcher
+        .wait_event("piggyback_available", |e| e["inFlightTx"] == hash.as_str())
+        .await;
+    assert_eq!(available["claims"], 1 << 4, "Bob's output 0: {available}");
+    let claimed = watcher
+        .wait_event("piggybacked", |e| e["inFlightTx"] == hash.as_str())
+        .await;
+    let mut bob_gas = gas_of(&net, &claimed).await;
+    watcher.stop();
+
+    net.pass_exit_period().await;
+    let processed = bob.ok(&["process-exits"]);
+    assert_eq!(
+        processed["inFlight"],
+        serde_json::json!([hash]),
+        "{processed}"
+    );
+    bob_gas += gas_of(&net, &processed).await;
+    assert_eq!(
+        net.l1_balance(alice.address()).await,
+        alice_before - alice_gas + eth("0.4")
+    );
+    assert_eq!(
+        net.l1_balance(bob.address()).await,
+        bob_before - bob_gas + eth("0.6")
+    );
 
     // Bob's output was paid by the in-flight exit: even with the block's proof (the operator
     // has it), a standard exit of it is refused.
