@@ -64,15 +64,23 @@ impl Args {
                         receipt.transaction_hash
                     )
                 } else {
+                    let flights = if in_flight.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " and {} in-flight exit(s): {}",
+                            in_flight.len(),
+                            in_flight
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
                     format!(
-                        "paid {} exit(s) and {} in-flight exit(s) of {name}: {} (L1 transaction {})",
+                        "paid {} exit(s) of {name}: {}{flights} (L1 transaction {})",
                         paid.len(),
-                        in_flight.len(),
-                        paid.iter()
-                            .cloned()
-                            .chain(in_flight.iter().map(ToString::to_string))
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        paid.join(", "),
                         receipt.transaction_hash
                     )
                 }
