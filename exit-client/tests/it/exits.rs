@@ -26,16 +26,30 @@ impl Setup {
         store.coin(pos).unwrap().expect("coin recorded")
     }
 
-    /// A watcher over `store` that challenges from Carol's address.
-    fn watcher<'a>(&'a self, store: &'a ClientStore, owned: Vec<Address>) -> Watcher<'a> {
-        let config = WatchConfig {
+    /// The watcher settings of these tests: it challenges from Carol's address.
+    fn config(&self) -> WatchConfig {
+        WatchConfig {
             withhold_after: Duration::from_secs(3600),
             warn_before: MEP,
             challenge_from: Some(self.chain.keys[3].address()),
             exit_on_danger: None,
-        };
+        }
+    }
+
+    /// A watcher over `store` for `owned`, with `config`.
+    fn watcher_with<'a>(
+        &'a self,
+        store: &'a ClientStore,
+        owned: Vec<Address>,
+        config: WatchConfig,
+    ) -> Watcher<'a> {
         let chain_id = self.chain.anvil.chain_id();
         Watcher::new(store, &self.l1, &self.operator, owned, chain_id, config)
+    }
+
+    /// A watcher over `store` that challenges from Carol's address.
+    fn watcher<'a>(&'a self, store: &'a ClientStore, owned: Vec<Address>) -> Watcher<'a> {
+        self.watcher_with(store, owned, self.config())
     }
 }
 
@@ -235,16 +249,7 @@ async fn a_coin_created_and_spent_in_one_block_is_spent() {
     )
     .unwrap();
     let block = plasma_core::Block::new(1000, 0, vec![to_bob, to_carol]).unwrap();
-    s.chain
-        .contract()
-        .submitBlock(block.root)
-        .from(s.chain.keys[0].address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    s.commit(&block).await;
     s.served.put(&block);
 
     let store = s.store("bob");
@@ -272,13 +277,13 @@ async fn a_withheld_block_is_raised_by_a_watcher_run_in_rounds() {
     let round = || async {
         let config = WatchConfig {
             withhold_after: Duration::from_millis(1500),
-            warn_before: MEP,
             challenge_from: None,
-            exit_on_danger: None,
+            ..s.config()
         };
-        let chain_id = s.chain.anvil.chain_id();
-        let mut watcher = Watcher::new(&store, &s.l1, &s.operator, vec![], chain_id, config);
-        watcher.round().await.unwrap()
+        s.watcher_with(&store, vec![], config)
+            .round()
+            .await
+            .unwrap()
     };
     assert!(round().await.is_empty(), "not yet: just seen");
     tokio::time::sleep(Duration::from_millis(1700)).await;
@@ -322,13 +327,11 @@ async fn a_payees_watcher_claims_its_output_in_an_in_flight_exit() {
 
     let bob_store = s.store("bob");
     let config = WatchConfig {
-        withhold_after: Duration::from_secs(3600),
-        warn_before: MEP,
         challenge_from: None,
         exit_on_danger: Some(bob),
+        ..s.config()
     };
-    let chain_id = s.chain.anvil.chain_id();
-    let mut watcher = Watcher::new(&bob_store, &s.l1, &s.operator, vec![bob], chain_id, config);
+    let mut watcher = s.watcher_with(&bob_store, vec![bob], config);
     let raised = watcher.round().await.unwrap();
     assert!(
         matches!(raised.as_slice(), [

@@ -86,6 +86,12 @@ impl Setup {
         );
         let signed = SignedTransaction::sign(tx, &self.chain.domain(), alice).unwrap();
         let block = Block::new(1000, 0, vec![signed]).unwrap();
+        self.commit(&block).await;
+        block
+    }
+
+    /// Commits `block`'s root on L1 with the operator's key (serving it is the test's choice).
+    pub(crate) async fn commit(&self, block: &Block) {
         self.chain
             .contract()
             .submitBlock(block.root)
@@ -96,7 +102,6 @@ impl Setup {
             .get_receipt()
             .await
             .unwrap();
-        block
     }
 }
 
@@ -246,16 +251,7 @@ async fn a_committed_block_with_an_invalid_transaction_is_refused() {
         vec![SignedTransaction::sign(tx, &s.chain.domain(), alice).unwrap()],
     )
     .unwrap();
-    s.chain
-        .contract()
-        .submitBlock(block.root)
-        .from(s.chain.keys[0].address())
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    s.commit(&block).await;
     s.served.put(&block);
 
     let store = s.store("bob");
