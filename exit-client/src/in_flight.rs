@@ -15,7 +15,7 @@ use plasma_contracts::{IRootChain, RootChain};
 use plasma_core::Transaction;
 
 use crate::l1::{L1, Result};
-use crate::store::InFlightPayment;
+use crate::store::{InFlightExitRecord, InFlightPayment};
 
 /// Bit of input `i` in the contract's piggyback bitmaps.
 pub fn input_bit(i: usize) -> u64 {
@@ -56,6 +56,29 @@ impl InFlightExit {
         }
     }
 
+    /// The exit as the store's record of its L1 events has it (`None` if its bytes do not
+    /// decode, which the contract never accepts).
+    pub fn from_record(record: &InFlightExitRecord) -> Option<Self> {
+        Some(Self {
+            tx_hash: record.tx_hash,
+            tx_bytes: record.tx_bytes.clone(),
+            tx: Transaction::decode(&record.tx_bytes).ok()?,
+            inputs: record
+                .inputs
+                .iter()
+                .map(|i| IRootChain::InFlightInput {
+                    txHash: i.tx_hash,
+                    owner: i.owner,
+                    token: i.token,
+                    amount: i.amount,
+                })
+                .collect(),
+            bond_owner: record.bond_owner,
+            piggybacks: record.piggybacks,
+            exitable_at: record.exitable_at,
+        })
+    }
+
     /// The piggybacks `owner` could still add: its inputs and outputs not piggybacked yet, as
     /// a bitmap.
     pub fn open_for(&self, owner: Address) -> u64 {
@@ -88,7 +111,161 @@ fn owned_bits(
     inputs.chain(outputs).fold(0, |bits, bit| bits | bit)
 }
 
+/// A signed spend of an output, as the contract's challenges take it.
+#[derive(Debug, Clone)]
+pub struct Spend {
+    /// The spending transaction's canonical bytes.
+    pub tx_bytes: Bytes,
+    /// The index in its inputs of the spent output.
+    pub input_index: u64,
+    /// The spent output's owner's signature over it.
+    pub signature: plasma_core::TxSignature,
+}
+
+impl From<&crate::store::SpendRecord> for Spend {
+    fn from(spend: &crate::store::SpendRecord) -> Self {
+        Self {
+            tx_bytes: spend.tx_bytes.clone(),
+            input_index: spend.input_index,
+            signature: spend.signature,
+        }
+    }
+}
+
+impl Spend {
+    fn call_data(&self) -> IRootChain::Spend {
+        IRootChain::Spend {
+            txBytes: self.tx_bytes.clone(),
+            inputIndex: U256::from(self.input_index),
+            signature: Bytes::copy_from_slice(self.signature.as_bytes()),
+        }
+    }
+}
+
+/// Where a transaction is included: its position (`blknum * 1e9 + index * 1e4`) and inclusion
+/// proof.
+#[derive(Debug, Clone)]
+pub struct Inclusion {
+    /// The position.
+    pub position: u64,
+    /// The Merkle proof against its block's root.
+    pub proof: Bytes,
+}
+
 impl L1 {
+    /// Shows `competitor`, another spend of input `input_index` of `exit`, included where
+    /// `inclusion` says (or not included, `None`): the exit becomes non-canonical and `from`
+    /// its bond owner.
+    pub async fn challenge_in_flight_not_canonical(
+        &self,
+        from: Address,
+        exit: &InFlightExit,
+        input_index: usize,
+        competitor: &Spend,
+        inclusion: Option<&Inclusion>,
+    ) -> Result<TransactionReceipt> {
+        let (position, proof) =
+            inclusion.map_or((0, Bytes::new()), |i| (i.position, i.proof.clone()));
+        let call = self
+            .contract()
+            .challengeInFlightExitNotCanonical(
+                exit.call_data(),
+                U256::from(input_index),
+                competitor.call_data(),
+                U256::from(position),
+                proof,
+            )
+            .from(from);
+        let gas = self
+            .gas_with_margin("challengeInFlightExitNotCanonical", &call)
+            .await?;
+        self.confirm(
+            "challengeInFlightExitNotCanonical",
+            call.gas(gas).send().await,
+        )
+        .await
+    }
+
+    /// Answers a non-canonical challenge of `exit` with the transaction's own inclusion, older
+    /// than the competitor on record: the exit is canonical again and `from` its bond owner.
+    pub async fn respond_to_non_canonical_challenge(
+        &self,
+        from: Address,
+        exit: &InFlightExit,
+        inclusion: &Inclusion,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract()
+            .respondToNonCanonicalChallenge(
+                exit.call_data(),
+                U256::from(inclusion.position),
+                inclusion.proof.clone(),
+            )
+            .from(from);
+        let gas = self
+            .gas_with_margin("respondToNonCanonicalChallenge", &call)
+            .await?;
+        self.confirm("respondToNonCanonicalChallenge", call.gas(gas).send().await)
+            .await
+    }
+
+    /// Removes the piggyback on input `input_index` of `exit` with `spend`, another spend of
+    /// that input; the piggyback bond goes to `from`.
+    pub async fn challenge_in_flight_input_spent(
+        &self,
+        from: Address,
+        exit: &InFlightExit,
+        input_index: usize,
+        spend: &Spend,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract()
+            .challengeInFlightExitInputSpent(
+                exit.call_data(),
+                U256::from(input_index),
+                spend.call_data(),
+            )
+            .from(from);
+        let gas = self
+            .gas_with_margin("challengeInFlightExitInputSpent", &call)
+            .await?;
+        self.confirm(
+            "challengeInFlightExitInputSpent",
+            call.gas(gas).send().await,
+        )
+        .await
+    }
+
+    /// Removes the piggyback on output `output_index` of `exit`, whose transaction is included
+    /// where `inclusion` says, with `spend` of that output; the piggyback bond goes to `from`.
+    pub async fn challenge_in_flight_output_spent(
+        &self,
+        from: Address,
+        exit: &InFlightExit,
+        inclusion: &Inclusion,
+        output_index: usize,
+        spend: &Spend,
+    ) -> Result<TransactionReceipt> {
+        let call = self
+            .contract()
+            .challengeInFlightExitOutputSpent(
+                exit.tx_bytes.clone(),
+                U256::from(inclusion.position),
+                inclusion.proof.clone(),
+                U256::from(output_index),
+                spend.call_data(),
+            )
+            .from(from);
+        let gas = self
+            .gas_with_margin("challengeInFlightExitOutputSpent", &call)
+            .await?;
+        self.confirm(
+            "challengeInFlightExitOutputSpent",
+            call.gas(gas).send().await,
+        )
+        .await
+    }
+
     /// The in-flight exit bond and the piggyback bond, in wei.
     pub async fn in_flight_bonds(&self) -> Result<(U256, U256)> {
         let contract = self.contract();

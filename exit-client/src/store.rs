@@ -24,7 +24,10 @@ const WATCH: &str = "watch";
 const IN_FLIGHT: &str = "in_flight";
 /// In-flight exits started on L1, by the transaction's hash.
 const IN_FLIGHT_EXITS: &str = "in_flight_exits";
-const COLUMNS: [&str; 10] = [
+/// Each verified block's Merkle leaves (32-byte transaction hashes, concatenated), by block
+/// number: the inclusion proof of any of its transactions, for challenges and responses.
+const BLOCK_LEAVES: &str = "block_leaves";
+const COLUMNS: [&str; 11] = [
     META,
     BLOCKS,
     UTXOS,
@@ -35,6 +38,7 @@ const COLUMNS: [&str; 10] = [
     WATCH,
     IN_FLIGHT,
     IN_FLIGHT_EXITS,
+    BLOCK_LEAVES,
 ];
 
 /// Meta keys.
@@ -81,6 +85,12 @@ pub enum StoreError {
         given: Address,
         /// The configured chain id.
         given_chain: u64,
+    },
+    /// A block's recorded Merkle leaves are not a list of 32-byte hashes.
+    #[error("client store: the recorded transaction hashes of block {blknum} are damaged")]
+    CorruptLeaves {
+        /// The block.
+        blknum: u64,
     },
 }
 
@@ -159,6 +169,16 @@ pub struct SpendRecord {
     pub signature: TxSignature,
     /// The block that included the spend.
     pub blknum: u64,
+    /// The spend's index in that block.
+    pub tx_index: u64,
+}
+
+impl SpendRecord {
+    /// The spend's position (`blknum * 1e9 + tx_index * 1e4`), as the contract's inclusion
+    /// checks take it.
+    pub fn position(&self) -> u64 {
+        self.blknum * plasma_core::utxo::BLOCK_OFFSET + self.tx_index * plasma_core::utxo::TX_OFFSET
+    }
 }
 
 /// What the client knows of one of its coins' life.
@@ -228,7 +248,8 @@ pub struct InFlightPayment {
     pub inputs: Vec<Coin>,
 }
 
-/// An in-flight exit seen started on L1 (`InFlightExitStarted`).
+/// An in-flight exit seen started on L1 (`InFlightExitStarted`), kept up to date by its later
+/// events: what every call on it passes back, and where its game stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InFlightExitRecord {
@@ -236,10 +257,39 @@ pub struct InFlightExitRecord {
     pub tx_hash: B256,
     /// Its canonical bytes.
     pub tx_bytes: Bytes,
-    /// The owners of its inputs, in order.
-    pub input_owners: Vec<Address>,
+    /// Its inputs as the start proved them, in order.
+    pub inputs: Vec<InFlightInputRecord>,
+    /// Its signatures, one per input (from the start event): with them the transaction is a
+    /// competitor of any other spend of its inputs.
+    pub signatures: Vec<TxSignature>,
     /// When it may be processed.
     pub exitable_at: u64,
+    /// Who holds the in-flight exit bond now (the starter, the last challenger or responder).
+    pub bond_owner: Address,
+    /// The piggybacks now: bit `i` input `i`, bit `4 + j` output `j`.
+    pub piggybacks: u64,
+    /// False while a competitor on record is unanswered.
+    pub canonical: bool,
+    /// The competitor on record (`u64::MAX` if unincluded), or the transaction's own position
+    /// after a response; 0 if none.
+    pub competitor_position: u64,
+    /// Processed (its canonicity is final) or deleted: nothing can be challenged any more.
+    pub closed: bool,
+}
+
+/// One input of an in-flight exit, as `startInFlightExit` proved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlightInputRecord {
+    /// The hash of the transaction that created the input.
+    pub tx_hash: B256,
+    /// Its owner (who signed the in-flight transaction).
+    pub owner: Address,
+    /// Its token.
+    pub token: Address,
+    /// Its amount, in the token's base unit (decimal).
+    #[serde(with = "plasma_core::decimal")]
+    pub amount: U256,
 }
 
 /// An exit seen on L1.
@@ -581,6 +631,44 @@ impl ClientStore {
         self.scan(IN_FLIGHT_EXITS, IteratorMode::Start)
     }
 
+    /// The in-flight exit of `hash`, if one was seen started.
+    pub fn in_flight_exit(&self, hash: B256) -> Result<Option<InFlightExitRecord>> {
+        self.get(IN_FLIGHT_EXITS, hash.as_slice())
+    }
+
+    /// Records the Merkle leaves (transaction hashes) of verified block `blknum`.
+    pub fn put_block_leaves(&self, batch: &mut Batch, blknum: u64, leaves: &[B256]) {
+        let bytes: Vec<u8> = leaves.iter().flat_map(|l| l.0).collect();
+        batch
+            .0
+            .put_cf(self.cf(BLOCK_LEAVES), blknum.to_be_bytes(), bytes);
+    }
+
+    /// The inclusion proof of transaction `tx_index` of verified block `blknum` (`None` if the
+    /// block's leaves were not recorded or it has no such transaction).
+    pub fn inclusion_proof(&self, blknum: u64, tx_index: u64) -> Result<Option<Bytes>> {
+        let Some(bytes) = self
+            .db
+            .get_cf(self.cf(BLOCK_LEAVES), blknum.to_be_bytes())?
+        else {
+            return Ok(None);
+        };
+        if bytes.len() % 32 != 0 {
+            return Err(StoreError::CorruptLeaves { blknum });
+        }
+        let leaves: Vec<B256> = bytes.chunks_exact(32).map(B256::from_slice).collect();
+        let Ok(tree) = plasma_merkle::MerkleTree::from_leaf_hashes(leaves) else {
+            return Err(StoreError::CorruptLeaves { blknum });
+        };
+        let Ok(index) = usize::try_from(tx_index) else {
+            return Ok(None);
+        };
+        Ok(tree
+            .proof(index)
+            .ok()
+            .map(|p| Bytes::copy_from_slice(&p.to_bytes())))
+    }
+
     /// Forgets payment `hash` (seen in a verified block, or never sent).
     pub fn delete_in_flight(&self, batch: &mut Batch, hash: B256) {
         batch.0.delete_cf(self.cf(IN_FLIGHT), hash.as_slice());
@@ -613,6 +701,7 @@ pub struct Staged<'a> {
     utxos: HashMap<UtxoPos, Option<Output>>,
     coins: HashMap<UtxoPos, Coin>,
     exits: HashMap<UtxoPos, ExitRecord>,
+    in_flight_exits: HashMap<B256, InFlightExitRecord>,
 }
 
 impl<'a> Staged<'a> {
@@ -624,6 +713,7 @@ impl<'a> Staged<'a> {
             utxos: HashMap::new(),
             coins: HashMap::new(),
             exits: HashMap::new(),
+            in_flight_exits: HashMap::new(),
         }
     }
 
@@ -663,6 +753,20 @@ impl<'a> Staged<'a> {
     pub fn put_exit(&mut self, exit: ExitRecord) {
         self.store.put_exit(&mut self.batch, &exit);
         self.exits.insert(exit.utxo_pos, exit);
+    }
+
+    /// An in-flight exit, as the batch leaves it.
+    pub fn in_flight_exit(&self, hash: B256) -> Result<Option<InFlightExitRecord>> {
+        match self.in_flight_exits.get(&hash) {
+            Some(exit) => Ok(Some(exit.clone())),
+            None => self.store.in_flight_exit(hash),
+        }
+    }
+
+    /// Records (or updates) an in-flight exit.
+    pub fn put_in_flight_exit(&mut self, exit: InFlightExitRecord) {
+        self.store.put_in_flight_exit(&mut self.batch, &exit);
+        self.in_flight_exits.insert(exit.tx_hash, exit);
     }
 
     /// Adds an unspent output.

@@ -20,7 +20,8 @@ use plasma_api::BlockJson;
 use crate::operator::{OperatorClient, OperatorError};
 use crate::store::{
     BlockRecord, ClientStore, Coin, CoinState, Commitment as StoredCommitment, DepositRecord,
-    ExitRecord, ExitStatus, InFlightExitRecord, SpendRecord, Staged, StoreError,
+    ExitRecord, ExitStatus, InFlightExitRecord, InFlightInputRecord, SpendRecord, Staged,
+    StoreError,
 };
 
 /// L1 blocks scanned per log query (providers cap the range of `eth_getLogs`).
@@ -299,6 +300,7 @@ impl<'a> Syncer<'a> {
                     input_index: input_index as u64,
                     signature: *signature,
                     blknum,
+                    tx_index: index as u64,
                 };
                 staged.spend(input, &spend);
                 if let Some(mut coin) = staged.coin(input)? {
@@ -319,6 +321,8 @@ impl<'a> Syncer<'a> {
                 }
             }
         }
+        self.store
+            .put_block_leaves(staged.batch(), blknum, tree.leaf_hashes());
         self.store.put_block(
             staged.batch(),
             &BlockRecord {
@@ -442,29 +446,99 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
         RootChainEvent::ExitUnfunded { utxo_pos, .. } => {
             close_exit(staged, *utxo_pos, ExitStatus::Unfunded)?;
         }
-        // The watcher looks at the in-flight exits started (what its keys can claim in them).
-        RootChainEvent::InFlight(InFlightEvent::Started {
-            tx_hash,
-            tx_bytes,
-            inputs,
-            exitable_at,
-            ..
-        }) => store.put_in_flight_exit(
-            staged.batch(),
-            &InFlightExitRecord {
-                tx_hash: *tx_hash,
-                tx_bytes: tx_bytes.clone(),
-                input_owners: inputs.iter().map(|i| i.owner).collect(),
-                exitable_at: *exitable_at,
-            },
-        ),
-        // Credits and withdrawals move L1 balances only; the domain never changes; the rest of
-        // an in-flight exit's life is read from L1 when it is acted on.
+        RootChainEvent::InFlight(event) => apply_in_flight(staged, event)?,
+        // Credits and withdrawals move L1 balances only; the domain never changes.
         RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
-        | RootChainEvent::Eip712DomainChanged
-        | RootChainEvent::InFlight(_) => {}
+        | RootChainEvent::Eip712DomainChanged => {}
     }
+    Ok(())
+}
+
+/// Applies one in-flight exit event to the exit's record: the watcher plays the game from it
+/// (what can be claimed, challenged or answered), with no log scan of its own.
+fn apply_in_flight(staged: &mut Staged<'_>, event: &InFlightEvent) -> Result<(), StoreError> {
+    if let InFlightEvent::Started {
+        tx_hash,
+        starter,
+        tx_bytes,
+        inputs,
+        signatures,
+        exitable_at,
+    } = event
+    {
+        let record = InFlightExitRecord {
+            tx_hash: *tx_hash,
+            tx_bytes: tx_bytes.clone(),
+            inputs: inputs
+                .iter()
+                .map(|i| InFlightInputRecord {
+                    tx_hash: i.tx_hash,
+                    owner: i.owner,
+                    token: i.token,
+                    amount: i.amount,
+                })
+                .collect(),
+            signatures: signatures.clone(),
+            exitable_at: *exitable_at,
+            bond_owner: *starter,
+            piggybacks: 0,
+            canonical: true,
+            competitor_position: 0,
+            closed: false,
+        };
+        staged.put_in_flight_exit(record);
+        return Ok(());
+    }
+    let Some(mut record) = staged.in_flight_exit(event.tx_hash())? else {
+        return Ok(()); // its start is before this store's history
+    };
+    let bit = |index: u64| 1u64.checked_shl(u32::try_from(index).unwrap_or(u32::MAX));
+    match event {
+        InFlightEvent::Started { .. } => {}
+        InFlightEvent::InputPiggybacked { input_index, .. } => {
+            record.piggybacks |= bit(*input_index).unwrap_or(0);
+        }
+        InFlightEvent::OutputPiggybacked { output_index, .. } => {
+            record.piggybacks |= bit(output_index + 4).unwrap_or(0);
+        }
+        InFlightEvent::InputBlocked { input_index, .. } => {
+            record.piggybacks &= !bit(*input_index).unwrap_or(0);
+        }
+        InFlightEvent::OutputBlocked { output_index, .. } => {
+            record.piggybacks &= !bit(output_index + 4).unwrap_or(0);
+        }
+        InFlightEvent::Challenged {
+            challenger,
+            competitor_position,
+            ..
+        } => {
+            record.canonical = false;
+            record.bond_owner = *challenger;
+            // The contract records an unincluded competitor (position 0) as the youngest.
+            record.competitor_position = match competitor_position.saturating_to::<u64>() {
+                0 => u64::MAX,
+                position => position,
+            };
+        }
+        InFlightEvent::ChallengeResponded {
+            responder,
+            tx_position,
+            ..
+        } => {
+            record.canonical = true;
+            record.bond_owner = *responder;
+            record.competitor_position = tx_position.saturating_to();
+        }
+        InFlightEvent::Deleted { .. } | InFlightEvent::Processed { .. } => record.closed = true,
+        InFlightEvent::InputWithdrawn { input_index, .. } => {
+            record.piggybacks &= !bit(*input_index).unwrap_or(0);
+        }
+        InFlightEvent::OutputWithdrawn { output_index, .. } => {
+            record.piggybacks &= !bit(output_index + 4).unwrap_or(0);
+        }
+    }
+    staged.put_in_flight_exit(record);
     Ok(())
 }
 

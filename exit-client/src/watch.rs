@@ -10,13 +10,15 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U256};
-use plasma_core::UtxoPos;
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::rpc::types::TransactionReceipt;
+use plasma_core::{Transaction, UtxoPos};
 use serde::{Deserialize, Serialize};
 
+use crate::in_flight::{InFlightExit, Inclusion, Spend, input_bit, output_bit, own_piggybacks};
 use crate::l1::{L1, L1Error};
 use crate::operator::OperatorClient;
-use crate::store::{Batch, ClientStore, CoinState, StoreError};
+use crate::store::{Batch, ClientStore, CoinState, InFlightExitRecord, SpendRecord, StoreError};
 use crate::sync::{SyncError, Syncer};
 
 /// What the watcher raises (or, for the last two, what it did).
@@ -124,6 +126,137 @@ pub enum WatchEvent {
         /// The piggyback transactions on L1.
         transactions: Vec<B256>,
     },
+    /// An in-flight exit that L1 holds canonical, of a transaction the verified chain does not
+    /// include, while the watcher knows a competitor (another signed spend of one of its
+    /// inputs): unchallenged, its outputs are paid from inputs already spent. `--challenge`
+    /// shows the oldest competitor known.
+    NonCanonicalIfe {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// The competitor's hash.
+        competitor: B256,
+        /// The competitor's position, if the verified chain includes it.
+        competitor_position: Option<u64>,
+        /// Until when (L1 time) it can be challenged: the end of the first half.
+        challenge_until: u64,
+        /// The L1 block at which the watcher saw it.
+        l1_block: u64,
+    },
+    /// An in-flight exit marked non-canonical whose transaction the verified chain includes
+    /// before the competitor on record: the challenge is false. `--challenge` answers it with
+    /// the inclusion proof.
+    InvalidIfeChallenge {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// Where the verified chain includes it.
+        tx_position: u64,
+        /// The competitor on record (`u64::MAX`: unincluded).
+        competitor_position: u64,
+        /// The L1 block at which the watcher saw it.
+        l1_block: u64,
+    },
+    /// A piggyback on an input spent elsewhere in the verified chain, or on an output of an
+    /// included transaction that a later transaction spent: it would pay money that is not the
+    /// claimant's. `--challenge` removes it (and takes its bond).
+    InvalidPiggyback {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// Which side was piggybacked.
+        side: Side,
+        /// The input's or output's index.
+        index: u64,
+        /// Why it is invalid.
+        reason: String,
+        /// The L1 block at which the watcher saw it.
+        l1_block: u64,
+    },
+    /// A `non_canonical_ife` still unchallenged within `warn_before` of the end of its first
+    /// half (after which nobody can challenge it).
+    UnchallengedNonCanonicalIfe {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// The end of the first half.
+        challenge_until: u64,
+        /// Seconds left (by L1's clock).
+        seconds_left: u64,
+        /// The L1 block at which the watcher raised it.
+        l1_block: u64,
+    },
+    /// An `invalid_piggyback` still unchallenged within `warn_before` of the exit's
+    /// `exitableAt`.
+    UnchallengedPiggyback {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// Which side was piggybacked.
+        side: Side,
+        /// The input's or output's index.
+        index: u64,
+        /// When the exit can be processed.
+        exitable_at: u64,
+        /// Seconds left (by L1's clock).
+        seconds_left: u64,
+        /// The L1 block at which the watcher raised it.
+        l1_block: u64,
+    },
+    /// Action: the watcher showed a competitor of a non-canonical in-flight exit (with
+    /// `--challenge`); it now holds the exit's bond.
+    IfeChallenged {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// The competitor shown.
+        competitor: B256,
+        /// The challenge's L1 transaction.
+        tx_hash: B256,
+    },
+    /// Action: the watcher answered a false non-canonical challenge (with `--challenge`); it
+    /// now holds the exit's bond.
+    IfeChallengeResponded {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// The response's L1 transaction.
+        tx_hash: B256,
+    },
+    /// Action: the watcher removed an invalid piggyback (with `--challenge`) and took its bond.
+    PiggybackChallenged {
+        /// The in-flight transaction's hash.
+        in_flight_tx: B256,
+        /// Which side.
+        side: Side,
+        /// The input's or output's index.
+        index: u64,
+        /// The challenge's L1 transaction.
+        tx_hash: B256,
+    },
+    /// Action: the chain turned invalid or withheld, and the watcher started the in-flight exit
+    /// of a payment the wallet signed that no verified block includes (with
+    /// `--exit-on-danger`), claiming the key's inputs and outputs in it.
+    InFlightExitStarted {
+        /// The payment's hash.
+        in_flight_tx: B256,
+        /// The key that started it.
+        owner: Address,
+        /// The start's L1 transaction.
+        tx_hash: B256,
+    },
+}
+
+/// A side of an in-flight transaction: its inputs or its outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// An input.
+    Input,
+    /// An output.
+    Output,
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Input => "input",
+            Self::Output => "output",
+        })
+    }
 }
 
 impl WatchEvent {
@@ -147,6 +280,40 @@ impl WatchEvent {
                 owner,
                 ..
             } => format!("piggybacked/{in_flight_tx}/{owner}"),
+            Self::NonCanonicalIfe { in_flight_tx, .. } => {
+                format!("non_canonical_ife/{in_flight_tx}")
+            }
+            Self::InvalidIfeChallenge { in_flight_tx, .. } => {
+                format!("invalid_ife_challenge/{in_flight_tx}")
+            }
+            Self::InvalidPiggyback {
+                in_flight_tx,
+                side,
+                index,
+                ..
+            } => format!("invalid_piggyback/{in_flight_tx}/{side}{index}"),
+            Self::UnchallengedNonCanonicalIfe { in_flight_tx, .. } => {
+                format!("unchallenged_non_canonical_ife/{in_flight_tx}")
+            }
+            Self::UnchallengedPiggyback {
+                in_flight_tx,
+                side,
+                index,
+                ..
+            } => format!("unchallenged_piggyback/{in_flight_tx}/{side}{index}"),
+            Self::IfeChallenged { in_flight_tx, .. } => format!("ife_challenged/{in_flight_tx}"),
+            Self::IfeChallengeResponded { in_flight_tx, .. } => {
+                format!("ife_challenge_responded/{in_flight_tx}")
+            }
+            Self::PiggybackChallenged {
+                in_flight_tx,
+                side,
+                index,
+                ..
+            } => format!("piggyback_challenged/{in_flight_tx}/{side}{index}"),
+            Self::InFlightExitStarted { in_flight_tx, .. } => {
+                format!("in_flight_exit_started/{in_flight_tx}")
+            }
         }
     }
 
@@ -211,6 +378,34 @@ pub struct Watcher<'a> {
     chain_id: u64,
     config: WatchConfig,
     operator_reachable: bool,
+    min_exit_period: Option<u64>,
+}
+
+/// One open in-flight exit as the watcher sees it in a round.
+struct Game<'r> {
+    exit: InFlightExit,
+    record: &'r InFlightExitRecord,
+    /// Where the verified chain includes its transaction.
+    included: Option<Inclusion>,
+}
+
+/// A competitor of an in-flight transaction: another signed spend of one of its inputs.
+struct Competitor {
+    /// Which input of the in-flight transaction it spends.
+    input_index: usize,
+    /// Its hash.
+    hash: B256,
+    /// The spend, as the challenge takes it.
+    spend: Spend,
+    /// Where the verified chain includes it (`None`: in no block, the youngest).
+    inclusion: Option<Inclusion>,
+}
+
+impl Competitor {
+    /// Its position as the contract compares them (an unincluded one is the youngest).
+    fn position(&self) -> u64 {
+        self.inclusion.as_ref().map_or(u64::MAX, |i| i.position)
+    }
 }
 
 impl<'a> Watcher<'a> {
@@ -231,6 +426,7 @@ impl<'a> Watcher<'a> {
             chain_id,
             config,
             operator_reachable: true,
+            min_exit_period: None,
         }
     }
 
@@ -250,73 +446,474 @@ impl<'a> Watcher<'a> {
         Ok(raised)
     }
 
-    /// Raises `piggyback_available` for every in-flight exit seen on L1 in which a key of the
-    /// wallet can still claim something, and with `--exit-on-danger` claims it (an honest payee
-    /// must piggyback its output within the first half of the exit period, or lose it).
+    /// Plays the in-flight exit game for every open in-flight exit seen on L1 (from the
+    /// store's record of its events): what the wallet's keys can still claim, whether it is
+    /// canonical as L1 holds it, and whether each piggyback is valid — each checked against
+    /// the verified chain and acted on with `--challenge` / `--exit-on-danger`.
     async fn check_in_flight(
-        &self,
+        &mut self,
         l1_block: u64,
         now: u64,
         raised: &mut Vec<WatchEvent>,
     ) -> Result<(), WatchError> {
-        for record in self.store.in_flight_exits()? {
-            // Claims close before the exit is processable: nothing to do after that.
-            if now >= record.exitable_at {
+        let records = self.store.in_flight_exits()?;
+        for record in &records {
+            // Processed or deleted: nothing left to claim or challenge. Claims and challenges
+            // both end by the time the exit is processable.
+            if record.closed || now >= record.exitable_at {
                 continue;
             }
-            let Ok(tx) = plasma_core::Transaction::decode(&record.tx_bytes) else {
+            let Some(exit) = InFlightExit::from_record(record) else {
                 continue;
             };
-            for &owner in &self.owned {
-                let involved = record.input_owners.contains(&owner)
-                    || tx.outputs.iter().any(|o| o.owner == owner);
-                if !involved {
-                    continue;
-                }
-                let available = format!("piggyback_available/{}/{owner}", record.tx_hash);
-                let acting = self.config.exit_on_danger == Some(owner);
-                let claimed = format!("piggybacked/{}/{owner}", record.tx_hash);
-                if self.store.watch_raised(&available)?
-                    && (!acting || self.store.watch_raised(&claimed)?)
-                {
-                    continue;
-                }
-                let Some(exit) = self.l1.in_flight_exit(record.tx_hash).await? else {
-                    continue;
-                };
-                let claims = exit.open_for(owner);
-                if claims == 0 {
-                    continue;
-                }
-                self.raise(
-                    WatchEvent::PiggybackAvailable {
-                        in_flight_tx: record.tx_hash,
+            let mut game = Game {
+                included: self.inclusion_of(&exit)?,
+                exit,
+                record,
+            };
+            self.check_claims(&game, l1_block, raised).await?;
+            if let Some(bond_owner) = self
+                .check_canonicity(&game, &records, l1_block, now, raised)
+                .await?
+            {
+                // The calls that follow in this round pass the exit's data back: with the
+                // bond's new owner, as the contract now hashes it.
+                game.exit.bond_owner = bond_owner;
+            }
+            self.check_piggybacks(&game, l1_block, now, raised).await?;
+        }
+        Ok(())
+    }
+
+    /// Where the verified chain includes the in-flight transaction: the block that spent its
+    /// first input, if that spend is the transaction itself.
+    fn inclusion_of(&self, exit: &InFlightExit) -> Result<Option<Inclusion>, WatchError> {
+        let Some(&first) = exit.tx.inputs.first() else {
+            return Ok(None);
+        };
+        let Some(spend) = self.store.spend_of(first)? else {
+            return Ok(None);
+        };
+        if keccak256(&spend.tx_bytes) != exit.tx_hash {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .inclusion_proof(spend.blknum, spend.tx_index)?
+            .map(|proof| Inclusion {
+                position: spend.position(),
+                proof,
+            }))
+    }
+
+    /// The spend of input `index` of `exit` in the verified chain by another transaction.
+    fn spent_elsewhere(
+        &self,
+        exit: &InFlightExit,
+        index: usize,
+    ) -> Result<Option<SpendRecord>, WatchError> {
+        let Some(&pos) = exit.tx.inputs.get(index) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .spend_of(pos)?
+            .filter(|spend| keccak256(&spend.tx_bytes) != exit.tx_hash))
+    }
+
+    /// Raises `piggyback_available` for an in-flight exit of a transaction the verified chain
+    /// does not include, in which a key of the wallet can still claim an input (not spent
+    /// elsewhere) or an output, and with `--exit-on-danger` claims it: an honest payee must
+    /// piggyback its output within the first half of the exit period, or lose it.
+    async fn check_claims(
+        &self,
+        game: &Game<'_>,
+        l1_block: u64,
+        raised: &mut Vec<WatchEvent>,
+    ) -> Result<(), WatchError> {
+        // An included transaction's outputs exit by standard exits, and its inputs are spent.
+        if game.included.is_some() {
+            return Ok(());
+        }
+        let exit = &game.exit;
+        let mut spent_inputs = 0;
+        for index in 0..exit.tx.inputs.len() {
+            if self.spent_elsewhere(exit, index)?.is_some() {
+                spent_inputs |= input_bit(index);
+            }
+        }
+        for &owner in &self.owned {
+            let claims = exit.open_for(owner) & !spent_inputs;
+            if claims == 0 {
+                continue;
+            }
+            let acting = self.config.exit_on_danger == Some(owner);
+            let claimed = format!("piggybacked/{}/{owner}", exit.tx_hash);
+            self.raise(
+                WatchEvent::PiggybackAvailable {
+                    in_flight_tx: exit.tx_hash,
+                    owner,
+                    claims,
+                    exitable_at: exit.exitable_at,
+                    l1_block,
+                },
+                raised,
+            )?;
+            if !acting || self.store.watch_raised(&claimed)? {
+                continue;
+            }
+            match self.l1.piggyback(owner, exit, claims).await {
+                Ok(receipts) => self.raise(
+                    WatchEvent::Piggybacked {
+                        in_flight_tx: exit.tx_hash,
                         owner,
-                        claims,
-                        exitable_at: exit.exitable_at,
-                        l1_block,
+                        transactions: receipts.iter().map(|r| r.transaction_hash).collect(),
                     },
                     raised,
-                )?;
-                if acting {
-                    match self.l1.piggyback(owner, &exit, claims).await {
-                        Ok(receipts) => self.raise(
-                            WatchEvent::Piggybacked {
-                                in_flight_tx: record.tx_hash,
-                                owner,
-                                transactions: receipts.iter().map(|r| r.transaction_hash).collect(),
-                            },
-                            raised,
-                        )?,
-                        // Retried next round (until the first half ends).
-                        Err(error) => {
-                            tracing::warn!(target: "plasma::watch", in_flight_tx = %record.tx_hash, %error, "claiming in an in-flight exit failed")
-                        }
-                    }
+                )?,
+                // Retried next round (until the first half ends).
+                Err(error) => {
+                    tracing::warn!(target: "plasma::watch", in_flight_tx = %exit.tx_hash, %error, "claiming in an in-flight exit failed")
                 }
             }
         }
         Ok(())
+    }
+
+    /// The oldest competitor of `exit` the watcher knows: another spend of one of its inputs,
+    /// included in the verified chain (the oldest such), or else the transaction of another
+    /// in-flight exit started on L1 (with its signatures from the start event).
+    fn oldest_competitor(
+        &self,
+        exit: &InFlightExit,
+        records: &[InFlightExitRecord],
+    ) -> Result<Option<Competitor>, WatchError> {
+        let mut best: Option<Competitor> = None;
+        for index in 0..exit.tx.inputs.len() {
+            let Some(spend) = self.spent_elsewhere(exit, index)? else {
+                continue;
+            };
+            if best
+                .as_ref()
+                .is_some_and(|b| b.position() <= spend.position())
+            {
+                continue;
+            }
+            let Some(proof) = self.store.inclusion_proof(spend.blknum, spend.tx_index)? else {
+                continue;
+            };
+            best = Some(Competitor {
+                input_index: index,
+                hash: keccak256(&spend.tx_bytes),
+                inclusion: Some(Inclusion {
+                    position: spend.position(),
+                    proof,
+                }),
+                spend: Spend {
+                    tx_bytes: spend.tx_bytes,
+                    input_index: spend.input_index,
+                    signature: spend.signature,
+                },
+            });
+        }
+        if best.is_some() {
+            return Ok(best);
+        }
+        for other in records.iter().filter(|r| r.tx_hash != exit.tx_hash) {
+            let Ok(tx) = Transaction::decode(&other.tx_bytes) else {
+                continue;
+            };
+            for (k, input) in tx.inputs.iter().enumerate() {
+                let Some(index) = exit.tx.inputs.iter().position(|p| p == input) else {
+                    continue;
+                };
+                let Some(&signature) = other.signatures.get(k) else {
+                    continue;
+                };
+                return Ok(Some(Competitor {
+                    input_index: index,
+                    hash: other.tx_hash,
+                    inclusion: None,
+                    spend: Spend {
+                        tx_bytes: other.tx_bytes.clone(),
+                        input_index: k as u64,
+                        signature,
+                    },
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// `non_canonical_ife` for an exit L1 holds canonical while the watcher knows an older
+    /// competitor, and `invalid_ife_challenge` for one marked non-canonical whose transaction
+    /// the verified chain includes before the competitor on record; with `--challenge`, the
+    /// challenge or the response. Returns the exit bond's new owner when the watcher took it.
+    async fn check_canonicity(
+        &mut self,
+        game: &Game<'_>,
+        records: &[InFlightExitRecord],
+        l1_block: u64,
+        now: u64,
+        raised: &mut Vec<WatchEvent>,
+    ) -> Result<Option<Address>, WatchError> {
+        let (exit, record) = (&game.exit, game.record);
+        if let Some(included) = &game.included {
+            if !record.canonical && included.position < record.competitor_position {
+                self.raise(
+                    WatchEvent::InvalidIfeChallenge {
+                        in_flight_tx: exit.tx_hash,
+                        tx_position: included.position,
+                        competitor_position: record.competitor_position,
+                        l1_block,
+                    },
+                    raised,
+                )?;
+                let key = format!("ife_challenge_responded/{}", exit.tx_hash);
+                if let Some(from) = self.config.challenge_from
+                    && !self.store.watch_raised(&key)?
+                {
+                    match self
+                        .l1
+                        .respond_to_non_canonical_challenge(from, exit, included)
+                        .await
+                    {
+                        Ok(receipt) => {
+                            self.raise(
+                                WatchEvent::IfeChallengeResponded {
+                                    in_flight_tx: exit.tx_hash,
+                                    tx_hash: receipt.transaction_hash,
+                                },
+                                raised,
+                            )?;
+                            return Ok(Some(from));
+                        }
+                        Err(error) => {
+                            tracing::warn!(target: "plasma::watch", in_flight_tx = %exit.tx_hash, %error, "answering a non-canonical challenge failed; retrying next round")
+                        }
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        // Not included: canonical only if nobody knows a competitor.
+        if !record.canonical {
+            return Ok(None);
+        }
+        let Some(competitor) = self.oldest_competitor(exit, records)? else {
+            return Ok(None);
+        };
+        let challenge_until = exit
+            .exitable_at
+            .saturating_sub(self.min_exit_period().await? / 2);
+        if now >= challenge_until {
+            return Ok(None);
+        }
+        // After a response the record holds the transaction's own position: only an older
+        // competitor beats it.
+        if record.competitor_position != 0 && competitor.position() >= record.competitor_position {
+            return Ok(None);
+        }
+        self.raise(
+            WatchEvent::NonCanonicalIfe {
+                in_flight_tx: exit.tx_hash,
+                competitor: competitor.hash,
+                competitor_position: competitor.inclusion.as_ref().map(|i| i.position),
+                challenge_until,
+                l1_block,
+            },
+            raised,
+        )?;
+        let key = format!("ife_challenged/{}", exit.tx_hash);
+        if self.store.watch_raised(&key)? {
+            return Ok(None);
+        }
+        if let Some(from) = self.config.challenge_from {
+            match self
+                .l1
+                .challenge_in_flight_not_canonical(
+                    from,
+                    exit,
+                    competitor.input_index,
+                    &competitor.spend,
+                    competitor.inclusion.as_ref(),
+                )
+                .await
+            {
+                Ok(receipt) => {
+                    self.raise(
+                        WatchEvent::IfeChallenged {
+                            in_flight_tx: exit.tx_hash,
+                            competitor: competitor.hash,
+                            tx_hash: receipt.transaction_hash,
+                        },
+                        raised,
+                    )?;
+                    return Ok(Some(from));
+                }
+                Err(error) => {
+                    tracing::warn!(target: "plasma::watch", in_flight_tx = %exit.tx_hash, %error, "challenging a non-canonical in-flight exit failed; retrying next round")
+                }
+            }
+        }
+        let seconds_left = challenge_until.saturating_sub(now);
+        if seconds_left <= self.config.warn_before {
+            self.raise(
+                WatchEvent::UnchallengedNonCanonicalIfe {
+                    in_flight_tx: exit.tx_hash,
+                    challenge_until,
+                    seconds_left,
+                    l1_block,
+                },
+                raised,
+            )?;
+        }
+        Ok(None)
+    }
+
+    /// `invalid_piggyback` for a piggybacked input spent elsewhere in the verified chain, or a
+    /// piggybacked output (of an included transaction) spent; with `--challenge`, the challenge.
+    async fn check_piggybacks(
+        &self,
+        game: &Game<'_>,
+        l1_block: u64,
+        now: u64,
+        raised: &mut Vec<WatchEvent>,
+    ) -> Result<(), WatchError> {
+        let exit = &game.exit;
+        for index in 0..exit.tx.inputs.len() {
+            if exit.piggybacks & input_bit(index) == 0 {
+                continue;
+            }
+            let Some(spend) = self.spent_elsewhere(exit, index)? else {
+                continue;
+            };
+            let reason = format!(
+                "input {index} ({}) was spent in block {} by another transaction",
+                exit.tx.inputs[index], spend.blknum
+            );
+            let challenge = async |from| {
+                self.l1
+                    .challenge_in_flight_input_spent(from, exit, index, &Spend::from(&spend))
+                    .await
+            };
+            self.invalid_piggyback(
+                exit,
+                (Side::Input, index),
+                reason,
+                challenge,
+                (l1_block, now),
+                raised,
+            )
+            .await?;
+        }
+        let Some(included) = &game.included else {
+            return Ok(()); // outputs of a transaction in no block are spent nowhere
+        };
+        for index in 0..exit.tx.outputs.len() {
+            if exit.piggybacks & output_bit(index) == 0 {
+                continue;
+            }
+            let Ok(pos) = UtxoPos::from_u64(included.position + index as u64) else {
+                continue;
+            };
+            let Some(spend) = self.store.spend_of(pos)? else {
+                continue;
+            };
+            let reason = format!("output {index} ({pos}) was spent in block {}", spend.blknum);
+            let challenge = async |from| {
+                self.l1
+                    .challenge_in_flight_output_spent(
+                        from,
+                        exit,
+                        included,
+                        index,
+                        &Spend::from(&spend),
+                    )
+                    .await
+            };
+            self.invalid_piggyback(
+                exit,
+                (Side::Output, index),
+                reason,
+                challenge,
+                (l1_block, now),
+                raised,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Raises one `invalid_piggyback`, challenges it with `--challenge`, and warns when it is
+    /// still unchallenged near the exit's `exitableAt`.
+    async fn invalid_piggyback(
+        &self,
+        exit: &InFlightExit,
+        (side, index): (Side, usize),
+        reason: String,
+        challenge: impl AsyncFnOnce(Address) -> Result<TransactionReceipt, L1Error>,
+        (l1_block, now): (u64, u64),
+        raised: &mut Vec<WatchEvent>,
+    ) -> Result<(), WatchError> {
+        let index = index as u64;
+        self.raise(
+            WatchEvent::InvalidPiggyback {
+                in_flight_tx: exit.tx_hash,
+                side,
+                index,
+                reason,
+                l1_block,
+            },
+            raised,
+        )?;
+        let key = format!("piggyback_challenged/{}/{side}{index}", exit.tx_hash);
+        if self.store.watch_raised(&key)? {
+            return Ok(());
+        }
+        if let Some(from) = self.config.challenge_from {
+            match challenge(from).await {
+                Ok(receipt) => {
+                    return self.raise(
+                        WatchEvent::PiggybackChallenged {
+                            in_flight_tx: exit.tx_hash,
+                            side,
+                            index,
+                            tx_hash: receipt.transaction_hash,
+                        },
+                        raised,
+                    );
+                }
+                Err(error) => {
+                    tracing::warn!(target: "plasma::watch", in_flight_tx = %exit.tx_hash, %side, index, %error, "challenging a piggyback failed; retrying next round")
+                }
+            }
+        }
+        let seconds_left = exit.exitable_at.saturating_sub(now);
+        if seconds_left <= self.config.warn_before {
+            self.raise(
+                WatchEvent::UnchallengedPiggyback {
+                    in_flight_tx: exit.tx_hash,
+                    side,
+                    index,
+                    exitable_at: exit.exitable_at,
+                    seconds_left,
+                    l1_block,
+                },
+                raised,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The contract's minimum exit period (read once).
+    async fn min_exit_period(&mut self) -> Result<u64, WatchError> {
+        if let Some(period) = self.min_exit_period {
+            return Ok(period);
+        }
+        let period = self.l1.exit_params().await?.1;
+        self.min_exit_period = Some(period);
+        Ok(period)
     }
 
     /// The state for `GET /status`.
@@ -495,6 +1092,47 @@ impl<'a> Watcher<'a> {
                 // Retried next round.
                 Err(error) => {
                     tracing::warn!(target: "plasma::watch", coin = %coin.utxo_pos, %error, "starting an exit failed")
+                }
+            }
+        }
+        self.exit_payments(owner, raised).await
+    }
+
+    /// Starts the in-flight exits of `owner`'s payments that no verified block includes (the
+    /// coins they spend are in flight: no standard exit can take them back), claiming
+    /// `owner`'s inputs and outputs in each.
+    async fn exit_payments(
+        &self,
+        owner: Address,
+        raised: &mut Vec<WatchEvent>,
+    ) -> Result<(), WatchError> {
+        for hash in self.store.in_flight_hashes()? {
+            let key = format!("in_flight_exit_started/{hash}");
+            if self.store.watch_raised(&key)? || self.store.in_flight_exit(hash)?.is_some() {
+                continue;
+            }
+            let Some(payment) = self.store.in_flight(hash)? else {
+                continue;
+            };
+            let Ok(tx) = Transaction::decode(&payment.tx_bytes) else {
+                continue;
+            };
+            let claims = own_piggybacks(&payment, &tx, owner);
+            if payment.inputs.iter().all(|c| c.output.owner != owner) {
+                continue;
+            }
+            match self.l1.start_in_flight_exit(owner, &payment, claims).await {
+                Ok(receipt) => self.raise(
+                    WatchEvent::InFlightExitStarted {
+                        in_flight_tx: hash,
+                        owner,
+                        tx_hash: receipt.transaction_hash,
+                    },
+                    raised,
+                )?,
+                // Retried next round.
+                Err(error) => {
+                    tracing::warn!(target: "plasma::watch", in_flight_tx = %hash, %error, "starting an in-flight exit failed")
                 }
             }
         }

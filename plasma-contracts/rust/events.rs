@@ -249,6 +249,25 @@ pub enum InFlightEvent {
     },
 }
 
+impl InFlightEvent {
+    /// The in-flight transaction's hash: the exit the event is about.
+    pub fn tx_hash(&self) -> B256 {
+        match self {
+            Self::Started { tx_hash, .. }
+            | Self::InputPiggybacked { tx_hash, .. }
+            | Self::OutputPiggybacked { tx_hash, .. }
+            | Self::Challenged { tx_hash, .. }
+            | Self::ChallengeResponded { tx_hash, .. }
+            | Self::InputBlocked { tx_hash, .. }
+            | Self::OutputBlocked { tx_hash, .. }
+            | Self::Deleted { tx_hash, .. }
+            | Self::InputWithdrawn { tx_hash, .. }
+            | Self::OutputWithdrawn { tx_hash, .. }
+            | Self::Processed { tx_hash, .. } => *tx_hash,
+        }
+    }
+}
+
 /// One input of an in-flight transaction, as `startInFlightExit` proved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InFlightInput {

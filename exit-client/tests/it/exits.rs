@@ -88,6 +88,7 @@ async fn exits_started_and_ended_within_one_l1_range_end_in_the_store() {
         input_index: 0,
         signature: spend.signatures()[0],
         blknum: 0,
+        tx_index: 0,
     };
     s.l1.challenge(bob, challenged, &record).await.unwrap();
     s.chain.advance_time(2 * MEP + 1).await;

@@ -460,3 +460,105 @@ async fn a_signed_payment_keeps_its_coins_in_flight_until_a_verified_block_has_i
     assert!(store.in_flight(signed.hash()).unwrap().is_none());
     assert!(store.in_flight_hashes().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn in_flight_exits_follow_their_l1_events_and_verified_blocks_prove_inclusion() {
+    use plasma_client::in_flight::{InFlightExit, Spend, output_bit};
+    use plasma_client::store::InFlightPayment;
+
+    let s = setup().await;
+    let block = s.deposit_and_pay().await;
+    s.served.put(&block);
+    let (alice_key, bob) = (&s.chain.keys[1], s.chain.keys[2].address());
+    let alice = alice_key.address();
+    let store = s.store("alice");
+    let sync = || async { s.syncer(&store, &[alice]).sync(|_| {}).await.unwrap() };
+    sync().await;
+
+    // The spend of the deposit records where block 1000 holds it, and the block's leaves give
+    // an inclusion proof against the root on L1.
+    let deposit = UtxoPos::new(1, 0, 0).unwrap();
+    let spend = store
+        .spend_of(deposit)
+        .unwrap()
+        .expect("spent in block 1000");
+    assert_eq!((spend.blknum, spend.tx_index), (1000, 0));
+    assert_eq!(spend.position(), UtxoPos::new(1000, 0, 0).unwrap().as_u64());
+    let proof = store
+        .inclusion_proof(1000, 0)
+        .unwrap()
+        .expect("leaves kept");
+    let proof = plasma_merkle::Proof::from_bytes(&proof).unwrap();
+    assert!(plasma_merkle::verify(
+        block.root,
+        block.transactions[0].bytes(),
+        0,
+        &proof
+    ));
+    assert!(store.inclusion_proof(1000, 1).unwrap().is_none());
+    assert!(store.inclusion_proof(2000, 0).unwrap().is_none());
+
+    // Alice starts the in-flight exit of the payment; Bob claims his output.
+    let payment = &block.transactions[0];
+    let data = InFlightPayment {
+        tx_bytes: payment.bytes().clone(),
+        signatures: payment.signatures().to_vec(),
+        inputs: vec![store.coin(deposit).unwrap().unwrap()],
+    };
+    s.l1.start_in_flight_exit(alice, &data, 0).await.unwrap();
+    sync().await;
+    let record = store.in_flight_exit(payment.hash()).unwrap().expect("seen");
+    assert_eq!(
+        (record.bond_owner, record.piggybacks, record.canonical),
+        (alice, 0, true)
+    );
+    assert_eq!(record.inputs[0].owner, alice);
+    assert_eq!(record.signatures, payment.signatures());
+    let exit = InFlightExit::from_record(&record).unwrap();
+    s.l1.piggyback(bob, &exit, output_bit(0)).await.unwrap();
+
+    // Bob challenges with another spend Alice signed (unincluded): the record follows.
+    let other = SignedTransaction::sign(
+        Transaction::payment(
+            vec![deposit],
+            vec![Output::new(bob, ETH, parse_ether("1").unwrap())],
+        ),
+        &s.chain.domain(),
+        alice_key,
+    )
+    .unwrap();
+    let competitor = Spend {
+        tx_bytes: other.bytes().clone(),
+        input_index: 0,
+        signature: other.signatures()[0],
+    };
+    s.l1.challenge_in_flight_not_canonical(bob, &exit, 0, &competitor, None)
+        .await
+        .unwrap();
+    sync().await;
+    let record = store.in_flight_exit(payment.hash()).unwrap().unwrap();
+    assert_eq!(record.piggybacks, output_bit(0));
+    assert!(!record.canonical);
+    assert_eq!(
+        (record.bond_owner, record.competitor_position),
+        (bob, u64::MAX)
+    );
+
+    // Alice answers with the inclusion proof from her store: the contract accepts it.
+    let exit = InFlightExit::from_record(&record).unwrap();
+    let inclusion = plasma_client::in_flight::Inclusion {
+        position: spend.position(),
+        proof: store.inclusion_proof(1000, 0).unwrap().unwrap(),
+    };
+    s.l1.respond_to_non_canonical_challenge(alice, &exit, &inclusion)
+        .await
+        .unwrap();
+    sync().await;
+    let record = store.in_flight_exit(payment.hash()).unwrap().unwrap();
+    assert!(record.canonical);
+    assert_eq!(
+        (record.bond_owner, record.competitor_position),
+        (alice, spend.position())
+    );
+    assert!(!record.closed);
+}

@@ -4,5 +4,6 @@
 mod client;
 mod devnet;
 mod in_flight;
+mod in_flight_challenges;
 mod loadgen;
 mod watcher;

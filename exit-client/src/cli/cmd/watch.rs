@@ -23,10 +23,14 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// Challenge invalid exits with the chosen key (it pays the gas and earns the bonds).
+    /// Act against cheats with the chosen key (it pays the gas and earns the bonds): challenge
+    /// invalid exits, show competitors of non-canonical in-flight exits, answer false
+    /// non-canonical challenges, and challenge invalid piggybacks.
     #[arg(long)]
     challenge: bool,
-    /// Start exits of all the chosen key's coins as soon as a block is invalid or withheld.
+    /// Protect the chosen key's money: as soon as a block is invalid or withheld, start exits
+    /// of its coins and in-flight exits of its payments no verified block includes; and claim
+    /// its inputs and outputs in any in-flight exit started on L1.
     #[arg(long)]
     exit_on_danger: bool,
     /// Time between rounds (500ms, 2s, 1m, …).
@@ -35,7 +39,8 @@ pub(crate) struct Args {
     /// Raise block_withholding when a committed block's data is not served for this long.
     #[arg(long, default_value = "30s", value_parser = duration)]
     withhold_after: Duration,
-    /// Raise unchallenged_exit when an invalid exit is this close to being processable.
+    /// Raise unchallenged_exit (and unchallenged_non_canonical_ife, unchallenged_piggyback) when
+    /// an invalid exit is this close to its deadline.
     #[arg(long, default_value = "24h", value_parser = duration)]
     warn_before: Duration,
     /// Serve the watcher's state as JSON on `GET /status` at this address (e.g. 127.0.0.1:7435).
