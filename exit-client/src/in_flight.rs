@@ -12,10 +12,10 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::sol_types::SolEvent;
 use plasma_contracts::events::{InFlightEvent, RootChainEvent};
 use plasma_contracts::{IRootChain, RootChain};
-use plasma_core::Transaction;
+use plasma_core::{Transaction, UtxoPos};
 
 use crate::l1::{L1, Result};
-use crate::store::{InFlightExitRecord, InFlightPayment};
+use crate::store::{ClientStore, InFlightExitRecord, InFlightPayment, SpendRecord, StoreError};
 
 /// Bit of input `i` in the contract's piggyback bitmaps.
 pub fn input_bit(i: usize) -> u64 {
@@ -84,6 +84,173 @@ impl InFlightExit {
     pub fn open_for(&self, owner: Address) -> u64 {
         owned_bits(self.inputs.iter().map(|i| i.owner), &self.tx, owner) & !self.piggybacks
     }
+}
+
+/// One claim (piggyback) on an in-flight exit: which input or output, whose, how much.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Claim {
+    /// Which side of the transaction.
+    pub side: crate::watch::Side,
+    /// The input's or output's index.
+    pub index: u64,
+    /// Its owner (who is paid).
+    pub owner: Address,
+    /// Its token.
+    pub token: Address,
+    /// Its amount, in the token's base unit (decimal).
+    #[serde(with = "plasma_core::decimal")]
+    pub amount: U256,
+}
+
+/// An in-flight exit as `plasma exits` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InFlightView {
+    /// The in-flight transaction's hash (the exit's id).
+    pub tx_hash: B256,
+    /// `canonical` (its outputs are paid), `non_canonical` (a competitor is on record: its
+    /// inputs are paid back), or `processed` (paid out, or deleted).
+    pub state: &'static str,
+    /// The claims made, each paid at processing as the state says.
+    pub claims: Vec<Claim>,
+    /// Until when (L1 time) claims and non-canonical challenges are taken.
+    pub claims_close_at: u64,
+    /// When it may be processed.
+    pub exitable_at: u64,
+    /// Who holds the exit bond now.
+    pub bond_owner: Address,
+}
+
+impl InFlightView {
+    /// The view of `record`, on a contract whose minimum exit period is `min_exit_period`
+    /// (`None` if its bytes do not decode, which the contract never accepts).
+    pub fn of(record: &InFlightExitRecord, min_exit_period: u64) -> Option<Self> {
+        let tx = Transaction::decode(&record.tx_bytes).ok()?;
+        let inputs = record.inputs.iter().enumerate().map(|(i, input)| Claim {
+            side: crate::watch::Side::Input,
+            index: i as u64,
+            owner: input.owner,
+            token: input.token,
+            amount: input.amount,
+        });
+        let outputs = tx.outputs.iter().enumerate().map(|(j, output)| Claim {
+            side: crate::watch::Side::Output,
+            index: j as u64,
+            owner: output.owner,
+            token: output.token,
+            amount: output.amount,
+        });
+        let claims = inputs
+            .zip(0..)
+            .map(|(c, i)| (c, input_bit(i)))
+            .chain(outputs.zip(0..).map(|(c, j)| (c, output_bit(j))))
+            .filter(|(_, bit)| record.piggybacks & bit != 0)
+            .map(|(c, _)| c)
+            .collect();
+        let state = if record.closed {
+            "processed"
+        } else if record.canonical {
+            "canonical"
+        } else {
+            "non_canonical"
+        };
+        Some(Self {
+            tx_hash: record.tx_hash,
+            state,
+            claims,
+            claims_close_at: record.exitable_at.saturating_sub(min_exit_period / 2),
+            exitable_at: record.exitable_at,
+            bond_owner: record.bond_owner,
+        })
+    }
+}
+
+/// Where the verified chain in `store` includes the transaction `tx` (hash `tx_hash`): the
+/// spend of its first input, if that spend is `tx` itself.
+pub fn included_at(
+    store: &ClientStore,
+    tx_hash: B256,
+    tx: &Transaction,
+) -> Result<Option<SpendRecord>, StoreError> {
+    let Some(&first) = tx.inputs.first() else {
+        return Ok(None);
+    };
+    Ok(store
+        .spend_of(first)?
+        .filter(|spend| alloy::primitives::keccak256(&spend.tx_bytes) == tx_hash))
+}
+
+/// The open in-flight exit that claims, or may pay out, the value of coin `pos`: one of whose
+/// inputs it is (its owner signed the in-flight transaction, so a standard exit of it can be
+/// challenged), or one of whose claimed outputs it is. A standard exit of such a coin would be
+/// challenged or refused, its bond lost.
+pub fn in_flight_claim_on(store: &ClientStore, pos: UtxoPos) -> Result<Option<B256>, StoreError> {
+    for record in store.in_flight_exits()? {
+        if record.closed {
+            continue;
+        }
+        let Ok(tx) = Transaction::decode(&record.tx_bytes) else {
+            continue;
+        };
+        if tx.inputs.contains(&pos) {
+            return Ok(Some(record.tx_hash));
+        }
+        let claimed_output = match included_at(store, record.tx_hash, &tx)? {
+            Some(spend) => {
+                let first = spend.position();
+                (first..first + tx.outputs.len() as u64)
+                    .position(|p| p == pos.as_u64())
+                    .is_some_and(|j| record.piggybacks & output_bit(j) != 0)
+            }
+            None => false,
+        };
+        if claimed_output {
+            return Ok(Some(record.tx_hash));
+        }
+    }
+    Ok(None)
+}
+
+/// `bits` (claims on the in-flight exit of `tx`, hash `tx_hash`) without those whose output
+/// has an active standard exit in `store`: the contract refuses those claims (the standard
+/// exit owns the output). Returns the kept bits and the positions dropped.
+pub fn without_standard_exits(
+    store: &ClientStore,
+    tx_hash: B256,
+    tx: &Transaction,
+    bits: u64,
+) -> Result<(u64, Vec<UtxoPos>), StoreError> {
+    let exiting = |pos: UtxoPos| -> Result<bool, StoreError> {
+        Ok(store.exit(pos)?.is_some_and(|e| e.status.is_active()))
+    };
+    let mut kept = bits;
+    let mut dropped = Vec::new();
+    for (i, &pos) in tx.inputs.iter().enumerate() {
+        if bits & input_bit(i) != 0 && exiting(pos)? {
+            kept &= !input_bit(i);
+            dropped.push(pos);
+        }
+    }
+    if let Some(spend) = included_at(store, tx_hash, tx)? {
+        for j in 0..tx.outputs.len() {
+            let Ok(pos) = UtxoPos::from_u64(spend.position() + j as u64) else {
+                continue;
+            };
+            if bits & output_bit(j) != 0 && exiting(pos)? {
+                kept &= !output_bit(j);
+                dropped.push(pos);
+            }
+        }
+    }
+    Ok((kept, dropped))
+}
+
+/// Whether `owner` owns an input or an output of the in-flight exit `record`.
+pub fn involves(record: &InFlightExitRecord, owner: Address) -> bool {
+    record.inputs.iter().any(|i| i.owner == owner)
+        || Transaction::decode(&record.tx_bytes)
+            .is_ok_and(|tx| tx.outputs.iter().any(|o| o.owner == owner))
 }
 
 /// The piggybacks `owner` can make on the payment it signed (its inputs and its outputs).

@@ -15,7 +15,9 @@ use alloy::rpc::types::TransactionReceipt;
 use plasma_core::{Transaction, UtxoPos};
 use serde::{Deserialize, Serialize};
 
-use crate::in_flight::{InFlightExit, Inclusion, Spend, input_bit, output_bit, own_piggybacks};
+use crate::in_flight::{
+    InFlightExit, Inclusion, Spend, included_at, input_bit, output_bit, own_piggybacks,
+};
 use crate::l1::{L1, L1Error};
 use crate::operator::OperatorClient;
 use crate::store::{Batch, ClientStore, CoinState, InFlightExitRecord, SpendRecord, StoreError};
@@ -485,18 +487,11 @@ impl<'a> Watcher<'a> {
         Ok(())
     }
 
-    /// Where the verified chain includes the in-flight transaction: the block that spent its
-    /// first input, if that spend is the transaction itself.
+    /// Where the verified chain includes the in-flight transaction, with the inclusion proof.
     fn inclusion_of(&self, exit: &InFlightExit) -> Result<Option<Inclusion>, WatchError> {
-        let Some(&first) = exit.tx.inputs.first() else {
+        let Some(spend) = included_at(self.store, exit.tx_hash, &exit.tx)? else {
             return Ok(None);
         };
-        let Some(spend) = self.store.spend_of(first)? else {
-            return Ok(None);
-        };
-        if keccak256(&spend.tx_bytes) != exit.tx_hash {
-            return Ok(None);
-        }
         Ok(self
             .store
             .inclusion_proof(spend.blknum, spend.tx_index)?

@@ -51,8 +51,13 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     let carol_gas = net.gas_cost(&started[0]["txHash"]).await;
     let carols = carol.coin_in_state("exiting");
     let exits = carol.ok(&["exits"]);
-    assert_eq!(exits[0]["utxoPos"], carols.to_string(), "{exits}");
-    assert_eq!(exits[0]["status"], "started", "{exits}");
+    assert_eq!(
+        exits["standard"][0]["utxoPos"],
+        carols.to_string(),
+        "{exits}"
+    );
+    assert_eq!(exits["standard"][0]["status"], "started", "{exits}");
+    assert_eq!(exits["inFlight"], serde_json::json!([]), "{exits}");
 
     // Alice cheats: with the data her client kept, she starts an exit of the coin she spent.
     let kept = alice
@@ -99,7 +104,7 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
         "the challenged exit pays Alice nothing"
     );
     let exits = carol.ok(&["exits"]);
-    assert_eq!(exits[0]["status"], "finalized", "{exits}");
+    assert_eq!(exits["standard"][0]["status"], "finalized", "{exits}");
     assert_eq!(carol.coin_in_state("exited"), carols);
     carol.wait_balance(U256::ZERO).await;
 }

@@ -174,6 +174,30 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
     );
     restarted_raises_nothing(watcher, &guard, &["--challenge"]);
 
+    // `plasma exits` shows Mallory where her exit stands: non-canonical, the challenger holds
+    // the bond, and only her output's claim is left.
+    let listed = mallory.ok(&["exits"]);
+    assert_eq!(listed["inFlight"].as_array().unwrap().len(), 1, "{listed}");
+    let flight = &listed["inFlight"][0];
+    assert_eq!(flight["txHash"], hash.as_str(), "{listed}");
+    assert_eq!(flight["state"], "non_canonical", "{listed}");
+    assert_eq!(
+        flight["bondOwner"],
+        serde_json::json!(bob.address()),
+        "{listed}"
+    );
+    assert_eq!(
+        flight["claims"],
+        serde_json::json!([{
+            "side": "output",
+            "index": 0,
+            "owner": mallory.address(),
+            "token": ETH,
+            "amount": eth("1").to_string(),
+        }]),
+        "{listed}"
+    );
+
     // After the exit period the exit is processed as non-canonical: her output is not paid (its
     // bond comes back), the exit bond goes to the challenger, the input's bond went to him too.
     net.pass_exit_period().await;
@@ -196,6 +220,7 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
         bob_before - bob_gas + ife_bond + piggyback_bond,
         "the challenger takes both bonds"
     );
+    assert_eq!(mallory.ok(&["exits"])["inFlight"][0]["state"], "processed");
     // Bob's coin is still his to exit: the in-flight exit took nothing of it.
     assert_eq!(bob.balance(), eth("1"));
 }
@@ -308,6 +333,20 @@ async fn a_false_canonicity_challenge_is_answered_and_the_exit_is_paid() {
     );
     restarted_raises_nothing(watcher, &guard, &["--challenge"]);
 
+    // One output, one exit: Alice's claimed change is refused a standard exit, and Bob, whose
+    // output has a standard exit, has nothing to claim in the in-flight exit.
+    let refused = alice.fails(&["exit", &UtxoPos::new(1000, 0, 1).unwrap().to_string()]);
+    assert!(
+        refused.contains("claimed by the in-flight exit"),
+        "{refused}"
+    );
+    bob.ok(&["exit", &UtxoPos::new(1000, 0, 0).unwrap().to_string()]);
+    let refused = bob.fails(&["exit", "--in-flight", &hash]);
+    assert!(
+        refused.contains("standard exit") && refused.contains("nothing more"),
+        "{refused}"
+    );
+
     // The exit is canonical: Alice's change is paid, and the exit bond is the responder's
     // (hers). Mallory only spent gas.
     net.pass_exit_period().await;
@@ -324,6 +363,12 @@ async fn a_false_canonicity_challenge_is_answered_and_the_exit_is_paid() {
     assert_eq!(
         net.l1_balance(mallory.address()).await,
         mallory_before - mallory_gas
+    );
+    // Bob's standard exit of his output is paid behind it, in the same queue.
+    assert_eq!(
+        bob.ok(&["exits"])["standard"][0]["status"],
+        "finalized",
+        "{processed}"
     );
 }
 

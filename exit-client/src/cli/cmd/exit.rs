@@ -3,7 +3,7 @@
 
 use alloy::primitives::{Address, B256};
 use eyre::{bail, eyre};
-use plasma_client::in_flight::own_piggybacks;
+use plasma_client::in_flight::{in_flight_claim_on, own_piggybacks, without_standard_exits};
 use plasma_client::store::{Coin, CoinState};
 use plasma_core::{Transaction, UtxoPos};
 use serde_json::json;
@@ -39,17 +39,41 @@ impl Args {
         if let Some(hash) = self.in_flight {
             return in_flight(settings, &session, signer.address(), hash).await;
         }
-        let coins: Vec<Coin> = session
+        let mut coins: Vec<Coin> = Vec::new();
+        let mut claimed = 0;
+        for coin in session
             .store
             .coins()?
             .into_iter()
             .filter(|c| c.output.owner == signer.address() && c.state == CoinState::Unspent)
             .filter(|c| self.all || Some(c.utxo_pos) == self.utxo_pos)
-            .collect();
+        {
+            // Its value is claimed by an in-flight exit: a standard exit of it would be
+            // challenged (or refused) and its bond lost.
+            if let Some(hash) = in_flight_claim_on(&session.store, coin.utxo_pos)? {
+                if !self.all {
+                    bail!(
+                        "coin {} is claimed by the in-flight exit of {hash}: it is paid there (`plasma exits` shows it), not by a standard exit",
+                        coin.utxo_pos
+                    );
+                }
+                warn(&format!(
+                    "coin {} is claimed by the in-flight exit of {hash}; not exiting it again",
+                    coin.utxo_pos
+                ));
+                claimed += 1;
+                continue;
+            }
+            coins.push(coin);
+        }
         if coins.is_empty() {
             match self.utxo_pos {
                 Some(pos) => bail!(
                     "no unspent coin of {} at {pos}: see `plasma utxos`",
+                    signer.address()
+                ),
+                None if self.all && claimed > 0 => bail!(
+                    "{} has no unspent coins to exit: {claimed} are claimed by in-flight exits (`plasma exits` shows them)",
                     signer.address()
                 ),
                 None if self.all => bail!("{} has no unspent coins to exit", signer.address()),
@@ -78,6 +102,18 @@ impl Args {
     }
 }
 
+/// `bits` without the claims whose output a standard exit already owns (the contract would
+/// refuse them), saying which were dropped.
+fn claimable(session: &Session, hash: B256, tx: &Transaction, bits: u64) -> eyre::Result<u64> {
+    let (kept, dropped) = without_standard_exits(&session.store, hash, tx, bits)?;
+    for pos in dropped {
+        warn(&format!(
+            "{pos} has a standard exit on L1 already: it is paid there, not claimed in the in-flight exit"
+        ));
+    }
+    Ok(kept)
+}
+
 /// `exit --in-flight`: start the in-flight exit of a payment this client signed, piggybacking
 /// what `me` owns in it; or, when it is started already, piggyback what `me` still can.
 async fn in_flight(
@@ -93,12 +129,12 @@ async fn in_flight(
                 eyre!("no in-flight exit of {hash} was started on L1, and this client did not sign that payment: the payer (or anyone holding it) must start it first")
             })?;
             let tx = Transaction::decode(&payment.tx_bytes)?;
-            let bits = own_piggybacks(&payment, &tx, me);
+            let bits = claimable(session, hash, &tx, own_piggybacks(&payment, &tx, me))?;
             let receipt = l1.start_in_flight_exit(me, &payment, bits).await?;
             (vec![receipt], true)
         }
         Some(exit) => {
-            let bits = exit.open_for(me);
+            let bits = claimable(session, hash, &exit.tx, exit.open_for(me))?;
             if bits == 0 {
                 bail!(
                     "the in-flight exit of {hash} holds nothing more of {me} to claim (already claimed, or none of its inputs and outputs is {me}'s)"

@@ -1,6 +1,9 @@
-//! `plasma exits`: the exits of the wallet's coins seen on L1, and their state.
+//! `plasma exits`: the exits of the wallet's coins seen on L1 — standard exits and the
+//! in-flight exits in which a wallet key owns an input or an output — and their state.
 
+use plasma_client::in_flight::{InFlightView, involves};
 use plasma_client::tokens::Tokens;
+use serde_json::json;
 
 use crate::cli::output::{emit, warn, wire_name};
 use crate::cli::settings::Settings;
@@ -20,17 +23,40 @@ impl Args {
             .into_iter()
             .filter(|e| session.owned.contains(&e.owner))
             .collect();
+        let records: Vec<_> = session
+            .store
+            .in_flight_exits()?
+            .into_iter()
+            .filter(|r| session.owned.iter().any(|&o| involves(r, o)))
+            .collect();
+        let period = if records.is_empty() {
+            0
+        } else {
+            session.l1.exit_params().await?.1
+        };
+        let in_flight: Vec<InFlightView> = records
+            .iter()
+            .filter_map(|r| InFlightView::of(r, period))
+            .collect();
         let mut tokens = Tokens::default();
         tokens
-            .load(&session.l1, exits.iter().map(|e| e.token))
+            .load(
+                &session.l1,
+                exits.iter().map(|e| e.token).chain(
+                    in_flight
+                        .iter()
+                        .flat_map(|v| v.claims.iter().map(|c| c.token)),
+                ),
+            )
             .await;
-        emit(settings, serde_json::to_value(&exits)?, || {
-            if exits.is_empty() {
-                return "no exits".to_owned();
-            }
-            exits
-                .iter()
-                .map(|e| {
+        emit(
+            settings,
+            json!({"standard": exits, "inFlight": in_flight}),
+            || {
+                if exits.is_empty() && in_flight.is_empty() {
+                    return "no exits".to_owned();
+                }
+                let standard = exits.iter().map(|e| {
                     format!(
                         "{:>20}  {}  exitable at {} (unix time)  {}",
                         e.utxo_pos,
@@ -38,10 +64,36 @@ impl Args {
                         e.exitable_at,
                         wire_name(e.status)
                     )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        });
+                });
+                let flights = in_flight.iter().map(|v| {
+                    let claims = if v.claims.is_empty() {
+                        "nothing claimed".to_owned()
+                    } else {
+                        v.claims
+                            .iter()
+                            .map(|c| {
+                                format!(
+                                    "{} {} ({} to {})",
+                                    c.side,
+                                    c.index,
+                                    tokens.known(c.token).format(c.amount),
+                                    c.owner
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    format!(
+                        "in flight {}  {}  claims: {claims}; claims close at {}, exitable at {} (unix time)",
+                        v.tx_hash,
+                        v.state.replace('_', "-"),
+                        v.claims_close_at,
+                        v.exitable_at
+                    )
+                });
+                standard.chain(flights).collect::<Vec<_>>().join("\n")
+            },
+        );
         Ok(())
     }
 }
