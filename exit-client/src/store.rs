@@ -27,7 +27,10 @@ const IN_FLIGHT_EXITS: &str = "in_flight_exits";
 /// Each verified block's Merkle leaves (32-byte transaction hashes, concatenated), by block
 /// number: the inclusion proof of any of its transactions, for challenges and responses.
 const BLOCK_LEAVES: &str = "block_leaves";
-const COLUMNS: [&str; 11] = [
+/// Outputs whose value left the chain on L1 (a standard exit paid, an input paid by an
+/// in-flight exit), by position: where on L1 (block, log index).
+const EXITED: &str = "exited";
+const COLUMNS: [&str; 12] = [
     META,
     BLOCKS,
     UTXOS,
@@ -39,6 +42,7 @@ const COLUMNS: [&str; 11] = [
     IN_FLIGHT,
     IN_FLIGHT_EXITS,
     BLOCK_LEAVES,
+    EXITED,
 ];
 
 /// Meta keys.
@@ -121,6 +125,11 @@ pub struct Commitment {
     pub timestamp: u64,
     /// For a deposit block, the deposit.
     pub deposit: Option<DepositRecord>,
+    /// Where L1 committed it: (L1 block, log index). An output whose value left the chain
+    /// before this point (its exit paid) cannot be spent in this block. (0, 0) in records of
+    /// older stores: before everything.
+    #[serde(default)]
+    pub l1_position: (u64, u64),
 }
 
 /// A deposit as `DepositCreated` records it.
@@ -634,6 +643,28 @@ impl ClientStore {
     /// The in-flight exit of `hash`, if one was seen started.
     pub fn in_flight_exit(&self, hash: B256) -> Result<Option<InFlightExitRecord>> {
         self.get(IN_FLIGHT_EXITS, hash.as_slice())
+    }
+
+    /// Records that the value of output `pos` left the chain at L1 position `at` (block, log
+    /// index).
+    pub fn put_exited(&self, batch: &mut Batch, pos: UtxoPos, at: (u64, u64)) {
+        self.put(batch, EXITED, &key(pos), &at);
+    }
+
+    /// Every output whose value left the chain on L1, with where (block, log index).
+    pub fn exited(&self) -> Result<HashMap<UtxoPos, (u64, u64)>> {
+        let mut out = HashMap::new();
+        for item in self.db.iterator_cf(self.cf(EXITED), IteratorMode::Start) {
+            let (key, value) = item?;
+            let at: (u64, u64) = decode(EXITED, &key, &value)?;
+            let pos = <[u8; 8]>::try_from(&key[..])
+                .ok()
+                .and_then(|k| UtxoPos::from_u64(u64::from_be_bytes(k)).ok());
+            if let Some(pos) = pos {
+                out.insert(pos, at);
+            }
+        }
+        Ok(out)
     }
 
     /// Records the Merkle leaves (transaction hashes) of verified block `blknum`.

@@ -4,13 +4,14 @@
 //! write. A block that fails any check stops the sync with an error naming it, and nothing of it
 //! is recorded.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use alloy::primitives::{Address, B256, Bytes, U256};
-use plasma_contracts::events::{InFlightEvent, RootChainEvent, RootChainLog};
+use plasma_contracts::events::{InFlightEvent, PiggybackOutcome, RootChainEvent, RootChainLog};
 use plasma_core::transition::{self, Created};
 use plasma_core::{
-    Block, CheckError, Domain, Rules, SignedTransaction, UtxoPos, ValidationError, validate,
+    Block, CheckError, Domain, Rules, SignedTransaction, UtxoPos, UtxoState, UtxoView,
+    ValidationError, validate,
 };
 use plasma_merkle::MerkleTree;
 
@@ -136,6 +137,12 @@ impl<'a> Syncer<'a> {
         let found = self.track_new_owners().await?;
         let pending = self.pending_commitments()?;
         let total = pending.len() as u64;
+        // Few outputs ever exit: held in memory for the whole replay.
+        let exited = if pending.is_empty() {
+            HashMap::new()
+        } else {
+            self.store.exited()?
+        };
         let mut report = SyncReport {
             synced_blknum: self.store.synced_blknum()?,
             new_coins: found,
@@ -146,7 +153,7 @@ impl<'a> Syncer<'a> {
                 done: done as u64,
                 total,
             });
-            let (transactions, new_coins) = self.apply(&record).await?;
+            let (transactions, new_coins) = self.apply(&record, &exited).await?;
             report.blocks += 1;
             report.transactions += transactions;
             report.new_coins += new_coins;
@@ -269,8 +276,14 @@ impl<'a> Syncer<'a> {
         Ok((block, tree))
     }
 
-    /// Verifies and applies one committed block; returns (transactions, new coins).
-    async fn apply(&self, commitment: &StoredCommitment) -> Result<(u64, u64), SyncError> {
+    /// Verifies and applies one committed block; returns (transactions, new coins). An input
+    /// whose value left the chain on L1 (in `exited`) before the block was committed is not
+    /// spendable in it.
+    async fn apply(
+        &self,
+        commitment: &StoredCommitment,
+        exited: &HashMap<UtxoPos, (u64, u64)>,
+    ) -> Result<(u64, u64), SyncError> {
         let blknum = commitment.blknum;
         let (block, tree) = self.verified_block(commitment).await?;
         // Payments this client signed: once in a verified block they are no longer in flight.
@@ -279,7 +292,12 @@ impl<'a> Syncer<'a> {
         let mut new_coins = 0;
         for (index, tx) in block.transactions.iter().enumerate() {
             if commitment.deposit.is_none() {
-                validate(tx, &staged, &self.rules).map_err(|error| match error {
+                let view = Replay {
+                    staged: &staged,
+                    exited,
+                    committed_at: commitment.l1_position,
+                };
+                validate(tx, &view, &self.rules).map_err(|error| match error {
                     // A store that cannot be read says nothing about the block.
                     CheckError::View(e) => SyncError::Store(e),
                     CheckError::Invalid(error) => SyncError::InvalidTransaction {
@@ -363,6 +381,33 @@ impl<'a> Syncer<'a> {
     }
 }
 
+/// The replayed UTXO set as a block committed at `committed_at` sees it: an output whose exit
+/// was paid on L1 before then is exiting (its value left the chain), not spendable.
+struct Replay<'s, 'a> {
+    staged: &'s Staged<'a>,
+    exited: &'s HashMap<UtxoPos, (u64, u64)>,
+    committed_at: (u64, u64),
+}
+
+impl UtxoView for Replay<'_, '_> {
+    type Error = StoreError;
+
+    fn utxo(&self, pos: UtxoPos) -> Result<UtxoState, StoreError> {
+        let state = self.staged.utxo(pos)?;
+        Ok(match state {
+            UtxoState::Unspent(output)
+                if self
+                    .exited
+                    .get(&pos)
+                    .is_some_and(|&at| at < self.committed_at) =>
+            {
+                UtxoState::Exiting(output)
+            }
+            state => state,
+        })
+    }
+}
+
 /// The coin `created` of the wallet, with its exit data: the creating transaction's bytes and
 /// its inclusion proof in `tree`, the block's root and time; its state follows any exit of it
 /// already seen on L1 (events are read before blocks are applied).
@@ -409,6 +454,7 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
                 root: *root,
                 timestamp: *timestamp,
                 deposit: None,
+                l1_position: at(log),
             },
         ),
         RootChainEvent::DepositCreated(deposit) => store.put_commitment(
@@ -418,6 +464,7 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
                 root: deposit.block_root(),
                 timestamp: log.timestamp,
                 deposit: Some(DepositRecord::from(deposit)),
+                l1_position: at(log),
             },
         ),
         RootChainEvent::ExitStarted {
@@ -442,11 +489,12 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
         }
         RootChainEvent::ExitFinalized { utxo_pos, .. } => {
             close_exit(staged, *utxo_pos, ExitStatus::Finalized)?;
+            store.put_exited(staged.batch(), *utxo_pos, at(log));
         }
         RootChainEvent::ExitUnfunded { utxo_pos, .. } => {
             close_exit(staged, *utxo_pos, ExitStatus::Unfunded)?;
         }
-        RootChainEvent::InFlight(event) => apply_in_flight(staged, event)?,
+        RootChainEvent::InFlight(event) => apply_in_flight(staged, event, at(log))?,
         // Credits and withdrawals move L1 balances only; the domain never changes.
         RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
@@ -457,7 +505,11 @@ fn apply_event(staged: &mut Staged<'_>, log: &RootChainLog) -> Result<(), StoreE
 
 /// Applies one in-flight exit event to the exit's record: the watcher plays the game from it
 /// (what can be claimed, challenged or answered), with no log scan of its own.
-fn apply_in_flight(staged: &mut Staged<'_>, event: &InFlightEvent) -> Result<(), StoreError> {
+fn apply_in_flight(
+    staged: &mut Staged<'_>,
+    event: &InFlightEvent,
+    at: (u64, u64),
+) -> Result<(), StoreError> {
     if let InFlightEvent::Started {
         tx_hash,
         starter,
@@ -531,8 +583,21 @@ fn apply_in_flight(staged: &mut Staged<'_>, event: &InFlightEvent) -> Result<(),
             record.competitor_position = tx_position.saturating_to();
         }
         InFlightEvent::Deleted { .. } | InFlightEvent::Processed { .. } => record.closed = true,
-        InFlightEvent::InputWithdrawn { input_index, .. } => {
+        InFlightEvent::InputWithdrawn {
+            input_index,
+            outcome,
+            ..
+        } => {
             record.piggybacks &= !bit(*input_index).unwrap_or(0);
+            // The input's value left the chain: no later block may spend it.
+            if matches!(outcome, PiggybackOutcome::Paid | PiggybackOutcome::Credited)
+                && let Ok(tx) = plasma_core::Transaction::decode(&record.tx_bytes)
+                && let Some(&pos) = usize::try_from(*input_index)
+                    .ok()
+                    .and_then(|i| tx.inputs.get(i))
+            {
+                staged.store().put_exited(staged.batch(), pos, at);
+            }
         }
         InFlightEvent::OutputWithdrawn { output_index, .. } => {
             record.piggybacks &= !bit(output_index + 4).unwrap_or(0);
@@ -540,6 +605,11 @@ fn apply_in_flight(staged: &mut Staged<'_>, event: &InFlightEvent) -> Result<(),
     }
     staged.put_in_flight_exit(record);
     Ok(())
+}
+
+/// Where on L1 `log` happened: (block, log index).
+fn at(log: &RootChainLog) -> (u64, u64) {
+    (log.position.block_number, log.position.log_index)
 }
 
 /// Ends the exit `pos` with `status`, if its start was seen.

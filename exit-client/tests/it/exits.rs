@@ -347,3 +347,69 @@ async fn a_payees_watcher_claims_its_output_in_an_in_flight_exit() {
     // Raised once: the next round (and a restarted watcher) says nothing more.
     assert!(watcher.round().await.unwrap().is_empty());
 }
+
+/// Replay takes L1 exits into account: an output whose exit was paid before a block was
+/// committed cannot be spent in that block (its value left the chain), while a block committed
+/// before the payout may spend it (the exit was then the cheat, open to a challenge).
+#[tokio::test]
+async fn a_block_spending_an_output_after_its_exit_was_paid_is_invalid() {
+    use plasma_core::{Block, InputError, ValidationError};
+
+    let s = setup().await;
+    let (alice, bob) = (&s.chain.keys[1], s.chain.keys[2].address());
+    let one_eth = parse_ether("1").unwrap();
+    for _ in 0..2 {
+        s.l1.deposit_eth(alice.address(), one_eth).await.unwrap();
+    }
+    let (early, late) = (
+        UtxoPos::new(1, 0, 0).unwrap(),
+        UtxoPos::new(2, 0, 0).unwrap(),
+    );
+    let store = s.store("alice");
+    let sync = || async { s.syncer(&store, &[alice.address()]).sync(|_| {}).await };
+    sync().await.unwrap();
+    let (bond, _) = s.l1.exit_params().await.unwrap();
+    for pos in [early, late] {
+        let coin = store.coin(pos).unwrap().unwrap();
+        assert!(s.l1.start_exit(&coin, bond).await.unwrap().status());
+    }
+    let pay = |pos, blknum| {
+        let tx = Transaction::payment(vec![pos], vec![Output::new(bob, ETH, one_eth)]);
+        let signed = SignedTransaction::sign(tx, &s.chain.domain(), alice).unwrap();
+        Block::new(blknum, 0, vec![signed]).unwrap()
+    };
+    // Block 1000 spends the first coin while its exit is still open: a valid block.
+    let before = pay(early, 1000);
+    s.served.put(&before);
+    s.commit(&before).await;
+    // Both exits are paid; then block 2000 spends the second coin.
+    s.chain.advance_time(2 * MEP + 1).await;
+    s.l1.process_exits(bob, ETH, 10).await.unwrap();
+    let after = pay(late, 2000);
+    s.served.put(&after);
+    s.commit(&after).await;
+
+    let refused = sync().await;
+    assert!(
+        matches!(
+            refused,
+            Err(SyncError::InvalidTransaction {
+                blknum: 2000,
+                index: 0,
+                error: ValidationError::Input {
+                    index: 0,
+                    reason: InputError::Exiting,
+                    ..
+                },
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.synced_blknum().unwrap(),
+        1000,
+        "block 1000 was applied"
+    );
+    assert!(store.spend_of(early).unwrap().is_some());
+    assert!(store.spend_of(late).unwrap().is_none());
+}
