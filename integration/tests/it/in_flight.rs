@@ -172,3 +172,57 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
         "{refused:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watcher_on_danger_starts_the_in_flight_exit_of_its_users_withheld_payment() {
+    let mut net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
+    let (signed, _) = alice_signs_a_payment(&net, &alice, &bob).await;
+    let hash = signed.hash().to_string();
+    // Alice's watcher runs on her own folder: it holds what her payment's exit needs.
+    let mut watcher =
+        WatcherProcess::start(&alice, &["--exit-on-danger", "--withhold-after", "1s"]);
+    let alice_before = net.l1_balance(alice.address()).await;
+    // The operator puts the payment in a block, commits it, withholds it, and stops.
+    let byzantine = Byzantine::take_over(&mut net).await;
+    let (block, _) = byzantine
+        .commit(&net, vec![signed.clone()], Serve::Nothing)
+        .await;
+    drop(byzantine);
+
+    let withheld = watcher
+        .wait_event("block_withholding", |e| e["blknum"] == block.blknum)
+        .await;
+    let started = watcher
+        .wait_event("in_flight_exit_started", |e| {
+            e["inFlightTx"] == hash.as_str()
+        })
+        .await;
+    assert!(started["txHash"].is_string(), "after {withheld}: {started}");
+    let alice_gas = net.gas_cost(&started["txHash"]).await;
+    // Her coin is in flight: the watcher started no standard exit of it, and claimed her input
+    // and change in the start itself (nothing is claimed twice).
+    let events = watcher.events();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["event"] != "exit_started" && e["event"] != "piggybacked"),
+        "{events:?}"
+    );
+    watcher.stop();
+
+    let bob_before = net.l1_balance(bob.address()).await;
+    let joined = bob.ok(&["exit", "--in-flight", &hash]);
+    let mut bob_gas = gas_of(&net, &joined).await;
+    net.pass_exit_period().await;
+    let processed = bob.ok(&["process-exits"]);
+    bob_gas += gas_of(&net, &processed).await;
+    assert_eq!(
+        net.l1_balance(alice.address()).await,
+        alice_before - alice_gas + eth("0.4")
+    );
+    assert_eq!(
+        net.l1_balance(bob.address()).await,
+        bob_before - bob_gas + eth("0.6")
+    );
+}
