@@ -459,10 +459,16 @@ impl<'a> Watcher<'a> {
         raised: &mut Vec<WatchEvent>,
     ) -> Result<(), WatchError> {
         let records = self.store.in_flight_exits()?;
+        let half = if records.iter().any(|r| !r.closed) {
+            self.min_exit_period().await? / 2
+        } else {
+            0
+        };
         for record in &records {
-            // Processed or deleted: nothing left to claim or challenge. Claims and challenges
-            // both end by the time the exit is processable.
-            if record.closed || now >= record.exitable_at {
+            // Processed or deleted: nothing left to claim or challenge. (A false challenge can
+            // be answered, and a claim challenged, until the exit is processed, even after its
+            // `exitableAt`.)
+            if record.closed {
                 continue;
             }
             let Some(exit) = InFlightExit::from_record(record) else {
@@ -473,7 +479,10 @@ impl<'a> Watcher<'a> {
                 exit,
                 record,
             };
-            self.check_claims(&game, l1_block, raised).await?;
+            // Claims close with the first half.
+            if now < record.exitable_at.saturating_sub(half) {
+                self.check_claims(&game, l1_block, raised).await?;
+            }
             if let Some(bond_owner) = self
                 .check_canonicity(&game, &records, l1_block, now, raised)
                 .await?

@@ -9,7 +9,10 @@ use plasma_integration::byzantine::{Byzantine, Serve};
 use plasma_integration::{Devnet, User, WatcherProcess, eth};
 use serde_json::Value;
 
+use alloy::providers::Provider;
+
 use crate::client::EXIT_PERIOD;
+use crate::in_flight_challenges::{raised_within_a_block, restarted_raises_nothing};
 
 /// The gas, in wei, of every L1 transaction a command's JSON lists under `transactions`.
 async fn gas_of(net: &Devnet, result: &Value) -> U256 {
@@ -101,8 +104,10 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
     let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
     let (signed, _) = alice_signs_a_payment(&net, &alice, &bob).await;
     let hash = signed.hash().to_string();
-    // Bob's watcher guards his key and acts for it.
-    let mut watcher = WatcherProcess::start(&bob, &["--exit-on-danger"]);
+    // Bob's watcher guards his key and acts for it (its withholding alarm is set past the
+    // test's length: what it does here, it does for the in-flight exit alone).
+    let bob_watch = ["--exit-on-danger", "--withhold-after", "1h"];
+    let mut watcher = WatcherProcess::start(&bob, &bob_watch);
     // The operator turns bad: it puts the payment in a block, commits the root, withholds the
     // data, and then stops.
     let byzantine = Byzantine::take_over(&mut net).await;
@@ -117,15 +122,29 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
     let bob_before = net.l1_balance(bob.address()).await;
     let started = alice.ok(&["exit", "--in-flight", &hash]);
     let alice_gas = gas_of(&net, &started).await;
-    let available = watcher
-        .wait_event("piggyback_available", |e| e["inFlightTx"] == hash.as_str())
-        .await;
+    let cause = net
+        .chain
+        .provider
+        .get_transaction_receipt(
+            started["transactions"][0]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .block_number
+        .unwrap();
+    let available =
+        raised_within_a_block(&mut watcher, "piggyback_available", &hash, cause, |_| true).await;
     assert_eq!(available["claims"], 1 << 4, "Bob's output 0: {available}");
     let claimed = watcher
         .wait_event("piggybacked", |e| e["inFlightTx"] == hash.as_str())
         .await;
     let mut bob_gas = gas_of(&net, &claimed).await;
-    watcher.stop();
+    restarted_raises_nothing(watcher, &bob, &bob_watch);
 
     net.pass_exit_period().await;
     let processed = bob.ok(&["process-exits"]);

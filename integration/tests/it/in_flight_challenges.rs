@@ -62,7 +62,7 @@ async fn mined(net: &Devnet, hash: &Value) -> (u64, U256) {
 /// Waits for the watcher's event `kind` about in-flight transaction `hash` (and matching
 /// `pred`), and checks it was raised within one L1 block of `cause` (the block of what caused
 /// it).
-async fn raised_within_a_block(
+pub(crate) async fn raised_within_a_block(
     watcher: &mut WatcherProcess,
     kind: &str,
     hash: &str,
@@ -82,7 +82,7 @@ async fn raised_within_a_block(
 }
 
 /// Stops `watcher`; the same watcher run again for a few rounds on its folder raises nothing.
-fn restarted_raises_nothing(watcher: WatcherProcess, user: &User, args: &[&str]) {
+pub(crate) fn restarted_raises_nothing(watcher: WatcherProcess, user: &User, args: &[&str]) {
     let seen = watcher.events().len();
     watcher.stop();
     let mut command = vec!["watch", "--rounds", "3", "--interval", "100ms"];
@@ -126,9 +126,10 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
         .expect("the operator accepts the payment to Bob");
     bob.wait_balance(eth("1")).await;
 
-    // Bob's watcher guards the chain with his key (its own folder).
-    let guard = net.user("bob-watch", 2);
-    let mut watcher = WatcherProcess::start(&guard, &["--challenge"]);
+    // A report-only watcher (Carol's) warns of deadlines an hour ahead: with a 60 s exit
+    // period, every open cheat is close to its deadline.
+    let carol = net.user("carol-watch", 4);
+    let mut reporter = WatcherProcess::start(&carol, &["--warn-before", "1h"]);
     let l1 = l1(&net);
     let (ife_bond, piggyback_bond) = l1.in_flight_bonds().await.unwrap();
     let (mallory_before, bob_before) = (
@@ -143,6 +144,21 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
         .expect("the contract accepts the start: it cannot know of the included spend");
     let (cause, mallory_gas) = mined(&net, &started.transaction_hash.to_string().into()).await;
     let hash = to_self.hash().to_string();
+
+    // Nobody challenges yet: the reporter raises each cheat and that it is unchallenged.
+    for kind in ["non_canonical_ife", "unchallenged_non_canonical_ife"] {
+        raised_within_a_block(&mut reporter, kind, &hash, cause, |_| true).await;
+    }
+    for kind in ["invalid_piggyback", "unchallenged_piggyback"] {
+        raised_within_a_block(&mut reporter, kind, &hash, cause, |e| {
+            e["side"] == "input" && e["index"] == 0
+        })
+        .await;
+    }
+
+    // Then Bob's watcher, guarding the chain with his key (its own folder), acts.
+    let guard = net.user("bob-watch", 2);
+    let mut watcher = WatcherProcess::start(&guard, &["--challenge"]);
 
     // The watcher knows the included spend: the exit is not canonical, and the claim on the
     // input is invalid (the input was spent in block 1000).
@@ -173,6 +189,9 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
         watcher.events()
     );
     restarted_raises_nothing(watcher, &guard, &["--challenge"]);
+    // The reporter saw the challenges: it raised nothing more than the four events.
+    assert_eq!(reporter.events().len(), 4, "{:?}", reporter.events());
+    restarted_raises_nothing(reporter, &carol, &["--warn-before", "1h"]);
 
     // `plasma exits` shows Mallory where her exit stands: non-canonical, the challenger holds
     // the bond, and only her output's claim is left.
