@@ -1,8 +1,9 @@
 //! The `plasma` command line: one file per command under [`cmd`], each an `Args` struct and its
-//! `run`; the settings every command resolves ([`settings`]) and the output layer
-//! ([`output`]) beside them.
+//! `run`; the settings every command resolves ([`settings`]), the output layer ([`output`])
+//! and the watcher's HTML page ([`dashboard`]) beside them.
 
 pub(crate) mod cmd;
+pub(crate) mod dashboard;
 pub(crate) mod output;
 pub(crate) mod settings;
 

@@ -2,6 +2,7 @@
 //! watcher, and a byzantine operator.
 
 mod client;
+mod dashboard;
 mod devnet;
 mod in_flight;
 mod in_flight_challenges;

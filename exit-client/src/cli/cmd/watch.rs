@@ -1,5 +1,5 @@
 //! `plasma watch`: rounds until Ctrl-C (or `--rounds`), each event as a JSON line on stdout,
-//! and the watcher's state on `GET /status`.
+//! and the watcher's state on `GET /status` (JSON) and `GET /` (an HTML page).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use eyre::WrapErr;
 use plasma_client::watch::{WatchConfig, Watcher};
 use warp::Filter;
 
+use crate::cli::dashboard;
 use crate::cli::output::line;
 use crate::cli::settings::Settings;
 
@@ -43,7 +44,9 @@ pub(crate) struct Args {
     /// an invalid exit is this close to its deadline.
     #[arg(long, default_value = "24h", value_parser = duration)]
     warn_before: Duration,
-    /// Serve the watcher's state as JSON on `GET /status` at this address (e.g. 127.0.0.1:7435).
+    /// Serve the watcher's state at this address (e.g. 127.0.0.1:7435): as JSON on
+    /// `GET /status`, and as a page for people on `GET /` (state, danger banner, every event
+    /// with what to do about it; it refreshes itself).
     #[arg(long, value_name = "ADDR")]
     status_addr: Option<SocketAddr>,
     /// Stop after this many rounds [default: run until Ctrl-C].
@@ -77,15 +80,19 @@ impl Args {
         let shared = Arc::new(Mutex::new(watcher.status(0)?));
         if let Some(addr) = self.status_addr {
             let state = shared.clone();
-            let route = warp::path!("status").and(warp::get()).map(move || {
-                let status = state.lock().map(|s| s.clone()).unwrap_or_default();
-                warp::reply::json(&status)
-            });
+            let snapshot = move || state.lock().map(|s| s.clone()).unwrap_or_default();
+            let json = snapshot.clone();
+            let status = warp::path!("status")
+                .and(warp::get())
+                .map(move || warp::reply::json(&json()));
+            let page = warp::path::end()
+                .and(warp::get())
+                .map(move || warp::reply::html(dashboard::page(&snapshot()).into_string()));
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .wrap_err_with(|| format!("--status-addr {addr}: cannot listen"))?;
-            tracing::info!(target: "plasma::watch", %addr, "serving GET /status");
-            tokio::spawn(warp::serve(route).incoming(listener).run());
+            tracing::info!(target: "plasma::watch", %addr, "serving GET /status and GET /");
+            tokio::spawn(warp::serve(status.or(page)).incoming(listener).run());
         }
         tracing::info!(
             target: "plasma::watch",
