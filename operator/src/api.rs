@@ -370,6 +370,7 @@ pub fn routes(
     state: Arc<ApiState>,
     max_body: u64,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
+    let explorer = crate::explorer::routes(state.clone());
     let with = move || {
         let state = state.clone();
         warp::any().map(move || state.clone())
@@ -440,6 +441,8 @@ pub fn routes(
         .or(metrics)
         .unify()
         .or(openapi)
+        .unify()
+        .or(explorer)
         .unify()
         .recover(handle_rejection)
         .unify()

@@ -12,6 +12,9 @@ use plasma_contracts::events::{
 use tokio::sync::watch;
 
 use crate::Error;
+use crate::chain::l1_view::{
+    Commitment, ExitState, ExitView, InFlightChange, InFlightView, L1Record,
+};
 use crate::chain::{Chain, L1Event};
 use crate::config::Config;
 use crate::store::records::meta;
@@ -104,7 +107,7 @@ impl Follower {
             ReadError::Malformed { .. } => Error::Fatal(e.to_string()),
             e => Error::l1(e),
         })?;
-        let events: Vec<L1Event> = logs.into_iter().filter_map(applied).collect();
+        let events: Vec<L1Event> = logs.into_iter().flat_map(applied).collect();
         let applied_count = events.len();
         let chain = self.chain.clone();
         let next = (to + 1).max(cursor);
@@ -122,38 +125,114 @@ impl Follower {
     }
 }
 
-/// What the chain applies of an event of the root contract, if anything: deposits and exits.
-/// Block commitments are the submitter's own; credits and withdrawals move L1 balances only.
-fn applied(log: RootChainLog) -> Option<L1Event> {
+/// What the chain applies of an event of the root contract: deposits and exits change the
+/// chain; commitments and the exit game's steps are also recorded for the explorer
+/// ([`L1Record`]). Credits and withdrawals move L1 balances only.
+fn applied(log: RootChainLog) -> Vec<L1Event> {
+    let record = |r| L1Event::Record(r);
+    let changed = |tx_hash, change| record(L1Record::InFlightChanged { tx_hash, change });
     match log.event {
-        RootChainEvent::DepositCreated(deposit) => Some(L1Event::Deposit {
+        RootChainEvent::DepositCreated(deposit) => vec![L1Event::Deposit {
             deposit,
             timestamp: log.timestamp,
-        }),
-        RootChainEvent::ExitStarted { utxo_pos, .. } => Some(L1Event::ExitStarted(utxo_pos)),
-        RootChainEvent::ExitChallenged { utxo_pos, .. } => Some(L1Event::ExitChallenged(utxo_pos)),
+        }],
+        RootChainEvent::BlockSubmitted { blknum, root, .. } => vec![record(L1Record::Committed {
+            blknum,
+            commitment: Commitment {
+                root,
+                l1_tx: log.position.tx_hash,
+            },
+        })],
+        RootChainEvent::ExitStarted {
+            utxo_pos,
+            owner,
+            token,
+            amount,
+            exitable_at,
+        } => vec![
+            L1Event::ExitStarted(utxo_pos),
+            record(L1Record::ExitStarted(ExitView {
+                utxo_pos,
+                owner,
+                token,
+                amount,
+                exitable_at,
+                state: ExitState::Started,
+            })),
+        ],
+        RootChainEvent::ExitChallenged { utxo_pos, .. } => vec![
+            L1Event::ExitChallenged(utxo_pos),
+            record(L1Record::ExitEnded {
+                utxo_pos,
+                state: ExitState::Challenged,
+            }),
+        ],
         // Paid or closed unfunded: either way the output leaves the UTXO set for good.
-        RootChainEvent::ExitFinalized { utxo_pos, .. }
-        | RootChainEvent::ExitUnfunded { utxo_pos, .. } => Some(L1Event::ExitFinalized(utxo_pos)),
+        RootChainEvent::ExitFinalized { utxo_pos, .. } => vec![
+            L1Event::ExitFinalized(utxo_pos),
+            record(L1Record::ExitEnded {
+                utxo_pos,
+                state: ExitState::Finalized,
+            }),
+        ],
+        RootChainEvent::ExitUnfunded { utxo_pos, .. } => vec![
+            L1Event::ExitFinalized(utxo_pos),
+            record(L1Record::ExitEnded {
+                utxo_pos,
+                state: ExitState::Unfunded,
+            }),
+        ],
         // In-flight exits claim their inputs, and their piggybacked outputs where this chain
-        // included the transaction: those may not be spent. (The rest of the game moves L1
-        // balances only.)
-        RootChainEvent::InFlight(InFlightEvent::Started { tx_bytes, .. }) => {
-            let tx = plasma_core::Transaction::decode(&tx_bytes).ok()?;
-            Some(L1Event::InFlightStarted { inputs: tx.inputs })
+        // included the transaction: those may not be spent.
+        RootChainEvent::InFlight(InFlightEvent::Started {
+            tx_hash,
+            tx_bytes,
+            exitable_at,
+            ..
+        }) => {
+            let Ok(tx) = plasma_core::Transaction::decode(&tx_bytes) else {
+                return Vec::new(); // the contract accepts only canonical bytes
+            };
+            vec![
+                record(L1Record::InFlightStarted(InFlightView {
+                    tx_hash,
+                    inputs: tx.inputs.clone(),
+                    exitable_at,
+                    claims: 0,
+                    challenged: false,
+                    closed: false,
+                })),
+                L1Event::InFlightStarted { inputs: tx.inputs },
+            ]
         }
         RootChainEvent::InFlight(InFlightEvent::OutputPiggybacked {
             tx_hash,
             output_index,
             ..
-        }) => Some(L1Event::InFlightOutputPiggybacked {
-            tx_hash,
-            output_index,
-        }),
-        RootChainEvent::BlockSubmitted { .. }
-        | RootChainEvent::WithdrawalCredited { .. }
+        }) => vec![
+            L1Event::InFlightOutputPiggybacked {
+                tx_hash,
+                output_index,
+            },
+            changed(tx_hash, InFlightChange::Claimed),
+        ],
+        RootChainEvent::InFlight(event) => {
+            let change = match &event {
+                InFlightEvent::InputPiggybacked { .. } => InFlightChange::Claimed,
+                InFlightEvent::InputBlocked { .. } | InFlightEvent::OutputBlocked { .. } => {
+                    InFlightChange::ClaimRemoved
+                }
+                InFlightEvent::Challenged { .. } => InFlightChange::Challenged,
+                InFlightEvent::ChallengeResponded { .. } => InFlightChange::Responded,
+                InFlightEvent::Deleted { .. } | InFlightEvent::Processed { .. } => {
+                    InFlightChange::Closed
+                }
+                _ => return Vec::new(),
+            };
+            vec![changed(event.tx_hash(), change)]
+        }
+        RootChainEvent::WithdrawalCredited { .. }
         | RootChainEvent::Withdrawn { .. }
-        | RootChainEvent::Eip712DomainChanged
-        | RootChainEvent::InFlight(_) => None,
+        | RootChainEvent::Eip712DomainChanged => Vec::new(),
     }
 }

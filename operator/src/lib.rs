@@ -48,6 +48,7 @@ use tokio::sync::{Notify, watch};
 pub mod api;
 pub mod chain;
 pub mod config;
+pub mod explorer;
 pub mod follower;
 pub mod metrics;
 pub mod producer;

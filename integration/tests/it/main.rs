@@ -4,6 +4,7 @@
 mod client;
 mod dashboard;
 mod devnet;
+mod explorer;
 mod in_flight;
 mod in_flight_challenges;
 mod loadgen;

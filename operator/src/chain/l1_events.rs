@@ -45,6 +45,8 @@ pub enum L1Event {
     /// honest operator never includes a spend that could make an honest in-flight exit fail),
     /// and pending spends of it are dropped.
     InFlightClaimed(UtxoPos),
+    /// A fact of L1 kept for people to look at (the explorer); the chain's rules never read it.
+    Record(super::l1_view::L1Record),
 }
 
 impl Chain {
@@ -68,8 +70,10 @@ impl Chain {
             None => self.db.utxo(pos),
         };
         let events = self.expand_in_flight(events)?;
+        let mut views = HashMap::default();
         for event in &events {
             match event {
+                L1Event::Record(record) => self.db.put_l1_record(&mut batch, &mut views, record)?,
                 L1Event::Deposit { deposit, timestamp } => {
                     let Ok(pos) = deposit.utxo_pos() else {
                         tracing::warn!(target: "operator::follower", ?deposit, "deposit with a bad block number ignored");

@@ -26,6 +26,7 @@
 pub mod admission;
 mod checkers;
 pub mod l1_events;
+pub mod l1_view;
 mod mempool;
 mod owners;
 pub mod production;

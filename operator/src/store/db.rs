@@ -54,6 +54,22 @@ impl Db {
         self.store.write(batch)
     }
 
+    /// The raw value at `key` of `column` (for records other modules own).
+    pub(crate) fn raw_get(&self, column: Column, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        self.store.get(column, key)
+    }
+
+    /// Up to `limit` raw entries of `column` under `prefix`, from `from` on.
+    pub(crate) fn raw_scan(
+        &self,
+        column: Column,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.store.scan(column, prefix, from, limit)
+    }
+
     /// A `u64` metadata entry.
     pub fn meta_u64(&self, key: &[u8]) -> StoreResult<Option<u64>> {
         self.store
