@@ -246,6 +246,12 @@ async fn the_pages_render_in_headless_chromium_at_phone_width() {
     let net = Devnet::start(EXIT_PERIOD).await;
     let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
     let hash = a_small_chain(&net, &alice, &bob).await;
+    // A few more blocks, so that the chart has a line to draw.
+    for (i, amount) in ["0.1eth", "0.05eth", "0.15eth"].into_iter().enumerate() {
+        alice.ok(&["send", &bob.address().to_string(), amount]);
+        // `send` returns once its block is committed and verified.
+        alice.wait_balance(eth(["0.5", "0.45", "0.3"][i])).await;
+    }
     let base = net.operator.url.clone();
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer-screenshots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -60,7 +60,8 @@ pub fn svg(points: &[Point], width: u32, height: u32) -> Option<String> {
                 BLUE.stroke_width(2),
             ))
             .ok()?
-            .label("transactions per block");
+            .label("transactions per block (left)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE.stroke_width(2)));
         // A point per block, so that a chart of one block still shows it.
         chart
             .draw_series(
@@ -75,7 +76,15 @@ pub fn svg(points: &[Point], width: u32, height: u32) -> Option<String> {
                 RED.stroke_width(1),
             ))
             .ok()?
-            .label("tx/s");
+            .label("tx/s (right)")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], RED));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()
+            .ok()?;
         root.present().ok()?;
     }
     Some(out)
@@ -100,7 +109,8 @@ mod tests {
             "{}",
             &drawn[..40.min(drawn.len())]
         );
-        // Two series: a blue line with a point per block, and a red line.
+        // Two series, each a line and its legend's sample: a blue line with a point per block,
+        // and a red line.
         let line_of = |color: &str| {
             drawn
                 .lines()
@@ -109,8 +119,9 @@ mod tests {
                 })
                 .count()
         };
-        assert_eq!(line_of("#0000FF"), 1, "{drawn}");
-        assert_eq!(line_of("#FF0000"), 1, "{drawn}");
+        assert_eq!(line_of("#0000FF"), 2, "{drawn}");
+        assert_eq!(line_of("#FF0000"), 2, "{drawn}");
+        assert!(drawn.contains("transactions per block (left)") && drawn.contains("tx/s (right)"));
         assert_eq!(drawn.matches("<circle").count(), 5, "{drawn}");
         assert!(drawn.contains("transactions") && drawn.contains("tx/s"));
         assert!(svg(&[], 600, 240).is_none());

@@ -383,7 +383,13 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
         ErrorCode::NotFound,
         get("/v1/nothing-here"),
     ));
-    cases.push(("unknown root route", 404, ErrorCode::NotFound, get("/")));
+    // `/` is the explorer (HTML); any other unknown path outside it is a JSON 404.
+    cases.push((
+        "unknown root route",
+        404,
+        ErrorCode::NotFound,
+        get("/no-such-thing"),
+    ));
     cases.push((
         "bad block number",
         400,
