@@ -626,3 +626,99 @@ pub fn routes(
         .or(not_found)
         .unify()
 }
+
+#[cfg(test)]
+mod tests {
+    use alloy::primitives::U256;
+    use plasma_core::{Output, SignedTransaction, Transaction};
+
+    use super::*;
+    use crate::store::records::{BlockHeader, SeqRun};
+    use crate::store::{Batch, Db, MemoryStore};
+
+    /// A chain whose block 1000 holds `count` transactions (stored, not validated: paging only
+    /// reads them).
+    fn chain_with_a_block_of(count: u32) -> Chain {
+        let db = Db::new(Arc::new(MemoryStore::new()));
+        let mut batch = Batch::new();
+        for seq in 0..u64::from(count) {
+            let tx = Transaction::payment(
+                vec![UtxoPos::new(1, 0, 0).unwrap()],
+                vec![Output::new(
+                    Address::repeat_byte(7),
+                    ETH,
+                    U256::from(seq + 1),
+                )],
+            );
+            Db::put_tx(&mut batch, seq, &SignedTransaction::new(tx, vec![]));
+        }
+        let header = BlockHeader {
+            root: B256::repeat_byte(1),
+            timestamp: 0,
+            tx_count: count,
+        };
+        Db::put_operator_block(
+            &mut batch,
+            1000,
+            header,
+            vec![SeqRun {
+                first: 0,
+                len: count,
+            }],
+        );
+        db.write(batch).unwrap();
+        let rules = plasma_core::Rules {
+            domain_separator: B256::ZERO,
+            min_fee: U256::ZERO,
+        };
+        Chain::open(db, rules, 10, Default::default()).unwrap()
+    }
+
+    fn page(chain: &Chain, query: &[(&str, &str)]) -> Result<String, PageError> {
+        let query = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        block(chain, "1000", &query).map(Markup::into_string)
+    }
+
+    #[test]
+    fn a_big_block_is_shown_a_page_at_a_time() {
+        let chain = chain_with_a_block_of(250);
+        let first = page(&chain, &[]).unwrap();
+        assert_eq!(first.matches("href=\"/explorer/tx/").count(), 100);
+        assert!(first.contains("Transactions 1–100 of 250"), "{first}");
+        assert!(first.contains("page 1 of 3") && first.contains("?page=1"));
+        let last = page(&chain, &[("page", "2")]).unwrap();
+        assert_eq!(last.matches("href=\"/explorer/tx/").count(), 50);
+        assert!(last.contains("Transactions 201–250 of 250"), "{last}");
+        assert!(last.contains("?page=1") && !last.contains("?page=3"));
+        assert!(matches!(
+            page(&chain, &[("page", "3")]),
+            Err(PageError::Client(StatusCode::NOT_FOUND, _))
+        ));
+        assert!(matches!(
+            page(&chain, &[("page", "1e9")]),
+            Err(PageError::Client(StatusCode::BAD_REQUEST, _))
+        ));
+    }
+
+    #[test]
+    fn search_sends_each_kind_of_query_to_its_page() {
+        let chain = chain_with_a_block_of(1);
+        let hash = B256::repeat_byte(2);
+        let address = Address::repeat_byte(3);
+        for (query, target) in [
+            ("1000", "/explorer/blocks/1000".to_owned()),
+            (" 1000 ", "/explorer/blocks/1000".to_owned()),
+            ("1000000000001", "/explorer/utxo/1000000000001".to_owned()),
+            (&hash.to_string(), format!("/explorer/tx/{hash}")),
+            (&address.to_string(), format!("/explorer/address/{address}")),
+        ] {
+            assert_eq!(search_target(&chain, query).unwrap(), target, "{query}");
+        }
+        for query in ["", "2000", "0xabc", "hello"] {
+            assert!(search_target(&chain, query).is_err(), "{query}");
+        }
+    }
+}
