@@ -10,10 +10,11 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use plasma_contracts::events::{InFlightEvent, PiggybackOutcome, RootChainEvent, RootChainLog};
 use plasma_core::transition::{self, Created};
 use plasma_core::{
-    Block, CheckError, Domain, Rules, SignedTransaction, UtxoPos, UtxoState, UtxoView,
-    ValidationError, validate,
+    Block, CheckError, Domain, Rules, SignatureError, SignedTransaction, UtxoPos, UtxoState,
+    UtxoView, ValidationError, recover_signers, validate_recovered,
 };
 use plasma_merkle::MerkleTree;
+use rayon::prelude::*;
 
 use crate::l1::{L1, L1Error};
 use plasma_api::BlockJson;
@@ -101,6 +102,8 @@ pub struct Progress {
     pub done: u64,
     /// Blocks to apply in this sync.
     pub total: u64,
+    /// Transactions verified so far in this sync.
+    pub transactions: u64,
 }
 
 /// Syncs the store with L1 and the operator, tracking coins of `owned`.
@@ -152,6 +155,7 @@ impl<'a> Syncer<'a> {
             progress(Progress {
                 done: done as u64,
                 total,
+                transactions: report.transactions,
             });
             let (transactions, new_coins) = self.apply(&record, &exited).await?;
             report.blocks += 1;
@@ -159,7 +163,11 @@ impl<'a> Syncer<'a> {
             report.new_coins += new_coins;
             report.synced_blknum = record.blknum;
         }
-        progress(Progress { done: total, total });
+        progress(Progress {
+            done: total,
+            total,
+            transactions: report.transactions,
+        });
         Ok(report)
     }
 
@@ -286,6 +294,17 @@ impl<'a> Syncer<'a> {
     ) -> Result<(u64, u64), SyncError> {
         let blknum = commitment.blknum;
         let (block, tree) = self.verified_block(commitment).await?;
+        // The signatures need no UTXO state: recover them on every core first, then check the
+        // transactions in order against the replayed set.
+        let recovered: Vec<Vec<Result<Address, SignatureError>>> = if commitment.deposit.is_none() {
+            block
+                .transactions
+                .par_iter()
+                .map(|tx| recover_signers(tx, &self.rules))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // Payments this client signed: once in a verified block they are no longer in flight.
         let in_flight = self.store.in_flight_hashes()?;
         let mut staged = Staged::new(self.store);
@@ -297,14 +316,16 @@ impl<'a> Syncer<'a> {
                     exited,
                     committed_at: commitment.l1_position,
                 };
-                validate(tx, &view, &self.rules).map_err(|error| match error {
-                    // A store that cannot be read says nothing about the block.
-                    CheckError::View(e) => SyncError::Store(e),
-                    CheckError::Invalid(error) => SyncError::InvalidTransaction {
-                        blknum,
-                        index,
-                        error,
-                    },
+                validate_recovered(tx, &view, &self.rules, &recovered[index]).map_err(|error| {
+                    match error {
+                        // A store that cannot be read says nothing about the block.
+                        CheckError::View(e) => SyncError::Store(e),
+                        CheckError::Invalid(error) => SyncError::InvalidTransaction {
+                            blknum,
+                            index,
+                            error,
+                        },
+                    }
                 })?;
             }
             if in_flight.contains(&tx.hash()) {

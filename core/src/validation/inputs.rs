@@ -1,10 +1,10 @@
 //! Input rules: existence, spendability, uniqueness, and the owner's signature.
 
-use alloy_primitives::{Address, B256};
+use alloy_primitives::Address;
 
 use super::errors::{InputError, ValidationError};
 use super::{CheckError, UtxoState, UtxoView};
-use crate::signature::TxSignature;
+use crate::signature::SignatureError;
 use crate::transaction::Output;
 use crate::utxo::UtxoPos;
 
@@ -30,25 +30,17 @@ pub(super) fn spendable_inputs<V: UtxoView + ?Sized>(
     Ok(spent)
 }
 
-/// The signer of each input, if each signature recovers to its input's owner.
-pub(super) fn check_signatures(
+/// The signer of each input, if each recovered signer is its input's owner.
+pub(super) fn check_signers(
     inputs: &[UtxoPos],
     spent: &[Output],
-    signatures: &[TxSignature],
-    digest: &B256,
+    recovered: &[Result<Address, SignatureError>],
 ) -> Result<Vec<Address>, ValidationError> {
     let mut signers: Vec<Address> = Vec::with_capacity(inputs.len());
-    let checks = inputs.iter().zip(spent).zip(signatures);
-    for (index, ((&pos, output), signature)) in checks.enumerate() {
+    let checks = inputs.iter().zip(spent).zip(recovered);
+    for (index, ((&pos, output), signer)) in checks.enumerate() {
         let fail = |reason| ValidationError::Input { index, pos, reason };
-        // One owner usually signs every input with the same bytes: recover once.
-        let earlier = signatures.iter().take(index).position(|s| s == signature);
-        let signer = match earlier.and_then(|i| signers.get(i)) {
-            Some(&signer) => signer,
-            None => signature
-                .recover(digest)
-                .map_err(|e| fail(InputError::Signature(e)))?,
-        };
+        let signer = (*signer).map_err(|e| fail(InputError::Signature(e)))?;
         if signer != output.owner {
             return Err(fail(InputError::WrongSigner {
                 owner: output.owner,

@@ -39,6 +39,7 @@ use alloy_primitives::{Address, B256, U256};
 pub use amounts::fee;
 pub use errors::{InputError, OutputError, ValidationError};
 
+use crate::signature::SignatureError;
 use crate::signed::SignedTransaction;
 use crate::transaction::Output;
 use crate::utxo::UtxoPos;
@@ -152,6 +153,39 @@ pub fn validate<V: UtxoView + ?Sized>(
     view: &V,
     rules: &Rules,
 ) -> Result<Validated, CheckError<V::Error>> {
+    validate_recovered(tx, view, rules, &recover_signers(tx, rules))
+}
+
+/// The signer each signature of `tx` recovers to over its signing hash, in input order (a
+/// signature repeated for several inputs is recovered once). This is the expensive part of
+/// validation and needs no UTXO state: a block's transactions can be recovered in parallel,
+/// then checked in order with [`validate_recovered`].
+pub fn recover_signers(
+    tx: &SignedTransaction,
+    rules: &Rules,
+) -> Vec<Result<Address, SignatureError>> {
+    let digest = tx.tx().signing_hash(&rules.domain_separator);
+    let signatures = tx.signatures();
+    let mut out: Vec<Result<Address, SignatureError>> = Vec::with_capacity(signatures.len());
+    for (index, signature) in signatures.iter().enumerate() {
+        let earlier = signatures.iter().take(index).position(|s| s == signature);
+        let signer = match earlier.and_then(|i| out.get(i)) {
+            Some(signer) => *signer,
+            None => signature.recover(&digest),
+        };
+        out.push(signer);
+    }
+    out
+}
+
+/// [`validate`] with the signers already recovered by [`recover_signers`] (over the same
+/// transaction and rules): the same checks in the same order, the same errors.
+pub fn validate_recovered<V: UtxoView + ?Sized>(
+    tx: &SignedTransaction,
+    view: &V,
+    rules: &Rules,
+    recovered: &[Result<Address, SignatureError>],
+) -> Result<Validated, CheckError<V::Error>> {
     let transaction = tx.tx();
     transaction
         .check_form()
@@ -159,7 +193,8 @@ pub fn validate<V: UtxoView + ?Sized>(
     if transaction.inputs.is_empty() {
         return Err(ValidationError::NoInputs.into());
     }
-    if tx.signatures().len() != transaction.inputs.len() {
+    if tx.signatures().len() != transaction.inputs.len() || recovered.len() != tx.signatures().len()
+    {
         return Err(ValidationError::SignatureCount {
             inputs: transaction.inputs.len(),
             signatures: tx.signatures().len(),
@@ -167,8 +202,7 @@ pub fn validate<V: UtxoView + ?Sized>(
         .into());
     }
     let spent = inputs::spendable_inputs(&transaction.inputs, view)?;
-    let digest = transaction.signing_hash(&rules.domain_separator);
-    let signers = inputs::check_signatures(&transaction.inputs, &spent, tx.signatures(), &digest)?;
+    let signers = inputs::check_signers(&transaction.inputs, &spent, recovered)?;
     let fee = amounts::check_amounts(&spent, &transaction.outputs, rules.min_fee)?;
     Ok(Validated {
         spent,

@@ -312,6 +312,45 @@ fn a_signature_for_another_domain_is_the_wrong_signer() {
     ));
 }
 
+/// Signers recovered ahead (in parallel, by a caller) are what validation checks: the same
+/// verdicts as `validate`, and a list that does not match the signatures is refused.
+#[test]
+fn signers_recovered_ahead_are_checked_like_validates_own() {
+    let (alice, bob) = (key(0), key(1));
+    let (a, b) = (pos(1000, 0, 0), pos(1000, 1, 0));
+    let view = View::default()
+        .unspent(a, &alice, ETH, 60)
+        .unspent(b, &alice, ETH, 40);
+    let tx = signed(
+        Transaction::payment(vec![a, b], vec![out(bob.address(), ETH, 100)]),
+        &alice,
+    );
+    let rules = rules(0);
+    let recovered = plasma_core::recover_signers(&tx, &rules);
+    // One signature over both inputs: recovered once, the same signer twice.
+    assert_eq!(recovered, vec![Ok(alice.address()), Ok(alice.address())]);
+    let ahead = plasma_core::validate_recovered(&tx, &view, &rules, &recovered)
+        .map_err(CheckError::into_invalid);
+    assert_eq!(ahead, validate(&tx, &view, &rules));
+    assert!(ahead.is_ok());
+    // Signers recovered for another transaction are the wrong signers here.
+    let wrong = vec![Ok(bob.address()), Ok(alice.address())];
+    assert!(matches!(
+        plasma_core::validate_recovered(&tx, &view, &rules, &wrong)
+            .map_err(CheckError::into_invalid),
+        Err(ValidationError::Input {
+            index: 0,
+            reason: InputError::WrongSigner { .. },
+            ..
+        })
+    ));
+    assert!(matches!(
+        plasma_core::validate_recovered(&tx, &view, &rules, &recovered[..1])
+            .map_err(CheckError::into_invalid),
+        Err(ValidationError::SignatureCount { .. })
+    ));
+}
+
 #[test]
 fn amount_rules() {
     let alice = key(0);
@@ -475,7 +514,13 @@ proptest! {
                 .collect();
             SignedTransaction::new(tx, signatures)
         };
-        let _ = validate(&tx, &view, &rules(min_fee));
+        let rules = rules(min_fee);
+        let own = validate(&tx, &view, &rules);
+        // Recovering ahead never changes the verdict.
+        let recovered = plasma_core::recover_signers(&tx, &rules);
+        let ahead = plasma_core::validate_recovered(&tx, &view, &rules, &recovered)
+            .map_err(CheckError::into_invalid);
+        prop_assert_eq!(own, ahead);
     }
 
     /// A spend of owned coins into any split that leaves a fee is valid, and its fee is the

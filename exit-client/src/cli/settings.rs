@@ -217,10 +217,12 @@ impl Session {
     /// Syncs and verifies every new block, with a progress bar on long syncs.
     pub(crate) async fn sync(&self) -> Result<SyncReport, SyncError> {
         let quiet = self.quiet;
+        let mut shown = output::SyncProgress::new();
         self.syncer()
             .sync(|p: Progress| {
+                // Short syncs say nothing: the command's own answer follows at once.
                 if !quiet && p.total >= 20 {
-                    output::draw_progress(p);
+                    shown.report(p);
                 }
             })
             .await

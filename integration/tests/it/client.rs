@@ -228,3 +228,28 @@ async fn token_amounts_are_shown_in_token_units_with_the_symbol() {
         }
     }
 }
+
+/// A long sync into a pipe (a log file, a CI run) reports in plain lines, never a `\r` bar.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_sync_into_a_log_reports_plain_lines() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let alice = net.user("alice", 1);
+    let l1 = plasma_client::l1::L1::new(
+        &net.chain.anvil.endpoint(),
+        net.chain.provider.clone(),
+        net.chain.root_chain,
+    );
+    // 25 deposits: 25 blocks to verify.
+    for _ in 0..25 {
+        l1.deposit_eth(alice.address(), eth("0.01")).await.unwrap();
+    }
+    let output = alice.run(&["sync"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains('\r'), "{stderr:?}");
+    assert!(
+        stderr.contains("syncing: 25/25 blocks, 25 transactions verified"),
+        "{stderr}"
+    );
+    assert_eq!(alice.balance(), eth("0.25"));
+}
