@@ -343,14 +343,8 @@ impl L1 {
                 proof,
             )
             .from(from);
-        let gas = self
-            .gas_with_margin("challengeInFlightExitNotCanonical", &call)
-            .await?;
-        self.confirm(
-            "challengeInFlightExitNotCanonical",
-            call.gas(gas).send().await,
-        )
-        .await
+        self.send_with_margin("challengeInFlightExitNotCanonical", call)
+            .await
     }
 
     /// Answers a non-canonical challenge of `exit` with the transaction's own inclusion, older
@@ -369,10 +363,7 @@ impl L1 {
                 inclusion.proof.clone(),
             )
             .from(from);
-        let gas = self
-            .gas_with_margin("respondToNonCanonicalChallenge", &call)
-            .await?;
-        self.confirm("respondToNonCanonicalChallenge", call.gas(gas).send().await)
+        self.send_with_margin("respondToNonCanonicalChallenge", call)
             .await
     }
 
@@ -393,14 +384,8 @@ impl L1 {
                 spend.call_data(),
             )
             .from(from);
-        let gas = self
-            .gas_with_margin("challengeInFlightExitInputSpent", &call)
-            .await?;
-        self.confirm(
-            "challengeInFlightExitInputSpent",
-            call.gas(gas).send().await,
-        )
-        .await
+        self.send_with_margin("challengeInFlightExitInputSpent", call)
+            .await
     }
 
     /// Removes the piggyback on output `output_index` of `exit`, whose transaction is included
@@ -423,14 +408,8 @@ impl L1 {
                 spend.call_data(),
             )
             .from(from);
-        let gas = self
-            .gas_with_margin("challengeInFlightExitOutputSpent", &call)
-            .await?;
-        self.confirm(
-            "challengeInFlightExitOutputSpent",
-            call.gas(gas).send().await,
-        )
-        .await
+        self.send_with_margin("challengeInFlightExitOutputSpent", call)
+            .await
     }
 
     /// The in-flight exit bond and the piggyback bond, in wei.
@@ -588,9 +567,7 @@ impl L1 {
             )
             .value(value)
             .from(from);
-        let gas = self.gas_with_margin("startInFlightExit", &call).await?;
-        self.confirm("startInFlightExit", call.gas(gas).send().await)
-            .await
+        self.send_with_margin("startInFlightExit", call).await
     }
 
     /// Piggybacks, from `from` (the owner), every input and output of `exit` in `piggybacks`

@@ -265,9 +265,7 @@ impl L1 {
             )
             .value(bond)
             .from(coin.output.owner);
-        let gas = self.gas_with_margin("startStandardExit", &call).await?;
-        self.confirm("startStandardExit", call.gas(gas).send().await)
-            .await
+        self.send_with_margin("startStandardExit", call).await
     }
 
     /// Challenges the exit of `utxo_pos` with `spend`, from `from` (who earns the bond).
@@ -331,6 +329,17 @@ impl L1 {
             .await
             .map_err(|e| contract_error(action, &e))?;
         Ok(estimate.saturating_add(estimate / 2))
+    }
+
+    /// Sends `call` with [`Self::gas_with_margin`] and waits for its receipt (a revert is an
+    /// error naming `action`).
+    pub(crate) async fn send_with_margin<C: alloy::sol_types::SolCall>(
+        &self,
+        action: &'static str,
+        call: alloy::contract::SolCallBuilder<&DynProvider, C>,
+    ) -> Result<TransactionReceipt> {
+        let gas = self.gas_with_margin(action, &call).await?;
+        self.confirm(action, call.gas(gas).send().await).await
     }
 }
 
