@@ -484,7 +484,7 @@ impl<'a> Watcher<'a> {
                 self.check_claims(&game, l1_block, raised).await?;
             }
             if let Some(bond_owner) = self
-                .check_canonicity(&game, &records, l1_block, now, raised)
+                .check_canonicity(&game, &records, (l1_block, now, half), raised)
                 .await?
             {
                 // The calls that follow in this round pass the exit's data back: with the
@@ -653,12 +653,13 @@ impl<'a> Watcher<'a> {
     /// competitor, and `invalid_ife_challenge` for one marked non-canonical whose transaction
     /// the verified chain includes before the competitor on record; with `--challenge`, the
     /// challenge or the response. Returns the exit bond's new owner when the watcher took it.
+    /// `half` is half the contract's minimum exit period: the first half ends that long before
+    /// `exitableAt`.
     async fn check_canonicity(
-        &mut self,
+        &self,
         game: &Game<'_>,
         records: &[InFlightExitRecord],
-        l1_block: u64,
-        now: u64,
+        (l1_block, now, half): (u64, u64, u64),
         raised: &mut Vec<WatchEvent>,
     ) -> Result<Option<Address>, WatchError> {
         let (exit, record) = (&game.exit, game.record);
@@ -707,9 +708,7 @@ impl<'a> Watcher<'a> {
         let Some(competitor) = self.oldest_competitor(exit, records)? else {
             return Ok(None);
         };
-        let challenge_until = exit
-            .exitable_at
-            .saturating_sub(self.min_exit_period().await? / 2);
+        let challenge_until = exit.exitable_at.saturating_sub(half);
         if now >= challenge_until {
             return Ok(None);
         }

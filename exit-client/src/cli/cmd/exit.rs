@@ -3,7 +3,9 @@
 
 use alloy::primitives::{Address, B256};
 use eyre::{bail, eyre};
-use plasma_client::in_flight::{in_flight_claim_on, own_piggybacks, without_standard_exits};
+use plasma_client::in_flight::{
+    InFlightExit, in_flight_claim_on, own_piggybacks, without_standard_exits,
+};
 use plasma_client::store::{Coin, CoinState};
 use plasma_core::{Transaction, UtxoPos};
 use serde_json::json;
@@ -123,7 +125,9 @@ async fn in_flight(
     hash: B256,
 ) -> eyre::Result<()> {
     let l1 = &session.l1;
-    let (receipts, started) = match l1.in_flight_exit(hash).await? {
+    // The sync above read L1's events into the store: the exit's data and state are there.
+    let recorded = session.store.in_flight_exit(hash)?;
+    let (receipts, started) = match recorded.as_ref().and_then(InFlightExit::from_record) {
         None => {
             let payment = session.store.in_flight(hash)?.ok_or_else(|| {
                 eyre!("no in-flight exit of {hash} was started on L1, and this client did not sign that payment: the payer (or anyone holding it) must start it first")
