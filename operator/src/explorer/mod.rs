@@ -395,7 +395,7 @@ fn transaction(chain: &Chain, hash: &str) -> PageResult {
         .iter()
         .map(|i| i.output)
         .collect::<Option<Vec<Output>>>()
-        .map(|known| eth_sum(known.iter()).saturating_sub(eth_sum(tx.tx().outputs.iter())));
+        .and_then(|known| plasma_core::fee(&known, &tx.tx().outputs));
     let digest = tx.tx().signing_hash(&chain.rules().domain_separator);
     let signers = tx
         .signatures()

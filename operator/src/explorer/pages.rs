@@ -196,7 +196,7 @@ pub fn transaction(page: &TxPage) -> Markup {
                     None => "pending: waiting for a block",
                 }
             }
-            dt { "Fee" } dd #fee { @match page.fee { Some(fee) => (amount(ETH, fee)), None => span.muted { "unknown (an input is unknown)" } } }
+            dt { "Fee" } dd #fee { @match page.fee { Some(fee) => (amount(ETH, fee)), None => span.muted { "unknown (an input is unknown to this operator)" } } }
             dt { "Signers" } dd { @for s in &page.signers { (address_link(*s)) " " } }
         }
         h2 { "Inputs" }
