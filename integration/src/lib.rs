@@ -274,6 +274,16 @@ impl Devnet {
         U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
     }
 
+    /// The client library's L1 handle on this devnet (anvil signs for its development keys):
+    /// what a test uses to act on L1 as a user's client would, or as a cheat.
+    pub fn l1(&self) -> plasma_client::l1::L1 {
+        plasma_client::l1::L1::new(
+            &self.chain.anvil.endpoint(),
+            self.chain.provider.clone(),
+            self.chain.root_chain,
+        )
+    }
+
     /// `user` starts the exit of coin `pos` straight through the contract, with the exit data
     /// their client kept (even for a coin they spent: the cheat a challenge must stop).
     /// Returns the bond posted.
@@ -291,14 +301,10 @@ impl Devnet {
             .await
             .expect("exitBond");
         // The client library's call: the gas estimate plus half, and a revert is an error.
-        plasma_client::l1::L1::new(
-            &self.chain.anvil.endpoint(),
-            self.chain.provider.clone(),
-            self.chain.root_chain,
-        )
-        .start_exit(&kept, bond)
-        .await
-        .unwrap_or_else(|e| panic!("startStandardExit of {pos}: {e}"));
+        self.l1()
+            .start_exit(&kept, bond)
+            .await
+            .unwrap_or_else(|e| panic!("startStandardExit of {pos}: {e}"));
         bond
     }
 
@@ -556,6 +562,27 @@ impl WatcherProcess {
     /// The watcher's log (stderr).
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the watcher (SIGKILL), runs `plasma watch <args>` again on `user`'s folder for a
+    /// few rounds, and checks that it raises nothing: every event was raised once, for good.
+    pub fn restarted_raises_nothing(self, user: &User, args: &[&str]) {
+        let seen = self.events().len();
+        self.stop();
+        let mut command = vec!["watch", "--rounds", "3", "--interval", "100ms"];
+        command.extend_from_slice(args);
+        let output = user.run(&command);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "",
+            "{} raised again after a restart ({seen} events before)",
+            user.name
+        );
     }
 
     /// Stops the watcher (SIGKILL: its state must survive a crash).

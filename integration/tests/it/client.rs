@@ -234,11 +234,7 @@ async fn token_amounts_are_shown_in_token_units_with_the_symbol() {
 async fn a_long_sync_into_a_log_reports_plain_lines() {
     let net = Devnet::start(EXIT_PERIOD).await;
     let alice = net.user("alice", 1);
-    let l1 = plasma_client::l1::L1::new(
-        &net.chain.anvil.endpoint(),
-        net.chain.provider.clone(),
-        net.chain.root_chain,
-    );
+    let l1 = net.l1();
     // 25 deposits: 25 blocks to verify.
     for _ in 0..25 {
         l1.deposit_eth(alice.address(), eth("0.01")).await.unwrap();

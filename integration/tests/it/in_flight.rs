@@ -9,10 +9,8 @@ use plasma_integration::byzantine::{Byzantine, Serve};
 use plasma_integration::{Devnet, User, WatcherProcess, eth};
 use serde_json::Value;
 
-use alloy::providers::Provider;
-
 use crate::client::EXIT_PERIOD;
-use crate::in_flight_challenges::{raised_within_a_block, restarted_raises_nothing};
+use crate::in_flight_challenges::{mined, raised_within_a_block};
 
 /// The gas, in wei, of every L1 transaction a command's JSON lists under `transactions`.
 async fn gas_of(net: &Devnet, result: &Value) -> U256 {
@@ -23,6 +21,24 @@ async fn gas_of(net: &Devnet, result: &Value) -> U256 {
     total
 }
 
+/// `alice` deposits 1 ETH; returns the coin once her client has verified it.
+pub(crate) async fn deposits_one_eth(alice: &User) -> UtxoPos {
+    alice.ok(&["deposit", "1eth"]);
+    alice.wait_balance(eth("1")).await;
+    alice.coin_in_state("unspent")
+}
+
+/// The payment of these scenarios: `coin` (1 ETH) pays Bob 0.6 and 0.4 back to Alice.
+pub(crate) fn pays_bob_six_tenths(alice: &User, bob: &User, coin: UtxoPos) -> Transaction {
+    Transaction::payment(
+        vec![coin],
+        vec![
+            Output::new(bob.address(), ETH, eth("0.6")),
+            Output::new(alice.address(), ETH, eth("0.4")),
+        ],
+    )
+}
+
 /// Alice deposits 1 ETH and signs 0.6 to Bob, 0.4 back to her. Her client records the payment
 /// in flight, as `send` does before it sends; returns the payment and her deposit coin.
 async fn alice_signs_a_payment(
@@ -30,16 +46,8 @@ async fn alice_signs_a_payment(
     alice: &User,
     bob: &User,
 ) -> (SignedTransaction, UtxoPos) {
-    alice.ok(&["deposit", "1eth"]);
-    alice.wait_balance(eth("1")).await;
-    let deposit = alice.coin_in_state("unspent");
-    let tx = Transaction::payment(
-        vec![deposit],
-        vec![
-            Output::new(bob.address(), ETH, eth("0.6")),
-            Output::new(alice.address(), ETH, eth("0.4")),
-        ],
-    );
+    let deposit = deposits_one_eth(alice).await;
+    let tx = pays_bob_six_tenths(alice, bob, deposit);
     let store = alice.store(net);
     let signed =
         plasma_client::payment::sign_in_flight(&store, tx, &net.chain.domain(), &alice.key)
@@ -122,21 +130,7 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
     let bob_before = net.l1_balance(bob.address()).await;
     let started = alice.ok(&["exit", "--in-flight", &hash]);
     let alice_gas = gas_of(&net, &started).await;
-    let cause = net
-        .chain
-        .provider
-        .get_transaction_receipt(
-            started["transactions"][0]
-                .as_str()
-                .unwrap()
-                .parse()
-                .unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .block_number
-        .unwrap();
+    let (cause, _) = mined(&net, &started["transactions"][0]).await;
     let available =
         raised_within_a_block(&mut watcher, "piggyback_available", &hash, cause, |_| true).await;
     assert_eq!(available["claims"], 1 << 4, "Bob's output 0: {available}");
@@ -144,7 +138,7 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
         .wait_event("piggybacked", |e| e["inFlightTx"] == hash.as_str())
         .await;
     let mut bob_gas = gas_of(&net, &claimed).await;
-    restarted_raises_nothing(watcher, &bob, &bob_watch);
+    watcher.restarted_raises_nothing(&bob, &bob_watch);
 
     net.pass_exit_period().await;
     let processed = bob.ok(&["process-exits"]);

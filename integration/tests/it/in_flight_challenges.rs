@@ -6,22 +6,13 @@
 
 use alloy::primitives::U256;
 use plasma_client::in_flight::{input_bit, output_bit};
-use plasma_client::l1::L1;
 use plasma_client::store::InFlightPayment;
 use plasma_core::{ETH, Output, SignedTransaction, Transaction, UtxoPos};
 use plasma_integration::{Devnet, User, WatcherProcess, eth};
 use serde_json::Value;
 
 use crate::client::EXIT_PERIOD;
-
-/// The client library's L1 handle on the devnet (anvil signs for its development keys).
-fn l1(net: &Devnet) -> L1 {
-    L1::new(
-        &net.chain.anvil.endpoint(),
-        net.chain.provider.clone(),
-        net.chain.root_chain,
-    )
-}
+use crate::in_flight::{deposits_one_eth, pays_bob_six_tenths};
 
 /// `user` signs `tx`, which spends coins their client kept the data of; returns it with what
 /// an in-flight exit of it takes. Nothing is recorded: the test decides who sees it.
@@ -47,7 +38,7 @@ fn sign(net: &Devnet, user: &User, tx: Transaction) -> (SignedTransaction, InFli
 }
 
 /// The L1 block that mined transaction `hash`, and its gas in wei.
-async fn mined(net: &Devnet, hash: &Value) -> (u64, U256) {
+pub(crate) async fn mined(net: &Devnet, hash: &Value) -> (u64, U256) {
     let cost = net.gas_cost(hash).await;
     let receipt = alloy::providers::Provider::get_transaction_receipt(
         &net.chain.provider,
@@ -81,26 +72,6 @@ pub(crate) async fn raised_within_a_block(
     event
 }
 
-/// Stops `watcher`; the same watcher run again for a few rounds on its folder raises nothing.
-pub(crate) fn restarted_raises_nothing(watcher: WatcherProcess, user: &User, args: &[&str]) {
-    let seen = watcher.events().len();
-    watcher.stop();
-    let mut command = vec!["watch", "--rounds", "3", "--interval", "100ms"];
-    command.extend_from_slice(args);
-    let output = user.run(&command);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "",
-        "{} raised again after a restart ({seen} events before)",
-        user.name
-    );
-}
-
 /// The hash of an L1 transaction in an event or a command's output, as the helpers take it.
 fn tx(event: &Value) -> &Value {
     &event["txHash"]
@@ -110,9 +81,7 @@ fn tx(event: &Value) -> &Value {
 async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_paid() {
     let net = Devnet::start(EXIT_PERIOD).await;
     let (mallory, bob) = (net.user("mallory", 3), net.user("bob", 2));
-    mallory.ok(&["deposit", "1eth"]);
-    mallory.wait_balance(eth("1")).await;
-    let coin = mallory.coin_in_state("unspent");
+    let coin = deposits_one_eth(&mallory).await;
 
     // Mallory signs two spends of one coin: she pays Bob with one (included), and keeps the
     // other, back to herself, for an in-flight exit.
@@ -130,7 +99,7 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
     // period, every open cheat is close to its deadline.
     let carol = net.user("carol-watch", 4);
     let mut reporter = WatcherProcess::start(&carol, &["--warn-before", "1h"]);
-    let l1 = l1(&net);
+    let l1 = net.l1();
     let (ife_bond, piggyback_bond) = l1.in_flight_bonds().await.unwrap();
     let (mallory_before, bob_before) = (
         net.l1_balance(mallory.address()).await,
@@ -188,10 +157,10 @@ async fn a_double_signed_in_flight_exit_is_challenged_and_its_outputs_are_not_pa
         "{:?}",
         watcher.events()
     );
-    restarted_raises_nothing(watcher, &guard, &["--challenge"]);
+    watcher.restarted_raises_nothing(&guard, &["--challenge"]);
     // The reporter saw the challenges: it raised nothing more than the four events.
     assert_eq!(reporter.events().len(), 4, "{:?}", reporter.events());
-    restarted_raises_nothing(reporter, &carol, &["--warn-before", "1h"]);
+    reporter.restarted_raises_nothing(&carol, &["--warn-before", "1h"]);
 
     // `plasma exits` shows Mallory where her exit stands: non-canonical, the challenger holds
     // the bond, and only her output's claim is left.
@@ -252,23 +221,11 @@ async fn a_false_canonicity_challenge_is_answered_and_the_exit_is_paid() {
         net.user("bob", 2),
         net.user("mallory", 3),
     );
-    alice.ok(&["deposit", "1eth"]);
-    alice.wait_balance(eth("1")).await;
-    let coin = alice.coin_in_state("unspent");
+    let coin = deposits_one_eth(&alice).await;
 
     // Alice pays Bob 0.6 (change 0.4); the payment is included and verified. She had also
     // signed, and given away, another spend of the coin that never went anywhere.
-    let (payment, data) = sign(
-        &net,
-        &alice,
-        Transaction::payment(
-            vec![coin],
-            vec![
-                Output::new(bob.address(), ETH, eth("0.6")),
-                Output::new(alice.address(), ETH, eth("0.4")),
-            ],
-        ),
-    );
+    let (payment, data) = sign(&net, &alice, pays_bob_six_tenths(&alice, &bob, coin));
     let (other, _) = sign(
         &net,
         &alice,
@@ -284,7 +241,7 @@ async fn a_false_canonicity_challenge_is_answered_and_the_exit_is_paid() {
     // claiming her change.
     let guard = net.user("alice-watch", 1);
     let mut watcher = WatcherProcess::start(&guard, &["--challenge"]);
-    let l1 = l1(&net);
+    let l1 = net.l1();
     let (mallory_before, alice_before) = (
         net.l1_balance(mallory.address()).await,
         net.l1_balance(alice.address()).await,
@@ -350,7 +307,7 @@ async fn a_false_canonicity_challenge_is_answered_and_the_exit_is_paid() {
         "{:?}",
         watcher.events()
     );
-    restarted_raises_nothing(watcher, &guard, &["--challenge"]);
+    watcher.restarted_raises_nothing(&guard, &["--challenge"]);
 
     // One output, one exit: Alice's claimed change is refused a standard exit, and Bob, whose
     // output has a standard exit, has nothing to claim in the in-flight exit.
@@ -399,20 +356,8 @@ async fn a_piggyback_of_a_spent_output_is_challenged_and_the_spenders_coin_is_pa
         net.user("bob", 2),
         net.user("carol", 3),
     );
-    alice.ok(&["deposit", "1eth"]);
-    alice.wait_balance(eth("1")).await;
-    let coin = alice.coin_in_state("unspent");
-    let (payment, data) = sign(
-        &net,
-        &alice,
-        Transaction::payment(
-            vec![coin],
-            vec![
-                Output::new(bob.address(), ETH, eth("0.6")),
-                Output::new(alice.address(), ETH, eth("0.4")),
-            ],
-        ),
-    );
+    let coin = deposits_one_eth(&alice).await;
+    let (payment, data) = sign(&net, &alice, pays_bob_six_tenths(&alice, &bob, coin));
     net.operator.api().submit(&payment).await.expect("accepted");
     bob.wait_balance(eth("0.6")).await;
     // Bob spends the output: he pays Carol 0.5, keeps 0.1.
@@ -424,7 +369,7 @@ async fn a_piggyback_of_a_spent_output_is_challenged_and_the_spenders_coin_is_pa
     // claim), and Bob claims the output he spent.
     let guard = net.user("carol-watch", 3);
     let mut watcher = WatcherProcess::start(&guard, &["--challenge"]);
-    let l1 = l1(&net);
+    let l1 = net.l1();
     let (_, piggyback_bond) = l1.in_flight_bonds().await.unwrap();
     let (bob_before, carol_before) = (
         net.l1_balance(bob.address()).await,
@@ -459,7 +404,7 @@ async fn a_piggyback_of_a_spent_output_is_challenged_and_the_spenders_coin_is_pa
     let removed =
         raised_within_a_block(&mut watcher, "piggyback_challenged", &hash, cause, |_| true).await;
     let mut carol_gas = net.gas_cost(tx(&removed)).await;
-    restarted_raises_nothing(watcher, &guard, &["--challenge"]);
+    watcher.restarted_raises_nothing(&guard, &["--challenge"]);
 
     // Carol exits the coin Bob paid her; after the exit period she is paid it, and the
     // in-flight exit (canonical, with no claim left) pays nothing of Bob's spent output.
