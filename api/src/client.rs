@@ -7,6 +7,7 @@ use alloy_primitives::{Address, B256};
 use plasma_core::{SignedTransaction, UtxoPos};
 use serde::de::DeserializeOwned;
 
+use crate::binary::{BLOCKS_MEDIA_TYPE, decode_blocks};
 use crate::error::ErrorCode;
 use crate::types::{
     AccountUtxos, BatchResults, BlockJson, BlocksPage, ErrorBody, ExitData, SignedTransactionJson,
@@ -218,12 +219,35 @@ impl ApiClient {
     }
 
     /// Up to `limit` blocks from `from` on (the operator also stops a page at one full block's
-    /// worth of transactions).
+    /// worth of transactions). Asks for the binary page ([`crate::binary`]) and reads the JSON
+    /// one from an operator that answers with it.
     pub async fn blocks(&self, from: u64, limit: usize) -> Result<Vec<BlockJson>> {
-        let page: BlocksPage = self
-            .get(&format!("/v1/blocks?from={from}&limit={limit}"))
-            .await?;
-        Ok(page.blocks)
+        let path = format!("/v1/blocks?from={from}&limit={limit}");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(
+                reqwest::header::ACCEPT,
+                format!("{BLOCKS_MEDIA_TYPE}, application/json;q=0.5"),
+            )
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let binary = response.status().is_success()
+            && response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with(BLOCKS_MEDIA_TYPE));
+        if !binary {
+            let page: BlocksPage = self.read(&path, response).await?;
+            return Ok(page.blocks);
+        }
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        decode_blocks(body.into()).map_err(|e| ClientError::Decode {
+            path,
+            message: e.to_string(),
+        })
     }
 
     /// Up to `limit` outputs of `owner` from position `from` on, ascending.

@@ -10,6 +10,8 @@
 //! * [`ErrorCode`] — every error code the operator emits, one enum that clients match on.
 //! * [`request`] — the decoder of `POST /v1/transactions` bodies, with the code of each kind of
 //!   bad input.
+//! * [`binary`] — the binary form of a page of blocks ([`BLOCKS_MEDIA_TYPE`]), which the
+//!   client asks for and the operator serves beside the JSON form.
 //! * [`ApiClient`] — the typed async client of every endpoint.
 //! * [`OPENAPI`] — the OpenAPI document of the API, checked against these types by the tests.
 //! * `test_utils` (feature `test-utils`) — a fake operator that serves whatever blocks a test
@@ -29,6 +31,7 @@
 //! # }
 //! ```
 
+pub mod binary;
 pub mod client;
 pub mod error;
 pub mod request;
@@ -36,6 +39,9 @@ pub mod request;
 pub mod test_utils;
 pub mod types;
 
+pub use binary::{
+    BLOCKS_MEDIA_TYPE, BinaryError, decode_blocks, encode_block_jsons, encode_blocks,
+};
 pub use client::{ApiClient, ClientError, batch_body};
 pub use error::ErrorCode;
 pub use request::{MAX_BATCH, RequestError, Submission, decode_signed, decode_submission};

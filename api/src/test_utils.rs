@@ -1,5 +1,5 @@
-//! A fake operator for tests: it serves `GET /v1/blocks/{blknum}` from whatever blocks the test
-//! puts in it — the honest data, other data than the committed root's, or nothing — so it can
+//! A fake operator for tests: it serves `GET /v1/blocks/{blknum}` and pages of them
+//! (`GET /v1/blocks?from=&limit=`) from whatever blocks the test puts in it — the honest data, other data than the committed root's, or nothing — so it can
 //! stand in for a byzantine operator. Everything else answers the API's `not_found`.
 
 use std::collections::HashMap;
@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use plasma_core::Block;
 use warp::Filter;
+use warp::Reply;
 use warp::http::StatusCode;
 
+use crate::binary::{BLOCKS_MEDIA_TYPE, encode_block_jsons};
 use crate::error::ErrorCode;
-use crate::types::{BlockJson, ErrorBody};
+use crate::types::{BlockJson, BlocksPage, ErrorBody};
 
 /// The blocks a [`FakeOperator`] serves, by number. Clones share them.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +68,50 @@ impl FakeOperator {
                 ),
             }
         });
+        let blocks = self.blocks.clone();
+        let page = warp::path!("v1" / "blocks")
+            .and(warp::query::<HashMap<String, String>>())
+            .and(warp::header::optional::<String>("accept"))
+            .map(
+                move |query: HashMap<String, String>, accept: Option<String>| {
+                    let number = |name: &str, default: u64| {
+                        query
+                            .get(name)
+                            .map_or(Some(default), |v| v.parse::<u64>().ok())
+                    };
+                    let (Some(from), Some(limit)) = (number("from", 0), number("limit", 10)) else {
+                        return warp::reply::with_status(
+                            warp::reply::json(&ErrorBody::new(
+                                ErrorCode::InvalidQuery,
+                                "from and limit must be decimal integers",
+                            ))
+                            .into_response(),
+                            StatusCode::BAD_REQUEST,
+                        );
+                    };
+                    let held = blocks.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut numbers: Vec<u64> =
+                        held.keys().copied().filter(|&n| n >= from).collect();
+                    numbers.sort_unstable();
+                    let blocks: Vec<BlockJson> = numbers
+                        .into_iter()
+                        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                        .filter_map(|n| held.get(&n).cloned())
+                        .collect();
+                    if accept.is_some_and(|a| a.contains(BLOCKS_MEDIA_TYPE)) {
+                        let body = encode_block_jsons(&blocks);
+                        return warp::reply::with_status(
+                            warp::reply::with_header(body, "content-type", BLOCKS_MEDIA_TYPE)
+                                .into_response(),
+                            StatusCode::OK,
+                        );
+                    }
+                    warp::reply::with_status(
+                        warp::reply::json(&BlocksPage { blocks }).into_response(),
+                        StatusCode::OK,
+                    )
+                },
+            );
         let fallback = warp::any().map(|| {
             warp::reply::with_status(
                 warp::reply::json(&ErrorBody::new(ErrorCode::NotFound, "no such route")),
@@ -77,7 +123,7 @@ impl FakeOperator {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         *self.shutdown.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
         tokio::spawn(
-            warp::serve(route.or(fallback))
+            warp::serve(route.or(page).or(fallback))
                 .incoming(listener)
                 .graceful(async move {
                     let _ = stopped.await;

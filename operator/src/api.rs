@@ -196,7 +196,9 @@ fn get_block(chain: &Chain, blknum: &str) -> ApiResult {
     ok_json(&BlockJson::from(&block))
 }
 
-fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
+/// A page of blocks, binary ([`plasma_api::binary`]) when `accept` names its media type, else
+/// JSON.
+fn list_blocks(chain: &Chain, query: &str, accept: Option<&str>) -> ApiResult {
     let params: HashMap<String, String> = serde_urlencoded_pairs(query);
     let from = match params.get("from") {
         Some(v) => v.parse::<u64>().map_err(|_| {
@@ -205,12 +207,17 @@ fn list_blocks(chain: &Chain, query: &str) -> ApiResult {
         None => 0,
     };
     let limit = page_limit(&params, 10, MAX_BLOCKS_PAGE)?;
-    let blocks: Vec<BlockJson> = chain
+    let blocks = chain
         .blocks_page(from, limit, MAX_PAGE_TXS)
-        .map_err(ApiError::internal)?
-        .iter()
-        .map(BlockJson::from)
-        .collect();
+        .map_err(ApiError::internal)?;
+    if accept.is_some_and(|a| a.contains(plasma_api::BLOCKS_MEDIA_TYPE)) {
+        let body = plasma_api::encode_blocks(&blocks);
+        return Ok(
+            warp::reply::with_header(body, "content-type", plasma_api::BLOCKS_MEDIA_TYPE)
+                .into_response(),
+        );
+    }
+    let blocks: Vec<BlockJson> = blocks.iter().map(BlockJson::from).collect();
     ok_json(&BlocksPage { blocks })
 }
 
@@ -389,8 +396,11 @@ pub fn routes(
     let blocks = warp::path!("v1" / "blocks")
         .and(warp::get())
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::optional::<String>("accept"))
         .and(with())
-        .then(|q: String, s: Arc<ApiState>| blocking(move || list_blocks(&s.chain, &q)));
+        .then(|q: String, accept: Option<String>, s: Arc<ApiState>| {
+            blocking(move || list_blocks(&s.chain, &q, accept.as_deref()))
+        });
     let transaction = warp::path!("v1" / "transactions" / String)
         .and(warp::get())
         .and(with())
