@@ -22,8 +22,7 @@ use plasma_api::BlockJson;
 use crate::operator::{OperatorClient, OperatorError};
 use crate::store::{
     BlockRecord, ClientStore, Coin, CoinState, Commitment as StoredCommitment, DepositRecord,
-    ExitRecord, ExitStatus, InFlightExitRecord, InFlightInputRecord, SpendRecord, Staged,
-    StoreError,
+    ExitRecord, ExitStatus, InFlightExitRecord, InFlightInputRecord, Staged, StoreError,
 };
 
 /// L1 blocks scanned per log query (providers cap the range of `eth_getLogs`).
@@ -135,36 +134,60 @@ impl<'a> Syncer<'a> {
     }
 
     /// Follows L1 up to its latest block, then applies every committed block not yet applied.
+    ///
+    /// The work a block needs no UTXO state for — download, decode, Merkle root against L1,
+    /// signer recovery on every core — runs ahead in a task of its own, up to
+    /// [`PREPARED_AHEAD`] blocks before the one being applied; the state checks and the write
+    /// of each block follow in block order, one atomic write per block.
     pub async fn sync(&self, mut progress: impl FnMut(Progress)) -> Result<SyncReport, SyncError> {
         self.follow_l1().await?;
         let found = self.track_new_owners().await?;
         let pending = self.pending_commitments()?;
         let total = pending.len() as u64;
-        // Few outputs ever exit: held in memory for the whole replay.
-        let exited = if pending.is_empty() {
-            HashMap::new()
-        } else {
-            self.store.exited()?
-        };
         let mut report = SyncReport {
             synced_blknum: self.store.synced_blknum()?,
             new_coins: found,
             ..SyncReport::default()
         };
-        for (done, record) in pending.into_iter().enumerate() {
+        if pending.is_empty() {
             progress(Progress {
-                done: done as u64,
+                done: 0,
+                total,
+                transactions: 0,
+            });
+            return Ok(report);
+        }
+        let mut replay = ReplayState {
+            // Few outputs ever exit: held in memory for the whole replay.
+            exited: self.store.exited()?,
+            coins: self.store.coin_positions()?,
+            in_flight: self.store.in_flight_hashes()?,
+        };
+        let (sender, mut prepared) = tokio::sync::mpsc::channel(PREPARED_AHEAD);
+        let fetcher = Fetcher {
+            operator: self.operator.clone(),
+            rules: self.rules,
+        };
+        let ahead = AbortOnDrop(tokio::spawn(fetcher.run(pending, sender)));
+        let mut done = 0;
+        while let Some(block) = prepared.recv().await {
+            progress(Progress {
+                done,
                 total,
                 transactions: report.transactions,
             });
-            let (transactions, new_coins) = self.apply(&record, &exited).await?;
+            let block = block?;
+            let synced = block.checked.commitment.blknum;
+            let (transactions, new_coins) = self.apply(block, &mut replay)?;
+            done += 1;
             report.blocks += 1;
             report.transactions += transactions;
             report.new_coins += new_coins;
-            report.synced_blknum = record.blknum;
+            report.synced_blknum = synced;
         }
+        drop(ahead);
         progress(Progress {
-            done: total,
+            done,
             total,
             transactions: report.transactions,
         });
@@ -254,70 +277,53 @@ impl<'a> Syncer<'a> {
         &self,
         commitment: &StoredCommitment,
     ) -> Result<(Block, MerkleTree), SyncError> {
-        let blknum = commitment.blknum;
-        let block = match &commitment.deposit {
-            Some(deposit) => Block::new(
-                blknum,
-                commitment.timestamp,
-                vec![plasma_core::SignedTransaction::new(
-                    deposit.deposit(blknum).transaction(),
-                    vec![],
-                )],
-            )
-            .map_err(|e| SyncError::Malformed {
-                blknum,
-                reason: e.to_string(),
-            })?,
-            None => self.download(blknum, commitment).await?,
+        let served = match &commitment.deposit {
+            Some(_) => None,
+            None => Some(fetch_block(self.operator, commitment.blknum).await?),
         };
-        let tree = block.merkle_tree().map_err(|e| SyncError::Malformed {
-            blknum,
-            reason: e.to_string(),
-        })?;
-        if tree.root() != commitment.root {
-            return Err(SyncError::RootMismatch {
-                blknum,
-                served: tree.root(),
-                committed: commitment.root,
-            });
-        }
-        Ok((block, tree))
+        let commitment = commitment.clone();
+        let checked = tokio::task::spawn_blocking(move || checked_block(&commitment, served))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        Ok((checked.block, checked.tree))
     }
 
-    /// Verifies and applies one committed block; returns (transactions, new coins). An input
-    /// whose value left the chain on L1 (in `exited`) before the block was committed is not
-    /// spendable in it.
-    async fn apply(
-        &self,
-        commitment: &StoredCommitment,
-        exited: &HashMap<UtxoPos, (u64, u64)>,
-    ) -> Result<(u64, u64), SyncError> {
+    /// Checks the UTXO state of one prepared block's transactions in order and applies them in
+    /// one atomic write; returns (transactions, new coins). An input whose value left the chain
+    /// on L1 (in `replay.exited`) before the block was committed is not spendable in it.
+    fn apply(&self, prepared: Prepared, replay: &mut ReplayState) -> Result<(u64, u64), SyncError> {
+        let Prepared {
+            checked:
+                CheckedBlock {
+                    commitment,
+                    block,
+                    tree,
+                },
+            recovered,
+        } = prepared;
         let blknum = commitment.blknum;
-        let (block, tree) = self.verified_block(commitment).await?;
-        // The signatures need no UTXO state: recover them on every core first, then check the
-        // transactions in order against the replayed set.
-        let recovered: Vec<Vec<Result<Address, SignatureError>>> = if commitment.deposit.is_none() {
-            block
-                .transactions
-                .par_iter()
-                .map(|tx| recover_signers(tx, &self.rules))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        // Payments this client signed: once in a verified block they are no longer in flight.
-        let in_flight = self.store.in_flight_hashes()?;
+        let is_deposit = commitment.deposit.is_some();
         let mut staged = Staged::new(self.store);
+        if !is_deposit {
+            // Every input read in one batch, not one lookup per transaction.
+            staged.prefetch(
+                block
+                    .transactions
+                    .iter()
+                    .flat_map(|tx| tx.tx().inputs.iter().copied()),
+            )?;
+        }
         let mut new_coins = 0;
         for (index, tx) in block.transactions.iter().enumerate() {
-            if commitment.deposit.is_none() {
+            if !is_deposit {
                 let view = Replay {
                     staged: &staged,
-                    exited,
+                    exited: &replay.exited,
                     committed_at: commitment.l1_position,
                 };
-                validate_recovered(tx, &view, &self.rules, &recovered[index]).map_err(|error| {
-                    match error {
+                let signers = recovered.get(index).map_or(&[][..], Vec::as_slice);
+                validate_recovered(tx, &view, &self.rules, signers).map_err(
+                    |error| match error {
                         // A store that cannot be read says nothing about the block.
                         CheckError::View(e) => SyncError::Store(e),
                         CheckError::Invalid(error) => SyncError::InvalidTransaction {
@@ -325,26 +331,32 @@ impl<'a> Syncer<'a> {
                             index,
                             error,
                         },
-                    }
-                })?;
+                    },
+                )?;
             }
-            if in_flight.contains(&tx.hash()) {
+            // Payments this client signed: once in a verified block they are no longer in flight.
+            if replay.in_flight.remove(&tx.hash()) {
                 self.store.delete_in_flight(staged.batch(), tx.hash());
             }
-            for (input_index, (&input, signature)) in
-                tx.tx().inputs.iter().zip(tx.signatures()).enumerate()
-            {
-                let spend = SpendRecord {
-                    tx_bytes: tx.bytes().clone(),
-                    input_index: input_index as u64,
-                    signature: *signature,
-                    blknum,
-                    tx_index: index as u64,
-                };
-                staged.spend(input, &spend);
-                if let Some(mut coin) = staged.coin(input)? {
-                    coin.state = CoinState::Spent;
-                    staged.put_coin(coin);
+            if !tx.tx().inputs.is_empty() {
+                let position = UtxoPos::new(blknum, index as u64, 0)
+                    .map_err(|e| SyncError::Malformed {
+                        blknum,
+                        reason: e.to_string(),
+                    })?
+                    .as_u64();
+                staged.put_transaction(position, tx.bytes());
+                for (input_index, (&input, signature)) in
+                    tx.tx().inputs.iter().zip(tx.signatures()).enumerate()
+                {
+                    let input_index = u8::try_from(input_index).unwrap_or(u8::MAX);
+                    staged.spend(input, position, input_index, *signature);
+                    if replay.coins.contains(&input)
+                        && let Some(mut coin) = staged.coin(input)?
+                    {
+                        coin.state = CoinState::Spent;
+                        staged.put_coin(coin);
+                    }
                 }
             }
             for created in transition::outputs_at(blknum, index, tx.tx()) {
@@ -354,7 +366,8 @@ impl<'a> Syncer<'a> {
                 })?;
                 staged.put_utxo(created.pos, *created.output);
                 if self.owned.contains(&created.output.owner) {
-                    let coin = coin(&staged, &tree, commitment, tx, &created)?;
+                    let coin = coin(&staged, &tree, &commitment, tx, &created)?;
+                    replay.coins.insert(coin.utxo_pos);
                     staged.put_coin(coin);
                     new_coins += 1;
                 }
@@ -375,31 +388,206 @@ impl<'a> Syncer<'a> {
         staged.write()?;
         Ok((block.transactions.len() as u64, new_coins))
     }
+}
 
-    async fn download(
+/// Blocks prepared ahead of the one being applied: enough to keep every core busy while one
+/// block's state is checked and written, few enough to bound memory (a full block of 65,536
+/// transactions, decoded, is about 60 MB).
+const PREPARED_AHEAD: usize = 2;
+
+/// Most blocks asked for in one `GET /v1/blocks` page (the operator also ends a page at one
+/// full block's transactions).
+const PAGE_BLOCKS: usize = 100;
+
+/// What the replay of one sync keeps in memory across its blocks.
+struct ReplayState {
+    /// Outputs whose value left the chain on L1, and where.
+    exited: HashMap<UtxoPos, (u64, u64)>,
+    /// The positions of the user's coins (spends of other outputs need no coin lookup).
+    coins: HashSet<UtxoPos>,
+    /// The payments this client signed and has not seen included yet.
+    in_flight: HashSet<B256>,
+}
+
+/// A committed block whose data matches its root on L1.
+struct CheckedBlock {
+    commitment: StoredCommitment,
+    block: Block,
+    tree: MerkleTree,
+}
+
+/// A checked block with its signers recovered: all the work that needs no UTXO state.
+struct Prepared {
+    checked: CheckedBlock,
+    /// Each transaction's recovered signers (none for a deposit block).
+    recovered: Vec<Vec<Result<Address, SignatureError>>>,
+}
+
+/// Prepares committed blocks in order, ahead of the replay: downloads them (pages of
+/// consecutive blocks, or one block when a page lacks it), and on the blocking pool decodes
+/// them, checks their roots and recovers their signers on every core.
+struct Fetcher {
+    operator: OperatorClient,
+    rules: Rules,
+}
+
+impl Fetcher {
+    /// Sends each of `pending`'s blocks prepared, in order, until one fails (its error is sent
+    /// last) or the receiver is gone.
+    async fn run(
+        self,
+        pending: Vec<StoredCommitment>,
+        out: tokio::sync::mpsc::Sender<Result<Prepared, SyncError>>,
+    ) {
+        let wanted: HashSet<u64> = pending
+            .iter()
+            .filter(|c| c.deposit.is_none())
+            .map(|c| c.blknum)
+            .collect();
+        let mut served: BTreeMap<u64, BlockJson> = BTreeMap::new();
+        for commitment in pending {
+            let result = self.prepare(commitment, &wanted, &mut served).await;
+            let failed = result.is_err();
+            if out.send(result).await.is_err() || failed {
+                return;
+            }
+        }
+    }
+
+    async fn prepare(
+        &self,
+        commitment: StoredCommitment,
+        wanted: &HashSet<u64>,
+        served: &mut BTreeMap<u64, BlockJson>,
+    ) -> Result<Prepared, SyncError> {
+        let json = match commitment.deposit {
+            Some(_) => None,
+            None => Some(self.served(commitment.blknum, wanted, served).await?),
+        };
+        let rules = self.rules;
+        tokio::task::spawn_blocking(move || {
+            let checked = checked_block(&commitment, json)?;
+            let recovered = if checked.commitment.deposit.is_none() {
+                checked
+                    .block
+                    .transactions
+                    .par_iter()
+                    .map(|tx| recover_signers(tx, &rules))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(Prepared { checked, recovered })
+        })
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    }
+
+    /// Operator block `blknum` as served: from the last page if it held it, else from a new
+    /// page starting at it (whose other blocks the next calls take), else asked for alone.
+    async fn served(
         &self,
         blknum: u64,
-        commitment: &StoredCommitment,
-    ) -> Result<Block, SyncError> {
-        let json: BlockJson = self
-            .operator
-            .block(blknum)
-            .await?
-            .ok_or(SyncError::Unavailable { blknum })?;
-        if json.blknum != blknum {
-            return Err(SyncError::Malformed {
-                blknum,
-                reason: format!("asked for block {blknum}, got block {}", json.blknum),
-            });
+        wanted: &HashSet<u64>,
+        served: &mut BTreeMap<u64, BlockJson>,
+    ) -> Result<BlockJson, SyncError> {
+        if let Some(json) = served.remove(&blknum) {
+            return Ok(json);
         }
-        let mut block = Block::try_from(json).map_err(|(index, e)| SyncError::Malformed {
-            blknum,
-            reason: format!("transaction {index} does not decode: {e}"),
-        })?;
-        // The operator's word on time is not needed: L1's is the one exits use.
-        block.timestamp = commitment.timestamp;
-        Ok(block)
+        match self.operator.blocks(blknum, PAGE_BLOCKS).await {
+            Ok(page) => {
+                served.clear();
+                served.extend(
+                    page.into_iter()
+                        .filter(|b| b.blknum >= blknum && wanted.contains(&b.blknum))
+                        .map(|b| (b.blknum, b)),
+                );
+                if let Some(json) = served.remove(&blknum) {
+                    return Ok(json);
+                }
+            }
+            // An operator without pages still serves blocks one by one.
+            Err(error) => {
+                tracing::debug!(target: "plasma::sync", blknum, %error, "no page of blocks; asking for the block alone")
+            }
+        }
+        fetch_block(&self.operator, blknum).await
     }
+}
+
+/// Aborts a spawned task when dropped (a sync that stops early stops its fetcher).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Operator block `blknum`, asked for alone.
+async fn fetch_block(operator: &OperatorClient, blknum: u64) -> Result<BlockJson, SyncError> {
+    operator
+        .block(blknum)
+        .await?
+        .ok_or(SyncError::Unavailable { blknum })
+}
+
+/// The block `commitment` commits, with its Merkle tree, checked against the root on L1: a
+/// deposit block rebuilt from its event, an operator block from the data `served` (decoded on
+/// every core). The block's time is L1's, which exits use, not the operator's word.
+fn checked_block(
+    commitment: &StoredCommitment,
+    served: Option<BlockJson>,
+) -> Result<CheckedBlock, SyncError> {
+    let blknum = commitment.blknum;
+    let malformed = |reason: String| SyncError::Malformed { blknum, reason };
+    let transactions = match (&commitment.deposit, served) {
+        (Some(deposit), _) => vec![SignedTransaction::new(
+            deposit.deposit(blknum).transaction(),
+            vec![],
+        )],
+        (None, None) => return Err(SyncError::Unavailable { blknum }),
+        (None, Some(json)) => {
+            if json.blknum != blknum {
+                return Err(malformed(format!(
+                    "asked for block {blknum}, got block {}",
+                    json.blknum
+                )));
+            }
+            let decoded: Vec<Result<SignedTransaction, _>> = json
+                .transactions
+                .into_par_iter()
+                .map(SignedTransaction::try_from)
+                .collect();
+            let mut transactions = Vec::with_capacity(decoded.len());
+            for (index, tx) in decoded.into_iter().enumerate() {
+                transactions.push(
+                    tx.map_err(|e| malformed(format!("transaction {index} does not decode: {e}")))?,
+                );
+            }
+            transactions
+        }
+    };
+    let tree =
+        plasma_core::block::merkle_tree(&transactions).map_err(|e| malformed(e.to_string()))?;
+    let block = Block {
+        blknum,
+        root: tree.root(),
+        timestamp: commitment.timestamp,
+        transactions,
+    };
+    if tree.root() != commitment.root {
+        return Err(SyncError::RootMismatch {
+            blknum,
+            served: tree.root(),
+            committed: commitment.root,
+        });
+    }
+    Ok(CheckedBlock {
+        commitment: commitment.clone(),
+        block,
+        tree,
+    })
 }
 
 /// The replayed UTXO set as a block committed at `committed_at` sees it: an output whose exit

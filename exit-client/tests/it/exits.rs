@@ -202,8 +202,8 @@ async fn a_store_that_fails_a_read_during_sync_is_a_store_error_and_no_invalid_b
         let options = rocksdb::Options::default();
         let columns = rocksdb::DB::list_cf(&options, &path).unwrap();
         let db = rocksdb::DB::open_cf(&options, &path, columns).unwrap();
-        let utxos = db.cf_handle("utxos").unwrap();
-        db.put_cf(utxos, deposit.as_u64().to_be_bytes(), b"\xffdamaged")
+        let outputs = db.cf_handle("outputs").unwrap();
+        db.put_cf(outputs, deposit.as_u64().to_be_bytes(), b"\xffdamaged")
             .unwrap();
     }
     s.served.put(&block);
