@@ -388,7 +388,8 @@ pub fn routes(
         .and(warp::body::content_length_limit(max_body))
         .and(warp::body::bytes())
         .and(with())
-        .then(|body: BodyBytes, s: Arc<ApiState>| blocking(move || submit(&s.chain, &body)));
+        .then(|body: BodyBytes, s: Arc<ApiState>| blocking(move || submit(&s.chain, &body)))
+        .boxed();
     let block = warp::path!("v1" / "blocks" / String)
         .and(warp::get())
         .and(with())
@@ -400,7 +401,9 @@ pub fn routes(
         .and(with())
         .then(|q: String, accept: Option<String>, s: Arc<ApiState>| {
             blocking(move || list_blocks(&s.chain, &q, accept.as_deref()))
-        });
+        })
+        // Boxed: the whole router's type is otherwise too deep for the compiler's limit.
+        .boxed();
     let transaction = warp::path!("v1" / "transactions" / String)
         .and(warp::get())
         .and(with())
