@@ -2,7 +2,9 @@
 //!
 //! A chain of 5,461 payments in 7 operator blocks (one deposit split 4 ways, each output split 4
 //! ways again, down to a block of 4,096 payments), committed on a real anvil and served by a
-//! fake operator over real HTTP. `sync/verified_sync` syncs a fresh client store over all of it;
+//! fake operator over real HTTP. `sync/verified_sync` syncs a fresh watcher's store (no keys) over
+//! all of it, `sync/verified_sync_all_coins_owned` one whose key owns every output (a coin with
+//! its exit data each);
 //! `sync/recover_parallel` and `sync/recover_sequential` recover the same signatures on every
 //! core and on one (the ceiling and the unit cost). Run with `cargo bench -p plasma-client
 //! --bench sync`; figures and ratios are in docs/PERFORMANCE.md.
@@ -101,25 +103,33 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync");
     group.throughput(Throughput::Elements(count));
     group.sample_size(10);
-    group.bench_function("verified_sync", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = tempfile::tempdir().unwrap();
-                let store = ClientStore::open(dir.path(), chain_id, f.chain.root_chain).unwrap();
-                let syncer = Syncer::new(&store, &f.l1, &f.operator, [alice], chain_id);
-                let start = Instant::now();
-                let report = runtime.block_on(syncer.sync(|_| {})).unwrap();
-                spent += start.elapsed();
-                assert_eq!(
-                    report.transactions,
-                    count + 1,
-                    "every payment and the deposit"
-                );
-            }
-            spent
-        })
-    });
+    // A watcher (no keys: it checks every block and records no coins), and a wallet that owns
+    // every output of the chain (each one a coin stored with its exit data).
+    for (name, owned) in [
+        ("verified_sync", vec![]),
+        ("verified_sync_all_coins_owned", vec![alice]),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                for _ in 0..iters {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store =
+                        ClientStore::open(dir.path(), chain_id, f.chain.root_chain).unwrap();
+                    let syncer = Syncer::new(&store, &f.l1, &f.operator, owned.clone(), chain_id);
+                    let start = Instant::now();
+                    let report = runtime.block_on(syncer.sync(|_| {})).unwrap();
+                    spent += start.elapsed();
+                    assert_eq!(
+                        report.transactions,
+                        count + 1,
+                        "every payment and the deposit"
+                    );
+                }
+                spent
+            })
+        });
+    }
     group.bench_function("recover_parallel", |b| {
         b.iter(|| {
             f.txs
