@@ -537,3 +537,57 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
     .await;
     op.stop().await;
 }
+
+/// A page of blocks asked for in the binary form holds the same blocks as the JSON page, and
+/// comes with its media type; a request that does not ask for it gets JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_binary_page_of_blocks_holds_what_the_json_page_holds() {
+    let chain = TestChain::start(100, parse_ether("0.01").unwrap()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let op = Operator::start(Operator::config(&chain, dir.path())).await;
+    let api = &op.api;
+    let alice = chain.keys[1].clone();
+    let amount = parse_ether("1").unwrap();
+    let coin = deposit(&chain, &alice, amount).await;
+    wait_utxo(api, alice.address(), coin).await;
+    let pay = payment(
+        &chain.domain(),
+        &alice,
+        coin,
+        amount,
+        Address::repeat_byte(0xb0),
+        parse_ether("0.25").unwrap(),
+        U256::ZERO,
+    );
+    api.submit(&pay).await.unwrap();
+    let (blknum, _) = wait_included(api, &pay).await;
+
+    let http = reqwest::Client::new();
+    let page = |accept: &'static str| {
+        let http = http.clone();
+        let url = format!("{}/v1/blocks?from=0&limit=100", api.url());
+        async move {
+            let response = http.get(url).header("accept", accept).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let media = response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            (media, response.bytes().await.unwrap())
+        }
+    };
+    let (media, json) = page("application/json").await;
+    assert!(media.starts_with("application/json"), "{media}");
+    let json: plasma_api::BlocksPage = serde_json::from_slice(&json).unwrap();
+    let (media, binary) = page(plasma_api::BLOCKS_MEDIA_TYPE).await;
+    assert_eq!(media, plasma_api::BLOCKS_MEDIA_TYPE);
+    let binary = plasma_api::decode_blocks(binary.into()).unwrap();
+    assert_eq!(binary, json.blocks);
+    assert!(
+        binary
+            .iter()
+            .any(|b| b.blknum == blknum && b.transactions.len() == 1)
+    );
+    // The typed client asks for the binary form and reads the same blocks.
+    assert_eq!(api.blocks(0, 100).await.unwrap(), json.blocks);
+}
