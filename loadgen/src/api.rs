@@ -156,12 +156,26 @@ pub(crate) fn reset_peak_memory(pid: u32) -> bool {
 
 /// CPU time (user + system) `pid` has used so far.
 pub(crate) fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command (which may hold spaces) start after the last ')'.
+    // utime and stime: fields 14 and 15 of the line.
+    stat_time(&format!("/proc/{pid}/stat"), 14)
+}
+
+/// CPU time (user + system) of this process's children that have exited and been waited for
+/// (`cutime` and `cstime`: all their threads, up to their exit).
+pub(crate) fn children_cpu_time() -> Option<Duration> {
+    stat_time("/proc/self/stat", 16)
+}
+
+/// The sum of fields `field` and `field + 1` (1-based, as `man proc` numbers them) of a
+/// `/proc/…/stat` file, in clock ticks, as a duration.
+fn stat_time(path: &str, field: usize) -> Option<Duration> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // Fields after the command (field 2, which may hold spaces) start after the last ')'.
     let rest = stat.get(stat.rfind(')')? + 2..)?;
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the command.
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Field 3 is the first after the command.
+    let at = |n: usize| fields.get(n.checked_sub(3)?)?.parse::<u64>().ok();
+    let ticks = at(field)? + at(field + 1)?;
     // Linux reports them in USER_HZ, 100 on every mainstream configuration.
     Some(Duration::from_millis(ticks * 10))
 }
@@ -200,5 +214,24 @@ impl MachineCpu {
         let steal = later.steal.saturating_sub(self.steal) as f64;
         let all = (busy + idle + steal).max(1.0);
         (100.0 * busy / all, 100.0 * idle / all, 100.0 * steal / all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_of_self_and_of_waited_children() {
+        assert!(cpu_time(std::process::id()).is_some());
+        let before = children_cpu_time().expect("/proc/self/stat");
+        // A child that spins for a tenth of a second or so of CPU.
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done"])
+            .status()
+            .expect("sh runs");
+        assert!(status.success());
+        let after = children_cpu_time().expect("/proc/self/stat");
+        assert!(after > before, "{before:?} → {after:?}");
     }
 }

@@ -15,7 +15,13 @@
 //!    sustained. CPU and peak memory come from `/proc` of `--operator-pid` (and `--anvil-pid`).
 //!    Printed as a markdown table on stdout.
 //!
-//! `scripts/bench` starts anvil and a release operator and runs this at a standard size.
+//! 4. **Watcher** (with `--watcher-bin` and `--watcher-dir`): once the wave is committed on L1,
+//!    the `plasma` command line syncs a fresh store over the whole chain (fan-out and wave),
+//!    timed as a child process beside the recovery ceiling measured just before it; then the
+//!    restart (one `plasma watch` round, a sync with nothing new). See [`watcher`].
+//!
+//! `scripts/bench` starts anvil and a release operator and runs this at a standard size
+//! (`scripts/bench --watcher` adds step 4).
 
 #![allow(
     clippy::print_stdout,
@@ -26,8 +32,10 @@
 mod api;
 mod fund;
 mod keys;
+mod watcher;
 mod wave;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
@@ -79,6 +87,13 @@ struct Args {
     /// anvil's process id, to report its CPU time.
     #[arg(long)]
     anvil_pid: Option<u32>,
+    /// The `plasma` binary: after the wave, sync a fresh watcher store over the whole chain
+    /// with it and report the sync and the restart.
+    #[arg(long, value_name = "PATH", requires = "watcher_dir")]
+    watcher_bin: Option<PathBuf>,
+    /// The fresh (absent or empty) data folder of that watcher.
+    #[arg(long, value_name = "DIR", requires = "watcher_bin")]
+    watcher_dir: Option<PathBuf>,
 }
 
 /// Process CPU times at one instant.
@@ -121,6 +136,20 @@ async fn main() -> eyre::Result<()> {
         .map(Account::numbered)
         .collect::<eyre::Result<_>>()?;
     let api = Api::new(&args.operator);
+    // Checked before anything is sent: a wrong path should not cost a whole run.
+    let watcher = match (&args.watcher_bin, &args.watcher_dir) {
+        (Some(bin), Some(dir)) => Some(
+            watcher::Watcher::new(
+                bin.clone(),
+                dir.clone(),
+                &args.operator,
+                &args.l1_rpc,
+                &args.root_chain.to_string(),
+            )
+            .wrap_err("--watcher-bin / --watcher-dir")?,
+        ),
+        _ => None,
+    };
 
     // Fund: one deposit of 1 gwei per payment (the fan-out splits it).
     let wallet = EthereumWallet::new(
@@ -189,7 +218,6 @@ async fn main() -> eyre::Result<()> {
     );
 
     let recovery = wave::recovery_cost(&sample, &separator);
-    drop(sample);
     // The peak from here on is the wave's (the fan-out reads whole blocks back, which costs
     // the operator memory the wave does not need).
     let peak_reset = args.operator_pid.is_some_and(api::reset_peak_memory);
@@ -291,6 +319,115 @@ async fn main() -> eyre::Result<()> {
             "| operator memory: peak {peak_of} (VmHWM) / at the end (VmRSS), {stored} transactions stored | {peak:.0} MiB / {now:.0} MiB |"
         ),
         None => println!("| operator memory | not measured (no --operator-pid) |"),
+    }
+    if let Some(watcher) = watcher {
+        let included = rate(measured.payments, measured.span);
+        bench_watcher(&args, &api, watcher, &sample, &separator, stored, included).await?;
+    }
+    Ok(())
+}
+
+/// Step 4: syncs a fresh watcher over the chain the run made and prints its rows of the table.
+/// `stored` is how many transactions the run sent, `included` the wave's included tx/s.
+async fn bench_watcher(
+    args: &Args,
+    api: &Api,
+    watcher: watcher::Watcher,
+    sample: &[plasma_core::SignedTransaction],
+    separator: &B256,
+    stored: usize,
+    included: f64,
+) -> eyre::Result<()> {
+    let secs = |d: Duration| d.as_secs_f64();
+    let status = api.status().await?;
+    // The wave waited for its last block's commitment; nothing should be left uncommitted.
+    if status.last_committed_block + plasma_core::CHILD_BLOCK_INTERVAL < status.next_block {
+        bail!(
+            "the operator has blocks not committed on L1 (last committed {}, next {})",
+            status.last_committed_block,
+            status.next_block
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    // The machine's speed drifts: the ceiling is measured right before the sync it is read
+    // against.
+    let unit = wave::recovery_cost(sample, separator)
+        .ok_or_else(|| eyre!("no signer recovered in the sample"))?;
+    let ceiling = cores as f64 / secs(unit).max(1e-12);
+    eprintln!(
+        "loadgen: syncing a fresh watcher over the chain ({stored} transactions sent; recovery ceiling now {ceiling:.0}/s)"
+    );
+    let before = CpuSnapshot::take(args);
+    let figures = tokio::task::spawn_blocking(move || watcher.bench())
+        .await
+        .wrap_err("the watcher benchmark's thread")?
+        .wrap_err("watcher benchmark")?;
+    let after = CpuSnapshot::take(args);
+    let sync = &figures.sync;
+    let txs = figures.synced.transactions;
+    let verified = txs as f64 / secs(sync.wall).max(1e-9);
+    println!(
+        "| watcher: chain synced by a fresh `plasma sync` (the run made a deposit and {stored} transactions) | {} blocks, {txs} transactions |",
+        figures.synced.blocks
+    );
+    println!(
+        "| watcher: verified tx/s (transactions ÷ wall time of `plasma sync`, {:.1} s) | {verified:.0} |",
+        secs(sync.wall)
+    );
+    println!(
+        "| watcher: ratio to the {cores}-core recovery ceiling measured just before ({:.1} µs a recovery: {ceiling:.0}/s) | {:.2} |",
+        secs(unit) * 1e6,
+        verified / ceiling
+    );
+    println!(
+        "| watcher: ratio to the wave's included tx/s ({included:.0}) | {:.2} |",
+        verified / included.max(1e-9)
+    );
+    match sync.cpu {
+        Some(cpu) => println!(
+            "| watcher: `plasma sync` CPU | {:.1} core-s = {:.2} cores, {:.1} µs per transaction |",
+            secs(cpu),
+            secs(cpu) / secs(sync.wall).max(1e-9),
+            secs(cpu) * 1e6 / txs.max(1) as f64
+        ),
+        None => println!("| watcher: `plasma sync` CPU | not measured |"),
+    }
+    let during = |name: &str, cpu: Option<Duration>| match cpu {
+        Some(cpu) => format!("{name} {:.1} core-s", secs(cpu)),
+        None => format!("{name} not measured"),
+    };
+    println!(
+        "| watcher: CPU of the others during the sync | {}; {} |",
+        during("operator", used(before.operator, after.operator)),
+        during("anvil", used(before.anvil, after.anvil))
+    );
+    match sync.peak_mib {
+        Some(peak) => println!(
+            "| watcher: `plasma sync` peak memory (VmHWM, read every 100 ms) | {peak:.0} MiB |"
+        ),
+        None => println!("| watcher: `plasma sync` peak memory | not measured (too short) |"),
+    }
+    println!(
+        "| watcher: store on disk right after the sync | {} bytes ({:.1} MiB), {:.0} bytes per transaction |",
+        figures.store_bytes,
+        figures.store_bytes as f64 / 1_048_576.0,
+        figures.store_bytes as f64 / txs.max(1) as f64
+    );
+    let events = match figures.watch_events.len() {
+        0 => "no events".to_owned(),
+        n => format!("{n} events!"),
+    };
+    println!(
+        "| watcher restart: `plasma watch --rounds 1` on the synced store (start → exit after its first round; {events}) | {:.2} s |",
+        secs(figures.watch.wall)
+    );
+    println!(
+        "| watcher restart: a second `plasma sync` (verified {} blocks) | {:.2} s |",
+        figures.resynced.blocks,
+        secs(figures.resync.wall)
+    );
+    for event in &figures.watch_events {
+        eprintln!("loadgen: the watcher's round raised: {event}");
     }
     Ok(())
 }

@@ -27,6 +27,8 @@ fn help_names_every_setting() {
         "--batch",
         "--operator-pid",
         "--anvil-pid",
+        "--watcher-bin",
+        "--watcher-dir",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
@@ -55,6 +57,32 @@ fn bad_settings_fail_with_a_message() {
         (
             vec!["--root-chain", "0x12", "--funder-key", &"11".repeat(32)],
             "root-chain",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &"11".repeat(32),
+                "--watcher-bin",
+                "/nonexistent/plasma",
+            ],
+            "--watcher-dir",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &"11".repeat(32),
+                "--accounts",
+                "1",
+                "--watcher-bin",
+                "/nonexistent/plasma",
+                "--watcher-dir",
+                "/nonexistent/watcher",
+            ],
+            "no plasma binary at /nonexistent/plasma",
         ),
     ] {
         let output = loadgen(&args);
