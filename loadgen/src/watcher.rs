@@ -16,7 +16,6 @@
 //! progress bar. A non-zero exit is an error carrying its stderr.
 
 use std::ffi::OsString;
-use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -31,13 +30,16 @@ const POLL: Duration = Duration::from_millis(100);
 const STDERR_KEPT: usize = 8_000;
 
 /// Why the watcher benchmark failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum WatcherError {
     /// The data folder given is not empty: the sync must start from nothing.
+    #[error("the watcher's data folder {} is not empty: the benchmark syncs a fresh store", .0.display())]
     NotFresh(PathBuf),
     /// The `plasma` binary given is not a file.
+    #[error("no plasma binary at {}", .0.display())]
     NoBinary(PathBuf),
     /// A file or folder could not be created or read.
+    #[error("{what}: {source}")]
     Io {
         /// What was being done.
         what: String,
@@ -45,6 +47,7 @@ pub(crate) enum WatcherError {
         source: std::io::Error,
     },
     /// `plasma` could not be started or waited for.
+    #[error("could not run `{command}`: {source}")]
     Spawn {
         /// The command line.
         command: String,
@@ -52,6 +55,7 @@ pub(crate) enum WatcherError {
         source: std::io::Error,
     },
     /// `plasma` exited with a failure.
+    #[error("`{command}` failed ({status}); its stderr:\n{stderr}")]
     Failed {
         /// The command line.
         command: String,
@@ -61,6 +65,7 @@ pub(crate) enum WatcherError {
         stderr: String,
     },
     /// `plasma` succeeded but its report is not what it should be.
+    #[error("`{command}`: {problem}; its stdout:\n{stdout}\nits stderr:\n{stderr}")]
     Report {
         /// The command line.
         command: String,
@@ -71,51 +76,6 @@ pub(crate) enum WatcherError {
         /// The end of its stderr.
         stderr: String,
     },
-}
-
-impl fmt::Display for WatcherError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFresh(dir) => write!(
-                f,
-                "the watcher's data folder {} is not empty: the benchmark syncs a fresh store",
-                dir.display()
-            ),
-            Self::NoBinary(bin) => write!(f, "no plasma binary at {}", bin.display()),
-            Self::Io { what, source } => write!(f, "{what}: {source}"),
-            Self::Spawn { command, source } => write!(f, "could not run `{command}`: {source}"),
-            Self::Failed {
-                command,
-                status,
-                stderr,
-            } if stderr.trim().is_empty() => {
-                write!(f, "`{command}` failed ({status}) with nothing on stderr")
-            }
-            Self::Failed {
-                command,
-                status,
-                stderr,
-            } => write!(f, "`{command}` failed ({status}); its stderr:\n{stderr}"),
-            Self::Report {
-                command,
-                problem,
-                stdout,
-                stderr,
-            } => write!(
-                f,
-                "`{command}`: {problem}; its stdout:\n{stdout}\nits stderr:\n{stderr}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for WatcherError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Io { source, .. } | Self::Spawn { source, .. } => Some(source),
-            _ => None,
-        }
-    }
 }
 
 /// One finished run of `plasma`.
@@ -145,19 +105,13 @@ impl Run {
 
     /// What `plasma sync --json` reported.
     fn synced(&self) -> Result<Synced, WatcherError> {
-        let field = |key: &str| json_u64(&self.stdout, key);
-        match (field("blocks"), field("transactions")) {
-            (Some(blocks), Some(transactions)) => Ok(Synced {
-                blocks,
-                transactions,
-            }),
-            _ => Err(self.wrong("no blocks and transactions in its report")),
-        }
+        serde_json::from_str(self.stdout.trim())
+            .map_err(|e| self.wrong(&format!("its report is not a sync report ({e})")))
     }
 }
 
-/// What `plasma sync --json` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `plasma sync --json` reports (the fields read here; the others are ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 pub(crate) struct Synced {
     /// Blocks verified and applied.
     pub(crate) blocks: u64,
@@ -326,7 +280,10 @@ impl Watcher {
             return Err(WatcherError::Failed {
                 command,
                 status,
-                stderr: tail(&stderr),
+                stderr: match tail(&stderr) {
+                    kept if kept.trim().is_empty() => "(nothing)".to_owned(),
+                    kept => kept,
+                },
             });
         }
         Ok(Run {
@@ -380,18 +337,6 @@ fn dir_bytes(dir: &Path) -> Result<u64, WatcherError> {
     Ok(total)
 }
 
-/// The unsigned integer at `"key":` in a flat JSON object such as `plasma sync --json`'s
-/// report (`{"blocks":7,"transactions":5461,…}`).
-fn json_u64(text: &str, key: &str) -> Option<u64> {
-    let quoted = format!("\"{key}\"");
-    let rest = &text[text.find(&quoted)? + quoted.len()..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    let digits = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or(rest, |end| &rest[..end]);
-    digits.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,12 +344,15 @@ mod tests {
     #[test]
     fn reads_the_sync_report() {
         let report = r#"{"blocks":207,"transactions":2133334,"newCoins":0,"syncedBlknum":207000}"#;
-        assert_eq!(json_u64(report, "blocks"), Some(207));
-        assert_eq!(json_u64(report, "transactions"), Some(2_133_334));
-        assert_eq!(json_u64(report, "syncedBlknum"), Some(207_000));
-        assert_eq!(json_u64(r#"{ "blocks" : 3 }"#, "blocks"), Some(3));
-        assert_eq!(json_u64(report, "missing"), None);
-        assert_eq!(json_u64(r#"{"blocks":"x"}"#, "blocks"), None);
+        assert_eq!(
+            serde_json::from_str::<Synced>(report).unwrap(),
+            Synced {
+                blocks: 207,
+                transactions: 2_133_334
+            }
+        );
+        assert!(serde_json::from_str::<Synced>(r#"{"blocks":"x","transactions":1}"#).is_err());
+        assert!(serde_json::from_str::<Synced>(r#"{"blocks":3}"#).is_err());
     }
 
     #[test]
