@@ -395,6 +395,10 @@ impl<'a> Syncer<'a> {
 /// transactions, decoded, is about 60 MB).
 const PREPARED_AHEAD: usize = 2;
 
+/// Blocks downloaded ahead of the one being prepared: a page's worth of small blocks, or a few
+/// full ones.
+const DOWNLOADED_AHEAD: usize = 4;
+
 /// Most blocks asked for in one `GET /v1/blocks` page (the operator also ends a page at one
 /// full block's transactions).
 const PAGE_BLOCKS: usize = 100;
@@ -433,11 +437,38 @@ struct Fetcher {
 
 impl Fetcher {
     /// Sends each of `pending`'s blocks prepared, in order, until one fails (its error is sent
-    /// last) or the receiver is gone.
+    /// last) or the receiver is gone. The downloads run in a task of their own, up to
+    /// [`DOWNLOADED_AHEAD`] blocks ahead of the one being prepared, so the cores never wait for
+    /// the operator's next page.
     async fn run(
         self,
         pending: Vec<StoredCommitment>,
         out: tokio::sync::mpsc::Sender<Result<Prepared, SyncError>>,
+    ) {
+        let (sender, mut downloaded) = tokio::sync::mpsc::channel(DOWNLOADED_AHEAD);
+        let _downloads = AbortOnDrop(tokio::spawn(Self::download(
+            self.operator.clone(),
+            pending,
+            sender,
+        )));
+        while let Some(block) = downloaded.recv().await {
+            let result = match block {
+                Ok((commitment, json)) => self.prepare(commitment, json).await,
+                Err(error) => Err(error),
+            };
+            let failed = result.is_err();
+            if out.send(result).await.is_err() || failed {
+                return;
+            }
+        }
+    }
+
+    /// Sends each of `pending`'s blocks as served (an operator block's data; nothing for a
+    /// deposit block, which is rebuilt from L1), in order, until one cannot be had.
+    async fn download(
+        operator: OperatorClient,
+        pending: Vec<StoredCommitment>,
+        out: tokio::sync::mpsc::Sender<Result<(StoredCommitment, Option<BlockJson>), SyncError>>,
     ) {
         let wanted: HashSet<u64> = pending
             .iter()
@@ -446,7 +477,12 @@ impl Fetcher {
             .collect();
         let mut served: BTreeMap<u64, BlockJson> = BTreeMap::new();
         for commitment in pending {
-            let result = self.prepare(commitment, &wanted, &mut served).await;
+            let result = match commitment.deposit {
+                Some(_) => Ok((commitment, None)),
+                None => Self::served(&operator, commitment.blknum, &wanted, &mut served)
+                    .await
+                    .map(|json| (commitment, Some(json))),
+            };
             let failed = result.is_err();
             if out.send(result).await.is_err() || failed {
                 return;
@@ -454,16 +490,13 @@ impl Fetcher {
         }
     }
 
+    /// Checks block `commitment` against L1 from the data served (`json`) and recovers its
+    /// signers, on the blocking pool and every core.
     async fn prepare(
         &self,
         commitment: StoredCommitment,
-        wanted: &HashSet<u64>,
-        served: &mut BTreeMap<u64, BlockJson>,
+        json: Option<BlockJson>,
     ) -> Result<Prepared, SyncError> {
-        let json = match commitment.deposit {
-            Some(_) => None,
-            None => Some(self.served(commitment.blknum, wanted, served).await?),
-        };
         let rules = self.rules;
         tokio::task::spawn_blocking(move || {
             let checked = checked_block(&commitment, json)?;
@@ -486,7 +519,7 @@ impl Fetcher {
     /// Operator block `blknum` as served: from the last page if it held it, else from a new
     /// page starting at it (whose other blocks the next calls take), else asked for alone.
     async fn served(
-        &self,
+        operator: &OperatorClient,
         blknum: u64,
         wanted: &HashSet<u64>,
         served: &mut BTreeMap<u64, BlockJson>,
@@ -494,7 +527,7 @@ impl Fetcher {
         if let Some(json) = served.remove(&blknum) {
             return Ok(json);
         }
-        match self.operator.blocks(blknum, PAGE_BLOCKS).await {
+        match operator.blocks(blknum, PAGE_BLOCKS).await {
             Ok(page) => {
                 served.clear();
                 served.extend(
@@ -511,7 +544,7 @@ impl Fetcher {
                 tracing::debug!(target: "plasma::sync", blknum, %error, "no page of blocks; asking for the block alone")
             }
         }
-        fetch_block(&self.operator, blknum).await
+        fetch_block(operator, blknum).await
     }
 }
 

@@ -371,6 +371,15 @@ pub struct ClientStore {
     db: DB,
 }
 
+/// Closing does not wait for background compactions to finish: a command (or a restarted
+/// watcher) ends in moments, not after the compaction a large sync left behind. Every batch is
+/// already durable (written with fsync); an interrupted compaction is redone by a later open.
+impl Drop for ClientStore {
+    fn drop(&mut self) {
+        self.db.cancel_all_background_work(true);
+    }
+}
+
 /// A set of changes written at once.
 #[derive(Default)]
 pub struct Batch(WriteBatch);
