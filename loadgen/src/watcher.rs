@@ -9,14 +9,15 @@
 //!   (`VmHWM` from `/proc/<pid>/status`, read every 100 ms while it runs; `VmHWM` never falls,
 //!   so the last reading is the peak up to 100 ms before the exit).
 //! - The store's size on disk right after: every file under the data folder, recursively.
-//! - Restart: `plasma watch --rounds 1` on the synced store (start → exit after its first
-//!   round), then a second `plasma sync` that has nothing new to verify.
+//! - Restart: `plasma watch --rounds 1` on the synced store, from its start to the log line
+//!   saying its first round is done (back to watching) and to its exit, then a second
+//!   `plasma sync` that has nothing new to verify.
 //!
 //! `plasma` runs with `--json`, so its reports are one JSON object on stdout and it draws no
 //! progress bar. A non-zero exit is an error carrying its stderr.
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -26,6 +27,8 @@ use crate::api::{children_cpu_time, memory_mib};
 
 /// How often the child's peak memory is read while it runs.
 const POLL: Duration = Duration::from_millis(100);
+/// What `plasma watch` logs once its first round is done: back to watching.
+const FIRST_ROUND_DONE: &str = "first round done";
 /// How much of a failed command's stderr an error keeps (its end).
 const STDERR_KEPT: usize = 8_000;
 
@@ -87,6 +90,8 @@ pub(crate) struct Run {
     pub(crate) cpu: Option<Duration>,
     /// The last `VmHWM` read while it ran, in MiB (`None` if it ended before the first read).
     pub(crate) peak_mib: Option<f64>,
+    /// Process start → the line saying its first round is done (`plasma watch` only).
+    pub(crate) first_round: Option<Duration>,
     command: String,
     stdout: String,
     stderr: String,
@@ -246,7 +251,7 @@ impl Watcher {
             .map_err(spawn_error)?;
         let pid = child.id();
         let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
+        let stderr = drain_lines(child.stderr.take(), FIRST_ROUND_DONE);
         // The wait happens on its own thread, so the exit is timed to the moment, not to the
         // next poll.
         let (done, exited) = mpsc::channel();
@@ -275,7 +280,7 @@ impl Watcher {
             .zip(cpu_before)
             .map(|(after, before)| after.saturating_sub(before));
         let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
+        let (stderr, marked) = stderr.join().unwrap_or_default();
         if !status.success() {
             return Err(WatcherError::Failed {
                 command,
@@ -290,6 +295,7 @@ impl Watcher {
             wall: end.saturating_duration_since(start),
             cpu,
             peak_mib,
+            first_round: marked.map(|at| at.saturating_duration_since(start)),
             command,
             stdout,
             stderr,
@@ -305,6 +311,31 @@ fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<St
             let _ = pipe.read_to_end(&mut bytes);
         }
         String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// Reads a child's pipe line by line to its end on a thread, noting when the first line
+/// containing `marker` arrived.
+fn drain_lines(
+    pipe: Option<impl Read + Send + 'static>,
+    marker: &'static str,
+) -> std::thread::JoinHandle<(String, Option<Instant>)> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut marked = None;
+        if let Some(pipe) = pipe {
+            let mut reader = std::io::BufReader::new(pipe);
+            let mut line = Vec::new();
+            while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+                let chunk = String::from_utf8_lossy(&line);
+                if marked.is_none() && chunk.contains(marker) {
+                    marked = Some(Instant::now());
+                }
+                text.push_str(&chunk);
+                line.clear();
+            }
+        }
+        (text, marked)
     })
 }
 

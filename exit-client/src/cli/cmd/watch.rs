@@ -127,6 +127,13 @@ impl Args {
                 }
             }
             rounds += 1;
+            if rounds == 1 {
+                tracing::info!(
+                    target: "plasma::watch",
+                    synced_blknum = session.store.synced_blknum().unwrap_or_default(),
+                    "first round done"
+                );
+            }
             if self.rounds.is_some_and(|max| rounds >= max) {
                 return Ok(());
             }
