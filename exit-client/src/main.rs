@@ -8,6 +8,12 @@ use clap::Parser;
 
 mod cli;
 
+/// mimalloc instead of glibc's allocator: the sync decodes blocks on the pool's threads and
+/// frees them on the replay's, which glibc's per-thread arenas handle badly (the operator
+/// measured 700 MiB with glibc against 480 MiB with mimalloc for the same pattern).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
