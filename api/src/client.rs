@@ -146,11 +146,20 @@ impl ApiClient {
 
     /// Sends `GET path`.
     async fn send_get(&self, path: &str) -> Result<reqwest::Response> {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))
+        self.send_get_accepting(path, None).await
+    }
+
+    /// `GET path`, with the `Accept` header `accept` if one is given.
+    async fn send_get_accepting(
+        &self,
+        path: &str,
+        accept: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(accept) = accept {
+            request = request.header(reqwest::header::ACCEPT, accept);
+        }
+        request.send().await.map_err(|e| self.unreachable(e))
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -224,15 +233,11 @@ impl ApiClient {
     pub async fn blocks(&self, from: u64, limit: usize) -> Result<Vec<BlockJson>> {
         let path = format!("/v1/blocks?from={from}&limit={limit}");
         let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(
-                reqwest::header::ACCEPT,
-                format!("{BLOCKS_MEDIA_TYPE}, application/json;q=0.5"),
+            .send_get_accepting(
+                &path,
+                Some(&format!("{BLOCKS_MEDIA_TYPE}, application/json;q=0.5")),
             )
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
+            .await?;
         let binary = response.status().is_success()
             && response
                 .headers()

@@ -1,6 +1,7 @@
 //! A fake operator for tests: it serves `GET /v1/blocks/{blknum}` and pages of them
-//! (`GET /v1/blocks?from=&limit=`) from whatever blocks the test puts in it — the honest data, other data than the committed root's, or nothing — so it can
-//! stand in for a byzantine operator. Everything else answers the API's `not_found`.
+//! (`GET /v1/blocks?from=&limit=`, JSON or binary) from whatever blocks the test puts in it —
+//! the honest data, other data than the committed root's, or nothing — so it can stand in for a
+//! byzantine operator. Everything else answers the API's `not_found`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -282,9 +282,7 @@ impl<'a> Syncer<'a> {
             None => Some(fetch_block(self.operator, commitment.blknum).await?),
         };
         let commitment = commitment.clone();
-        let checked = tokio::task::spawn_blocking(move || checked_block(&commitment, served))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        let checked = on_blocking_pool(move || checked_block(&commitment, served)).await?;
         Ok((checked.block, checked.tree))
     }
 
@@ -446,14 +444,10 @@ impl Fetcher {
         out: tokio::sync::mpsc::Sender<Result<Prepared, SyncError>>,
     ) {
         let (sender, mut downloaded) = tokio::sync::mpsc::channel(DOWNLOADED_AHEAD);
-        let _downloads = AbortOnDrop(tokio::spawn(Self::download(
-            self.operator.clone(),
-            pending,
-            sender,
-        )));
+        let _downloads = AbortOnDrop(tokio::spawn(Self::download(self.operator, pending, sender)));
         while let Some(block) = downloaded.recv().await {
             let result = match block {
-                Ok((commitment, json)) => self.prepare(commitment, json).await,
+                Ok((commitment, json)) => prepare(commitment, json, self.rules).await,
                 Err(error) => Err(error),
             };
             let failed = result.is_err();
@@ -490,32 +484,6 @@ impl Fetcher {
         }
     }
 
-    /// Checks block `commitment` against L1 from the data served (`json`) and recovers its
-    /// signers, on the blocking pool and every core.
-    async fn prepare(
-        &self,
-        commitment: StoredCommitment,
-        json: Option<BlockJson>,
-    ) -> Result<Prepared, SyncError> {
-        let rules = self.rules;
-        tokio::task::spawn_blocking(move || {
-            let checked = checked_block(&commitment, json)?;
-            let recovered = if checked.commitment.deposit.is_none() {
-                checked
-                    .block
-                    .transactions
-                    .par_iter()
-                    .map(|tx| recover_signers(tx, &rules))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            Ok(Prepared { checked, recovered })
-        })
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-    }
-
     /// Operator block `blknum` as served: from the last page if it held it, else from a new
     /// page starting at it (whose other blocks the next calls take), else asked for alone.
     async fn served(
@@ -546,6 +514,37 @@ impl Fetcher {
         }
         fetch_block(operator, blknum).await
     }
+}
+
+/// Checks block `commitment` against L1 from the data served (`json`) and recovers its signers
+/// under `rules`, on the blocking pool and every core.
+async fn prepare(
+    commitment: StoredCommitment,
+    json: Option<BlockJson>,
+    rules: Rules,
+) -> Result<Prepared, SyncError> {
+    on_blocking_pool(move || {
+        let checked = checked_block(&commitment, json)?;
+        let recovered = if checked.commitment.deposit.is_none() {
+            checked
+                .block
+                .transactions
+                .par_iter()
+                .map(|tx| recover_signers(tx, &rules))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Prepared { checked, recovered })
+    })
+    .await
+}
+
+/// Runs CPU-heavy `work` on the blocking pool (off the async workers), passing on its panic.
+async fn on_blocking_pool<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// Aborts a spawned task when dropped (a sync that stops early stops its fetcher).

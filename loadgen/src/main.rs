@@ -17,8 +17,9 @@
 //!
 //! 4. **Watcher** (with `--watcher-bin` and `--watcher-dir`): once the wave is committed on L1,
 //!    the `plasma` command line syncs a fresh store over the whole chain (fan-out and wave),
-//!    timed as a child process beside the recovery ceiling measured just before it; then the
-//!    restart (one `plasma watch` round, a sync with nothing new). See [`watcher`].
+//!    timed as a child process beside the recovery ceiling measured around it (before the sync
+//!    and after the restart); then the restart (one `plasma watch` round, a sync with nothing
+//!    new). See [`watcher`].
 //!
 //! `scripts/bench` starts anvil and a release operator and runs this at a standard size
 //! (`scripts/bench --watcher` adds step 4).

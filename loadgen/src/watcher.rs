@@ -250,8 +250,8 @@ impl Watcher {
             .spawn()
             .map_err(spawn_error)?;
         let pid = child.id();
-        let stdout = drain(child.stdout.take());
-        let stderr = drain_lines(child.stderr.take(), FIRST_ROUND_DONE);
+        let stdout = drain(child.stdout.take(), None);
+        let stderr = drain(child.stderr.take(), Some(FIRST_ROUND_DONE));
         // The wait happens on its own thread, so the exit is timed to the moment, not to the
         // next poll.
         let (done, exited) = mpsc::channel();
@@ -279,7 +279,7 @@ impl Watcher {
         let cpu = children_cpu_time()
             .zip(cpu_before)
             .map(|(after, before)| after.saturating_sub(before));
-        let stdout = stdout.join().unwrap_or_default();
+        let (stdout, _) = stdout.join().unwrap_or_default();
         let (stderr, marked) = stderr.join().unwrap_or_default();
         if !status.success() {
             return Err(WatcherError::Failed {
@@ -303,22 +303,11 @@ impl Watcher {
     }
 }
 
-/// Reads a child's pipe to its end on a thread (so the child never blocks on a full pipe).
-fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut bytes);
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-/// Reads a child's pipe line by line to its end on a thread, noting when the first line
-/// containing `marker` arrived.
-fn drain_lines(
+/// Reads a child's pipe line by line to its end on a thread (so the child never blocks on a
+/// full pipe), noting when the first line containing `marker` arrived.
+fn drain(
     pipe: Option<impl Read + Send + 'static>,
-    marker: &'static str,
+    marker: Option<&'static str>,
 ) -> std::thread::JoinHandle<(String, Option<Instant>)> {
     std::thread::spawn(move || {
         let mut text = String::new();
@@ -328,7 +317,7 @@ fn drain_lines(
             let mut line = Vec::new();
             while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
                 let chunk = String::from_utf8_lossy(&line);
-                if marked.is_none() && chunk.contains(marker) {
+                if marked.is_none() && marker.is_some_and(|m| chunk.contains(m)) {
                     marked = Some(Instant::now());
                 }
                 text.push_str(&chunk);

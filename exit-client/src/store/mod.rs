@@ -673,9 +673,10 @@ impl ClientStore {
 
     /// The record of output `pos`, if the verified chain has it.
     fn output(&self, pos: UtxoPos) -> Result<Option<OutputRecord>> {
-        match self.db.get_pinned_cf(self.cf(OUTPUTS), key(pos))? {
+        let key = key(pos);
+        match self.db.get_pinned_cf(self.cf(OUTPUTS), key)? {
             None => Ok(None),
-            Some(bytes) => output_record(&key(pos), &bytes).map(Some),
+            Some(bytes) => output_record(&key, &bytes).map(Some),
         }
     }
 
@@ -698,10 +699,7 @@ impl ClientStore {
             .map(|(value, key)| {
                 Ok(match value? {
                     None => UtxoState::Unknown,
-                    Some(bytes) => match output_record(key, &bytes)? {
-                        OutputRecord::Unspent(output) => UtxoState::Unspent(output),
-                        OutputRecord::Spent(_) => UtxoState::Spent,
-                    },
+                    Some(bytes) => output_record(key, &bytes)?.state(),
                 })
             })
             .collect()
@@ -872,10 +870,7 @@ impl ClientStore {
         for item in self.db.iterator_cf(self.cf(EXITED), IteratorMode::Start) {
             let (key, value) = item?;
             let at: (u64, u64) = decode(EXITED, &key, &value)?;
-            let pos = <[u8; 8]>::try_from(&key[..])
-                .ok()
-                .and_then(|k| UtxoPos::from_u64(u64::from_be_bytes(k)).ok());
-            if let Some(pos) = pos {
+            if let Some(pos) = utxo_pos_of_key(&key) {
                 out.insert(pos, at);
             }
         }
@@ -927,11 +922,9 @@ impl UtxoView for ClientStore {
     type Error = StoreError;
 
     fn utxo(&self, pos: UtxoPos) -> Result<UtxoState> {
-        Ok(match self.output(pos)? {
-            Some(OutputRecord::Unspent(output)) => UtxoState::Unspent(output),
-            Some(OutputRecord::Spent(_)) => UtxoState::Spent,
-            None => UtxoState::Unknown,
-        })
+        Ok(self
+            .output(pos)?
+            .map_or(UtxoState::Unknown, |record| record.state()))
     }
 }
 

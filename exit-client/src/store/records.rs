@@ -10,7 +10,7 @@
 //! - `transactions`, by position (8 bytes, big-endian): the transaction's canonical bytes.
 
 use alloy::primitives::{Address, U256};
-use plasma_core::{Output, TxSignature, UtxoPos};
+use plasma_core::{Output, TxSignature, UtxoPos, UtxoState};
 
 const UNSPENT: u8 = 0;
 const SPENT: u8 = 1;
@@ -83,6 +83,14 @@ impl OutputRecord {
                 out.extend_from_slice(spent.signature.as_bytes());
                 out
             }
+        }
+    }
+
+    /// The output's state as validation sees it.
+    pub(crate) fn state(&self) -> UtxoState {
+        match self {
+            Self::Unspent(output) => UtxoState::Unspent(*output),
+            Self::Spent(_) => UtxoState::Spent,
         }
     }
 
