@@ -15,6 +15,7 @@
 //! order, as in the JSON form. Nothing follows the last block.
 
 use alloy_primitives::{B256, Bytes};
+use plasma_core::signature::SIGNATURE_LEN;
 use plasma_core::{Block, TxSignature};
 
 use crate::types::{BlockJson, SignedTransactionJson};
@@ -45,7 +46,6 @@ pub enum BinaryError {
 const MIN_TX_LEN: usize = 4 + 1;
 /// The shortest encoded block (no transactions).
 const MIN_BLOCK_LEN: usize = 8 + 32 + 8 + 4;
-const SIGNATURE_LEN: usize = 65;
 
 /// The binary page of `blocks` (the operator's).
 pub fn encode_blocks<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Vec<u8> {
@@ -55,7 +55,33 @@ pub fn encode_blocks<'a>(blocks: impl IntoIterator<Item = &'a Block>) -> Vec<u8>
             (b.blknum, b.root, b.timestamp),
             b.transactions
                 .iter()
-                .map(|tx| (tx.bytes().as_ref(), tx.signatures())),
+                .map(|tx| (tx.bytes().as_ref(), Signatures::Parsed(tx.signatures()))),
+        )
+    }))
+}
+
+/// A block as a store keeps it, for [`encode_raw_blocks`]: its transactions not decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBlock<'a> {
+    /// The block number.
+    pub blknum: u64,
+    /// The Merkle root.
+    pub root: B256,
+    /// Unix time of the L1 commitment.
+    pub timestamp: u64,
+    /// Each transaction's canonical bytes and its signatures (65 bytes each, in input order).
+    pub transactions: Vec<(&'a [u8], &'a [[u8; SIGNATURE_LEN]])>,
+}
+
+/// The binary page of `blocks` whose transactions are bytes as stored: an operator serves a
+/// page without decoding the transactions in it.
+pub fn encode_raw_blocks(blocks: &[RawBlock<'_>]) -> Vec<u8> {
+    encode(blocks.iter().map(|b| {
+        (
+            (b.blknum, b.root, b.timestamp),
+            b.transactions
+                .iter()
+                .map(|(bytes, sigs)| (*bytes, Signatures::Raw(sigs))),
         )
     }))
 }
@@ -69,7 +95,7 @@ pub fn encode_block_jsons<'a>(blocks: impl IntoIterator<Item = &'a BlockJson>) -
             (b.blknum, b.root, b.timestamp),
             b.transactions
                 .iter()
-                .map(|tx| (tx.tx.as_ref(), tx.signatures.as_slice())),
+                .map(|tx| (tx.tx.as_ref(), Signatures::Parsed(&tx.signatures))),
         )
     }))
 }
@@ -78,14 +104,14 @@ pub fn encode_block_jsons<'a>(blocks: impl IntoIterator<Item = &'a BlockJson>) -
 fn encode<'a, B, T>(blocks: B) -> Vec<u8>
 where
     B: ExactSizeIterator<Item = ((u64, B256, u64), T)> + Clone,
-    T: ExactSizeIterator<Item = (&'a [u8], &'a [TxSignature])>,
+    T: ExactSizeIterator<Item = (&'a [u8], Signatures<'a>)>,
 {
     let size: usize = blocks
         .clone()
         .map(|(_, txs)| {
             MIN_BLOCK_LEN
                 + txs
-                    .map(|(bytes, sigs)| MIN_TX_LEN + bytes.len() + SIGNATURE_LEN * sigs.len())
+                    .map(|(bytes, sigs)| MIN_TX_LEN + bytes.len() + SIGNATURE_LEN * sigs.count())
                     .sum::<usize>()
         })
         .sum();
@@ -100,13 +126,34 @@ where
             out.extend_from_slice(&len_u32(bytes.len()).to_be_bytes());
             out.extend_from_slice(bytes);
             // A transaction has at most 4 inputs, so at most 4 signatures.
-            out.push(u8::try_from(signatures.len()).unwrap_or(u8::MAX));
-            for signature in signatures {
-                out.extend_from_slice(signature.as_bytes());
+            out.push(u8::try_from(signatures.count()).unwrap_or(u8::MAX));
+            match signatures {
+                Signatures::Parsed(sigs) => {
+                    for signature in sigs {
+                        out.extend_from_slice(signature.as_bytes());
+                    }
+                }
+                Signatures::Raw(sigs) => out.extend_from_slice(sigs.as_flattened()),
             }
         }
     }
     out
+}
+
+/// A transaction's signatures, parsed or as stored.
+#[derive(Clone, Copy)]
+enum Signatures<'a> {
+    Parsed(&'a [TxSignature]),
+    Raw(&'a [[u8; SIGNATURE_LEN]]),
+}
+
+impl Signatures<'_> {
+    fn count(&self) -> usize {
+        match self {
+            Self::Parsed(sigs) => sigs.len(),
+            Self::Raw(sigs) => sigs.len(),
+        }
+    }
 }
 
 /// A length as the format writes it (every length of a block fits: at most 65,536

@@ -40,7 +40,8 @@ pub mod test_utils;
 pub mod types;
 
 pub use binary::{
-    BLOCKS_MEDIA_TYPE, BinaryError, decode_blocks, encode_block_jsons, encode_blocks,
+    BLOCKS_MEDIA_TYPE, BinaryError, RawBlock, decode_blocks, encode_block_jsons, encode_blocks,
+    encode_raw_blocks,
 };
 pub use client::{ApiClient, ClientError, batch_body};
 pub use error::ErrorCode;

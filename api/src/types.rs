@@ -33,7 +33,7 @@ impl TryFrom<SignedTransactionJson> for SignedTransaction {
     type Error = DecodeError;
 
     fn try_from(json: SignedTransactionJson) -> Result<Self, Self::Error> {
-        SignedTransaction::decode(&json.tx, json.signatures)
+        SignedTransaction::decode_bytes(json.tx, json.signatures)
     }
 }
 

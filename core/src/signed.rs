@@ -1,6 +1,8 @@
 //! A transaction with its canonical bytes, hash and input signatures, as the operator accepts
 //! it and a block carries it.
 
+use std::sync::OnceLock;
+
 use alloy_primitives::{B256, Bytes, keccak256};
 use alloy_signer::SignerSync;
 
@@ -9,26 +11,37 @@ use crate::encoding::DecodeError;
 use crate::signature::TxSignature;
 use crate::transaction::Transaction;
 
-/// A transaction, its canonical bytes and hash (computed once), and one signature per input.
+/// A transaction, its canonical bytes and hash (computed once, when first asked for), and one
+/// signature per input.
 ///
 /// Holding a `SignedTransaction` says nothing about validity: [`crate::validate`] decides that.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SignedTransaction {
     tx: Transaction,
     bytes: Bytes,
-    hash: B256,
+    /// `keccak256(bytes)`, once computed: a verifier that never needs a transaction's hash
+    /// (a watcher replaying blocks) does not pay for it.
+    hash: OnceLock<B256>,
     signatures: Vec<TxSignature>,
 }
+
+impl PartialEq for SignedTransaction {
+    fn eq(&self, other: &Self) -> bool {
+        // The hash follows from the bytes, computed or not.
+        self.bytes == other.bytes && self.signatures == other.signatures && self.tx == other.tx
+    }
+}
+
+impl Eq for SignedTransaction {}
 
 impl SignedTransaction {
     /// Pairs a transaction with its signatures (one per input, in input order).
     pub fn new(tx: Transaction, signatures: Vec<TxSignature>) -> Self {
         let bytes = tx.encode();
-        let hash = keccak256(&bytes);
         Self {
             tx,
             bytes,
-            hash,
+            hash: OnceLock::new(),
             signatures,
         }
     }
@@ -39,7 +52,19 @@ impl SignedTransaction {
         Ok(Self {
             tx,
             bytes: Bytes::copy_from_slice(bytes),
-            hash: keccak256(bytes),
+            hash: OnceLock::new(),
+            signatures,
+        })
+    }
+
+    /// [`SignedTransaction::decode`] keeping `bytes` as they are, not copied (a slice of a
+    /// downloaded page stays one allocation).
+    pub fn decode_bytes(bytes: Bytes, signatures: Vec<TxSignature>) -> Result<Self, DecodeError> {
+        let tx = Transaction::decode(&bytes)?;
+        Ok(Self {
+            tx,
+            bytes,
+            hash: OnceLock::new(),
             signatures,
         })
     }
@@ -69,7 +94,7 @@ impl SignedTransaction {
 
     /// `keccak256(bytes)`.
     pub fn hash(&self) -> B256 {
-        self.hash
+        *self.hash.get_or_init(|| keccak256(&self.bytes))
     }
 
     /// The input signatures, in input order.

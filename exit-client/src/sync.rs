@@ -282,7 +282,8 @@ impl<'a> Syncer<'a> {
             None => Some(fetch_block(self.operator, commitment.blknum).await?),
         };
         let commitment = commitment.clone();
-        let checked = on_blocking_pool(move || checked_block(&commitment, served)).await?;
+        let (checked, _) =
+            on_blocking_pool(move || checked_block(&commitment, served, None)).await?;
         Ok((checked.block, checked.tree))
     }
 
@@ -422,8 +423,11 @@ struct CheckedBlock {
 struct Prepared {
     checked: CheckedBlock,
     /// Each transaction's recovered signers (none for a deposit block).
-    recovered: Vec<Vec<Result<Address, SignatureError>>>,
+    recovered: Recovered,
 }
+
+/// Each transaction's recovered signers, in index order.
+type Recovered = Vec<Vec<Result<Address, SignatureError>>>;
 
 /// Prepares committed blocks in order, ahead of the replay: downloads them (pages of
 /// consecutive blocks, or one block when a page lacks it), and on the blocking pool decodes
@@ -524,17 +528,7 @@ async fn prepare(
     rules: Rules,
 ) -> Result<Prepared, SyncError> {
     on_blocking_pool(move || {
-        let checked = checked_block(&commitment, json)?;
-        let recovered = if checked.commitment.deposit.is_none() {
-            checked
-                .block
-                .transactions
-                .par_iter()
-                .map(|tx| recover_signers(tx, &rules))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let (checked, recovered) = checked_block(&commitment, json, Some(&rules))?;
         Ok(Prepared { checked, recovered })
     })
     .await
@@ -565,19 +559,30 @@ async fn fetch_block(operator: &OperatorClient, blknum: u64) -> Result<BlockJson
 }
 
 /// The block `commitment` commits, with its Merkle tree, checked against the root on L1: a
-/// deposit block rebuilt from its event, an operator block from the data `served` (decoded on
-/// every core). The block's time is L1's, which exits use, not the operator's word.
+/// deposit block rebuilt from its event, an operator block from the data `served`. The block's
+/// time is L1's, which exits use, not the operator's word.
+///
+/// With `recover`, also each transaction's signers under those rules (none for a deposit
+/// block). Each transaction is decoded, hashed into its leaf and recovered in one pass on every
+/// core: its bytes are read once, while in cache. A block that fails its root costs its
+/// recoveries too, which only a lying operator makes anyone pay.
 fn checked_block(
     commitment: &StoredCommitment,
     served: Option<BlockJson>,
-) -> Result<CheckedBlock, SyncError> {
+    recover: Option<&Rules>,
+) -> Result<(CheckedBlock, Recovered), SyncError> {
     let blknum = commitment.blknum;
     let malformed = |reason: String| SyncError::Malformed { blknum, reason };
-    let transactions = match (&commitment.deposit, served) {
-        (Some(deposit), _) => vec![SignedTransaction::new(
-            deposit.deposit(blknum).transaction(),
-            vec![],
-        )],
+    let (transactions, tree, recovered) = match (&commitment.deposit, served) {
+        (Some(deposit), _) => {
+            let transactions = vec![SignedTransaction::new(
+                deposit.deposit(blknum).transaction(),
+                vec![],
+            )];
+            let tree = plasma_core::block::merkle_tree(&transactions)
+                .map_err(|e| malformed(e.to_string()))?;
+            (transactions, tree, Vec::new())
+        }
         (None, None) => return Err(SyncError::Unavailable { blknum }),
         (None, Some(json)) => {
             if json.blknum != blknum {
@@ -586,27 +591,38 @@ fn checked_block(
                     json.blknum
                 )));
             }
-            let decoded: Vec<Result<SignedTransaction, _>> = json
+            // Refused before any work: a lying operator's huge block costs no recoveries.
+            if json.transactions.len() > plasma_merkle::MAX_LEAVES {
+                let count = json.transactions.len();
+                return Err(malformed(
+                    plasma_merkle::MerkleError::TooManyLeaves { count }.to_string(),
+                ));
+            }
+            let decoded: Vec<_> = json
                 .transactions
                 .into_par_iter()
-                .map(SignedTransaction::try_from)
+                .map(|json| {
+                    let tx = SignedTransaction::try_from(json)?;
+                    let leaf = plasma_merkle::leaf_hash(tx.bytes());
+                    let signers = recover.map(|rules| recover_signers(&tx, rules));
+                    Ok::<_, plasma_core::encoding::DecodeError>((tx, leaf, signers))
+                })
                 .collect();
             let mut transactions = Vec::with_capacity(decoded.len());
+            let mut leaves = Vec::with_capacity(decoded.len());
+            let mut recovered =
+                Vec::with_capacity(if recover.is_some() { decoded.len() } else { 0 });
             for (index, tx) in decoded.into_iter().enumerate() {
-                transactions.push(
-                    tx.map_err(|e| malformed(format!("transaction {index} does not decode: {e}")))?,
-                );
+                let (tx, leaf, signers) =
+                    tx.map_err(|e| malformed(format!("transaction {index} does not decode: {e}")))?;
+                transactions.push(tx);
+                leaves.push(leaf);
+                recovered.extend(signers);
             }
-            transactions
+            let tree =
+                MerkleTree::from_leaf_hashes(leaves).map_err(|e| malformed(e.to_string()))?;
+            (transactions, tree, recovered)
         }
-    };
-    let tree =
-        plasma_core::block::merkle_tree(&transactions).map_err(|e| malformed(e.to_string()))?;
-    let block = Block {
-        blknum,
-        root: tree.root(),
-        timestamp: commitment.timestamp,
-        transactions,
     };
     if tree.root() != commitment.root {
         return Err(SyncError::RootMismatch {
@@ -615,11 +631,18 @@ fn checked_block(
             committed: commitment.root,
         });
     }
-    Ok(CheckedBlock {
+    let block = Block {
+        blknum,
+        root: tree.root(),
+        timestamp: commitment.timestamp,
+        transactions,
+    };
+    let checked = CheckedBlock {
         commitment: commitment.clone(),
         block,
         tree,
-    })
+    };
+    Ok((checked, recovered))
 }
 
 /// The replayed UTXO set as a block committed at `committed_at` sees it: an output whose exit

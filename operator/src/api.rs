@@ -22,6 +22,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::chain::{Chain, SubmitError};
+use crate::store::records;
 
 /// The OpenAPI document of this API.
 pub use plasma_api::OPENAPI;
@@ -207,16 +208,37 @@ fn list_blocks(chain: &Chain, query: &str, accept: Option<&str>) -> ApiResult {
         None => 0,
     };
     let limit = page_limit(&params, 10, MAX_BLOCKS_PAGE)?;
-    let blocks = chain
-        .blocks_page(from, limit, MAX_PAGE_TXS)
-        .map_err(ApiError::internal)?;
     if accept.is_some_and(|a| a.contains(plasma_api::BLOCKS_MEDIA_TYPE)) {
-        let body = plasma_api::encode_blocks(&blocks);
+        // The transactions go out as stored, never decoded: serving a page is a copy.
+        let stored = chain
+            .raw_blocks_page(from, limit, MAX_PAGE_TXS)
+            .map_err(ApiError::internal)?;
+        let blocks = stored
+            .iter()
+            .map(|block| {
+                let transactions = block
+                    .transactions
+                    .iter()
+                    .map(|tx| records::split_signed(tx))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(ApiError::internal)?;
+                Ok(plasma_api::RawBlock {
+                    blknum: block.blknum,
+                    root: block.header.root,
+                    timestamp: block.header.timestamp,
+                    transactions,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let body = plasma_api::encode_raw_blocks(&blocks);
         return Ok(
             warp::reply::with_header(body, "content-type", plasma_api::BLOCKS_MEDIA_TYPE)
                 .into_response(),
         );
     }
+    let blocks = chain
+        .blocks_page(from, limit, MAX_PAGE_TXS)
+        .map_err(ApiError::internal)?;
     let blocks: Vec<BlockJson> = blocks.iter().map(BlockJson::from).collect();
     ok_json(&BlocksPage { blocks })
 }

@@ -1,9 +1,9 @@
 //! The canonical encoding: equal to alloy's `abi.encode`, and the decoder accepts nothing else.
 
-use alloy_primitives::U256;
+use alloy_primitives::{U256, keccak256};
 use alloy_sol_types::SolValue;
 use plasma_core::encoding::{DecodeError, encoded_len};
-use plasma_core::{Output, Transaction, UtxoPosError};
+use plasma_core::{Output, SignedTransaction, Transaction, TxSignature, UtxoPosError};
 use proptest::prelude::*;
 
 use crate::common::{pos, to_sol, transaction};
@@ -25,6 +25,32 @@ fn set_word(bytes: &mut [u8], index: usize, value: U256) {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_signed_transaction_is_the_same_decoded_copied_or_shared_and_hashed_or_not(
+        tx in transaction(),
+        sig in any::<[u8; 32]>(),
+    ) {
+        let mut signature = [0u8; 65];
+        signature[..32].copy_from_slice(&sig);
+        let signatures = vec![TxSignature(signature); tx.inputs.len()];
+        let made = SignedTransaction::new(tx.clone(), signatures.clone());
+        let bytes = made.bytes().clone();
+        let copied = SignedTransaction::decode(&bytes, signatures.clone()).unwrap();
+        let shared = SignedTransaction::decode_bytes(bytes.clone(), signatures.clone()).unwrap();
+        // One hashed, one not: equality is of the contents, and the hash is of the bytes.
+        prop_assert_eq!(made.hash(), keccak256(&bytes));
+        prop_assert_eq!(&made, &copied);
+        prop_assert_eq!(&copied, &shared);
+        prop_assert_eq!(shared.hash(), made.hash());
+        prop_assert_eq!(shared.tx(), &tx);
+        // Other signatures make another signed transaction with the same hash.
+        let other = SignedTransaction::new(tx, vec![TxSignature([7; 65]); signatures.len()]);
+        prop_assert_eq!(other.hash(), made.hash());
+        if !signatures.is_empty() {
+            prop_assert_ne!(&other, &made);
+        }
+    }
 
     #[test]
     fn encoding_equals_abi_encode(tx in transaction()) {

@@ -44,7 +44,7 @@ use tokio::sync::Notify;
 pub use l1_events::L1Event;
 
 use crate::metrics::Metrics;
-use crate::store::records::UtxoRecord;
+use crate::store::records::{RawBlock, UtxoRecord};
 use crate::store::{Column, Db, Location, StoreError};
 use mempool::{Mempool, PendingTx};
 use owners::OwnerIndex;
@@ -287,6 +287,38 @@ impl Chain {
         limit: usize,
         max_txs: usize,
     ) -> Result<Vec<Block>, StoreError> {
+        self.page_of(from, limit, max_txs, |blknum| {
+            Ok(self.db.block(blknum)?.map(|b| {
+                let txs = b.transactions.len();
+                (b, txs)
+            }))
+        })
+    }
+
+    /// [`Chain::blocks_page`] with the transactions as stored, not decoded: the binary page
+    /// copies them out as they are.
+    pub fn raw_blocks_page(
+        &self,
+        from: u64,
+        limit: usize,
+        max_txs: usize,
+    ) -> Result<Vec<RawBlock>, StoreError> {
+        self.page_of(from, limit, max_txs, |blknum| {
+            Ok(self.db.raw_block(blknum)?.map(|b| {
+                let txs = b.transactions.len();
+                (b, txs)
+            }))
+        })
+    }
+
+    /// The page of blocks `read` gives (each with its transaction count).
+    fn page_of<B>(
+        &self,
+        from: u64,
+        limit: usize,
+        max_txs: usize,
+        read: impl Fn(u64) -> Result<Option<(B, usize)>, StoreError>,
+    ) -> Result<Vec<B>, StoreError> {
         let mut blocks = Vec::new();
         let mut txs = 0usize;
         for blknum in self.db.block_numbers(from, limit)? {
@@ -296,8 +328,8 @@ impl Chain {
             {
                 break; // the next page starts here
             }
-            if let Some(block) = self.db.block(blknum)? {
-                txs += block.transactions.len();
+            if let Some((block, count)) = read(blknum)? {
+                txs += count;
                 blocks.push(block);
             }
         }

@@ -6,7 +6,8 @@ use alloy::primitives::B256;
 use plasma_core::{Block, Output, SignedTransaction, UtxoPos, UtxoState};
 
 use super::records::{
-    self, BlockBody, BlockHeader, BlockRecord, IndexEntry, SeqRun, SubmitIntent, UtxoRecord, meta,
+    self, BlockBody, BlockHeader, BlockRecord, IndexEntry, RawBlock, SeqRun, SubmitIntent,
+    UtxoRecord, meta,
 };
 use super::{Batch, Column, Store, StoreError, StoreResult};
 
@@ -149,13 +150,35 @@ impl Db {
 
     /// A whole block.
     pub fn block(&self, blknum: u64) -> StoreResult<Option<Block>> {
+        let Some(raw) = self.raw_block(blknum)? else {
+            return Ok(None);
+        };
+        let column = if raw.is_deposit {
+            Column::Blocks
+        } else {
+            Column::Txs
+        };
+        let transactions = raw
+            .transactions
+            .iter()
+            .map(|tx| records::decode_signed(tx).map_err(corrupt(column)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(Block {
+            blknum,
+            root: raw.header.root,
+            timestamp: raw.header.timestamp,
+            transactions,
+        }))
+    }
+
+    /// A whole block with its transactions as stored ([`records::encode_signed`] bytes), not
+    /// decoded: what a page of blocks copies out as it is.
+    pub fn raw_block(&self, blknum: u64) -> StoreResult<Option<RawBlock>> {
         let Some(record) = self.block_record(blknum)? else {
             return Ok(None);
         };
-        let transactions = match &record.body {
-            BlockBody::Deposit(tx) => {
-                vec![records::decode_signed(tx).map_err(corrupt(Column::Blocks))?]
-            }
+        let (transactions, is_deposit) = match record.body {
+            BlockBody::Deposit(tx) => (vec![tx], true),
             BlockBody::Runs(runs) => {
                 let mut transactions = Vec::with_capacity(record.header.tx_count as usize);
                 for run in runs {
@@ -165,30 +188,30 @@ impl Db {
                         &records::u64_bytes(run.first),
                         run.len as usize,
                     )?;
-                    for (expected, (key, value)) in (run.first..).zip(&rows) {
-                        if records::read_u64(key).ok() != Some(expected) {
+                    let found = rows.len();
+                    for (expected, (key, value)) in (run.first..).zip(rows) {
+                        if records::read_u64(&key).ok() != Some(expected) {
                             return Err(StoreError::Corrupt {
                                 column: Column::Txs.name(),
                                 what: format!("block {blknum} lacks transaction seq {expected}"),
                             });
                         }
-                        transactions
-                            .push(records::decode_signed(value).map_err(corrupt(Column::Txs))?);
+                        transactions.push(value);
                     }
-                    if rows.len() != run.len as usize {
+                    if found != run.len as usize {
                         return Err(StoreError::Corrupt {
                             column: Column::Txs.name(),
                             what: format!("block {blknum} lacks transactions of its last run"),
                         });
                     }
                 }
-                transactions
+                (transactions, false)
             }
         };
-        Ok(Some(Block {
+        Ok(Some(RawBlock {
             blknum,
-            root: record.header.root,
-            timestamp: record.header.timestamp,
+            header: record.header,
+            is_deposit,
             transactions,
         }))
     }

@@ -278,6 +278,14 @@ pub fn encode_signed(tx: &SignedTransaction) -> Vec<u8> {
 
 /// Reads an [`encode_signed`] record.
 pub fn decode_signed(bytes: &[u8]) -> Result<SignedTransaction, RecordError> {
+    let (tx_bytes, sig_bytes) = split_signed(bytes)?;
+    let signatures = sig_bytes.iter().map(|sig| TxSignature(*sig)).collect();
+    SignedTransaction::decode(tx_bytes, signatures).map_err(|e| err(e.to_string()))
+}
+
+/// Splits an [`encode_signed`] record into the transaction's bytes and its signatures, without
+/// decoding either.
+pub fn split_signed(bytes: &[u8]) -> Result<(&[u8], &[[u8; SIGNATURE_LEN]]), RecordError> {
     let (&count, rest) = bytes
         .split_first()
         .ok_or_else(|| err("empty transaction"))?;
@@ -286,12 +294,21 @@ pub fn decode_signed(bytes: &[u8]) -> Result<SignedTransaction, RecordError> {
         return Err(err("truncated signatures"));
     }
     let (sig_bytes, tx_bytes) = rest.split_at(sig_len);
-    let signatures = sig_bytes
-        .chunks_exact(SIGNATURE_LEN)
-        .map(TxSignature::from_slice)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| err(e.to_string()))?;
-    SignedTransaction::decode(tx_bytes, signatures).map_err(|e| err(e.to_string()))
+    let (signatures, _) = sig_bytes.as_chunks::<SIGNATURE_LEN>();
+    Ok((tx_bytes, signatures))
+}
+
+/// A stored block with its transactions as stored ([`encode_signed`] bytes), not decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawBlock {
+    /// The block number.
+    pub blknum: u64,
+    /// Root, L1 timestamp, transaction count.
+    pub header: BlockHeader,
+    /// Whether it is a deposit block.
+    pub is_deposit: bool,
+    /// The transactions, in index order.
+    pub transactions: Vec<Vec<u8>>,
 }
 
 /// An output in the UTXO set: `exiting (u8) ‖ owner (20) ‖ token (20) ‖ amount (32)`.
