@@ -287,12 +287,10 @@ impl Chain {
         limit: usize,
         max_txs: usize,
     ) -> Result<Vec<Block>, StoreError> {
-        self.page_of(from, limit, max_txs, |blknum| {
-            Ok(self.db.block(blknum)?.map(|b| {
-                let txs = b.transactions.len();
-                (b, txs)
-            }))
-        })
+        self.raw_blocks_page(from, limit, max_txs)?
+            .into_iter()
+            .map(Db::decode_block)
+            .collect()
     }
 
     /// [`Chain::blocks_page`] with the transactions as stored, not decoded: the binary page
@@ -303,35 +301,18 @@ impl Chain {
         limit: usize,
         max_txs: usize,
     ) -> Result<Vec<RawBlock>, StoreError> {
-        self.page_of(from, limit, max_txs, |blknum| {
-            Ok(self.db.raw_block(blknum)?.map(|b| {
-                let txs = b.transactions.len();
-                (b, txs)
-            }))
-        })
-    }
-
-    /// The page of blocks `read` gives (each with its transaction count).
-    fn page_of<B>(
-        &self,
-        from: u64,
-        limit: usize,
-        max_txs: usize,
-        read: impl Fn(u64) -> Result<Option<(B, usize)>, StoreError>,
-    ) -> Result<Vec<B>, StoreError> {
         let mut blocks = Vec::new();
         let mut txs = 0usize;
         for blknum in self.db.block_numbers(from, limit)? {
-            if !blocks.is_empty()
-                && let Some(header) = self.db.block_header(blknum)?
-                && txs + header.tx_count as usize > max_txs
-            {
+            let Some(record) = self.db.block_record(blknum)? else {
+                continue;
+            };
+            if !blocks.is_empty() && txs + record.header.tx_count as usize > max_txs {
                 break; // the next page starts here
             }
-            if let Some((block, count)) = read(blknum)? {
-                txs += count;
-                blocks.push(block);
-            }
+            let block = self.db.raw_block_of(blknum, record)?;
+            txs += block.transactions.len();
+            blocks.push(block);
         }
         Ok(blocks)
     }

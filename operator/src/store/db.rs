@@ -150,9 +150,11 @@ impl Db {
 
     /// A whole block.
     pub fn block(&self, blknum: u64) -> StoreResult<Option<Block>> {
-        let Some(raw) = self.raw_block(blknum)? else {
-            return Ok(None);
-        };
+        self.raw_block(blknum)?.map(Self::decode_block).transpose()
+    }
+
+    /// A block read with [`Db::raw_block`], its transactions decoded.
+    pub fn decode_block(raw: RawBlock) -> StoreResult<Block> {
         let column = if raw.is_deposit {
             Column::Blocks
         } else {
@@ -163,20 +165,24 @@ impl Db {
             .iter()
             .map(|tx| records::decode_signed(tx).map_err(corrupt(column)))
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some(Block {
-            blknum,
+        Ok(Block {
+            blknum: raw.blknum,
             root: raw.header.root,
             timestamp: raw.header.timestamp,
             transactions,
-        }))
+        })
     }
 
     /// A whole block with its transactions as stored ([`records::encode_signed`] bytes), not
     /// decoded: what a page of blocks copies out as it is.
     pub fn raw_block(&self, blknum: u64) -> StoreResult<Option<RawBlock>> {
-        let Some(record) = self.block_record(blknum)? else {
-            return Ok(None);
-        };
+        self.block_record(blknum)?
+            .map(|record| self.raw_block_of(blknum, record))
+            .transpose()
+    }
+
+    /// [`Db::raw_block`] of block `blknum` whose record is already read.
+    pub fn raw_block_of(&self, blknum: u64, record: BlockRecord) -> StoreResult<RawBlock> {
         let (transactions, is_deposit) = match record.body {
             BlockBody::Deposit(tx) => (vec![tx], true),
             BlockBody::Runs(runs) => {
@@ -208,12 +214,12 @@ impl Db {
                 (transactions, false)
             }
         };
-        Ok(Some(RawBlock {
+        Ok(RawBlock {
             blknum,
             header: record.header,
             is_deposit,
             transactions,
-        }))
+        })
     }
 
     /// The transaction with sequence number `seq`.
