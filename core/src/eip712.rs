@@ -6,6 +6,7 @@
 //! `Output(uint256 outputType,address owner,address token,uint256 amount)`.
 
 use alloy_primitives::{Address, B256, Keccak256, U256, b256, keccak256};
+use plasma_merkle::keccak::{Messages, keccak256_each};
 use serde_json::{Value, json};
 
 use crate::transaction::{OUTPUT_TYPE_PAYMENT, Output, TX_TYPE_PAYMENT, Transaction};
@@ -68,13 +69,18 @@ impl Domain {
 
 /// `hashStruct(output)`.
 pub fn output_hash(output: &Output) -> B256 {
+    keccak256(output_preimage(output))
+}
+
+/// What `hashStruct(output)` hashes: its type hash and its four fields.
+fn output_preimage(output: &Output) -> [u8; 5 * 32] {
     let mut buf = [0u8; 5 * 32];
     buf[..32].copy_from_slice(OUTPUT_TYPEHASH.as_slice());
     buf[32..64].copy_from_slice(&U256::from(OUTPUT_TYPE_PAYMENT).to_be_bytes::<32>());
     buf[76..96].copy_from_slice(output.owner.as_slice());
     buf[108..128].copy_from_slice(output.token.as_slice());
     buf[128..].copy_from_slice(&output.amount.to_be_bytes::<32>());
-    keccak256(buf)
+    buf
 }
 
 /// `hashStruct(transaction)`.
@@ -88,24 +94,114 @@ pub fn struct_hash(tx: &Transaction) -> B256 {
     for output in &tx.outputs {
         outputs.update(output_hash(output));
     }
+    keccak256(struct_preimage(
+        &inputs.finalize(),
+        &outputs.finalize(),
+        &tx.metadata,
+    ))
+}
+
+/// What `hashStruct(transaction)` hashes, from the hashes of its two arrays.
+fn struct_preimage(inputs: &B256, outputs: &B256, metadata: &B256) -> [u8; 5 * 32] {
     let mut buf = [0u8; 5 * 32];
     buf[..32].copy_from_slice(TRANSACTION_TYPEHASH.as_slice());
     buf[32..64].copy_from_slice(&U256::from(TX_TYPE_PAYMENT).to_be_bytes::<32>());
-    buf[64..96].copy_from_slice(inputs.finalize().as_slice());
-    buf[96..128].copy_from_slice(outputs.finalize().as_slice());
-    buf[128..].copy_from_slice(tx.metadata.as_slice());
-    keccak256(buf)
+    buf[64..96].copy_from_slice(inputs.as_slice());
+    buf[96..128].copy_from_slice(outputs.as_slice());
+    buf[128..].copy_from_slice(metadata.as_slice());
+    buf
 }
 
 /// The digest each input owner signs: `keccak256(0x19 ‖ 0x01 ‖ domainSeparator ‖
 /// hashStruct(tx))`.
 pub fn signing_hash(tx: &Transaction, domain_separator: &B256) -> B256 {
+    keccak256(digest_preimage(domain_separator, &struct_hash(tx)))
+}
+
+/// What the signing digest hashes: `0x19 ‖ 0x01 ‖ domainSeparator ‖ hashStruct(tx)`.
+fn digest_preimage(domain_separator: &B256, struct_hash: &B256) -> [u8; 66] {
     let mut buf = [0u8; 66];
     buf[0] = 0x19;
     buf[1] = 0x01;
     buf[2..34].copy_from_slice(domain_separator.as_slice());
-    buf[34..].copy_from_slice(struct_hash(tx).as_slice());
-    keccak256(buf)
+    buf[34..].copy_from_slice(struct_hash.as_slice());
+    buf
+}
+
+/// [`signing_hash`] of each of `txs`, in order: the same digests, with the keccak work of all
+/// of them done together ([`plasma_merkle::keccak`], eight hashes at once where the CPU has
+/// AVX-512) — for a block's thousands of transactions about twice as fast as one by one.
+pub fn signing_hashes(txs: &[&Transaction], domain_separator: &B256) -> Vec<B256> {
+    // Every output's struct hash.
+    let outputs: Vec<[u8; 5 * 32]> = txs
+        .iter()
+        .flat_map(|tx| tx.outputs.iter().map(output_preimage))
+        .collect();
+    let output_hashes = keccak256_each(outputs.as_slice());
+    // Each transaction's two arrays: its inputs' positions and its outputs' struct hashes.
+    let inputs: Vec<B256> = txs
+        .iter()
+        .flat_map(|tx| tx.inputs.iter().map(|i| B256::from(i.to_u256())))
+        .collect();
+    let input_arrays = keccak256_each(&Arrays::new(&inputs, txs.iter().map(|tx| tx.inputs.len())));
+    let output_arrays = keccak256_each(&Arrays::new(
+        &output_hashes,
+        txs.iter().map(|tx| tx.outputs.len()),
+    ));
+    let structs: Vec<[u8; 5 * 32]> = txs
+        .iter()
+        .zip(input_arrays.iter().zip(&output_arrays))
+        .map(|(tx, (inputs, outputs))| struct_preimage(inputs, outputs, &tx.metadata))
+        .collect();
+    let digests: Vec<[u8; 66]> = keccak256_each(structs.as_slice())
+        .iter()
+        .map(|hash| digest_preimage(domain_separator, hash))
+        .collect();
+    keccak256_each(digests.as_slice())
+}
+
+/// Arrays of hashes cut from one list: array `i` is the next `lens[i]` hashes, as the bytes
+/// EIP-712 hashes an array of 32-byte members by.
+struct Arrays<'a> {
+    hashes: &'a [B256],
+    /// Where each array starts in `hashes`, and one past the last's end.
+    starts: Vec<usize>,
+}
+
+impl<'a> Arrays<'a> {
+    fn new(hashes: &'a [B256], lens: impl Iterator<Item = usize>) -> Self {
+        let mut starts = vec![0];
+        let mut end = 0;
+        for len in lens {
+            end += len;
+            starts.push(end);
+        }
+        Self { hashes, starts }
+    }
+}
+
+impl Messages for Arrays<'_> {
+    fn count(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn len_of(&self, index: usize) -> usize {
+        32 * (self.starts[index + 1] - self.starts[index])
+    }
+
+    fn copy(&self, index: usize, start: usize, out: &mut [u8]) {
+        let members = &self.hashes[self.starts[index]..self.starts[index + 1]];
+        let mut at = start;
+        let mut written = 0;
+        while written < out.len() {
+            let member = members[at / 32].as_slice();
+            let from = at % 32;
+            let take = (32 - from).min(out.len() - written);
+            out[written..written + take].copy_from_slice(&member[from..from + take]);
+            written += take;
+            at += take;
+        }
+    }
 }
 
 /// The transaction as `eth_signTypedData_v4` JSON (`types`, `primaryType`, `domain`,

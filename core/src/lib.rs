@@ -74,5 +74,5 @@ pub use transaction::{ETH, FormError, MAX_INPUTS, MAX_OUTPUTS, Output, Transacti
 pub use utxo::{UtxoPos, UtxoPosError};
 pub use validation::{
     CheckError, InputError, OutputError, Rules, UtxoState, UtxoView, Validated, ValidationError,
-    fee, recover_signers, validate, validate_recovered,
+    fee, recover_signers, recover_signers_each, validate, validate_recovered,
 };

@@ -1,12 +1,15 @@
-//! Criterion benchmarks of the tree: a full 65,536-leaf root, all its proofs, one verification.
+//! Criterion benchmarks of the tree: a full 65,536-leaf root, all its proofs, one verification;
+//! and of many keccak hashes at once against the same hashes one by one.
 //! Run with `cargo bench -p plasma-merkle`; figures are recorded in `docs/PERFORMANCE.md`.
 
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
+use alloy_primitives::keccak256;
 use alloy_primitives::{B256, U256};
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use plasma_merkle::keccak::keccak256_each;
 use plasma_merkle::{MAX_LEAVES, MerkleTree, leaf_hash, node_hash, verify};
 
 fn full_leaves() -> Vec<B256> {
@@ -63,6 +66,30 @@ fn benches(c: &mut Criterion) {
     });
     group.bench_function("leaf_hash_32_bytes", |b| {
         b.iter(|| leaf_hash(black_box(left.as_slice())))
+    });
+    group.finish();
+
+    // Many independent hashes (a block's EIP-712 structs, leaves, nodes): eight lanes of
+    // AVX-512 at once where the CPU has it, beside the same hashes one by one.
+    let messages: Vec<[u8; 160]> = (0..4096u32)
+        .map(|i| {
+            let mut m = [0u8; 160];
+            m[..4].copy_from_slice(&i.to_le_bytes());
+            m
+        })
+        .collect();
+    let mut group = c.benchmark_group("keccak");
+    group.throughput(Throughput::Elements(messages.len() as u64));
+    group.bench_function("4096_messages_of_160_bytes_batched", |b| {
+        b.iter(|| keccak256_each(black_box(messages.as_slice())))
+    });
+    group.bench_function("4096_messages_of_160_bytes_one_by_one", |b| {
+        b.iter(|| {
+            black_box(&messages)
+                .iter()
+                .map(keccak256)
+                .collect::<Vec<B256>>()
+        })
     });
     group.finish();
 }

@@ -39,6 +39,10 @@
 
 use alloy_primitives::{B256, Keccak256, b256, keccak256};
 
+pub mod keccak;
+
+use keccak::{Messages, Prefixed, keccak256_each};
+
 /// Depth of the tree: the number of siblings in a proof.
 pub const DEPTH: usize = 16;
 
@@ -231,8 +235,7 @@ impl MerkleTree {
                 levels: parallel::levels_of_leaves(&leaves),
             });
         }
-        let hashes = leaves.iter().map(|leaf| leaf_hash(leaf.as_ref())).collect();
-        Self::from_leaf_hashes(hashes)
+        Self::from_leaf_hashes(leaf_hashes(&leaves))
     }
 
     /// Builds the tree from leaf hashes (already `keccak256(0x00 ‖ data)`), in index order.
@@ -316,14 +319,42 @@ impl MerkleTree {
 
 /// Hashes one level into the next; an odd last node pairs with the empty subtree of its height.
 fn hash_level(level: &[B256], zero: &B256) -> Vec<B256> {
-    level
-        .chunks(2)
-        .map(|pair| match pair {
-            [left, right] => node_hash(left, right),
-            [left] => node_hash(left, zero),
-            _ => unreachable!("chunks of two"),
-        })
-        .collect()
+    keccak256_each(&Pairs { level, zero })
+}
+
+/// The node pre-images of one level: `0x01 ‖ left ‖ right` for each pair of hashes, the odd last
+/// one with `zero` on its right.
+struct Pairs<'a> {
+    level: &'a [B256],
+    zero: &'a B256,
+}
+
+impl Messages for Pairs<'_> {
+    fn count(&self) -> usize {
+        self.level.len().div_ceil(2)
+    }
+
+    fn len_of(&self, _: usize) -> usize {
+        65
+    }
+
+    fn copy(&self, index: usize, start: usize, out: &mut [u8]) {
+        let left = &self.level[2 * index];
+        let right = self.level.get(2 * index + 1).unwrap_or(self.zero);
+        let mut buf = [0u8; 65];
+        buf[0] = NODE_PREFIX;
+        buf[1..33].copy_from_slice(left.as_slice());
+        buf[33..].copy_from_slice(right.as_slice());
+        out.copy_from_slice(&buf[start..start + out.len()]);
+    }
+}
+
+/// The leaf hash of each of `leaves`, in order (see [`leaf_hash`]).
+pub fn leaf_hashes<L: AsRef<[u8]>>(leaves: &[L]) -> Vec<B256> {
+    keccak256_each(&Prefixed {
+        prefix: LEAF_PREFIX,
+        data: leaves,
+    })
 }
 
 /// Completes `levels` (whose last entry is the level at `height`) up to the root.
@@ -349,7 +380,7 @@ const PARALLEL_MIN: usize = 2048;
 mod parallel {
     use rayon::prelude::*;
 
-    use super::{B256, hash_level, leaf_hash, levels_above};
+    use super::{B256, hash_level, leaf_hashes, levels_above};
     use crate::ZERO_HASHES;
 
     const SUBTREE_HEIGHT: usize = 10;
@@ -378,7 +409,7 @@ mod parallel {
         join(
             leaves
                 .par_chunks(SUBTREE)
-                .map(|chunk| subtree(chunk.iter().map(|l| leaf_hash(l.as_ref())).collect()))
+                .map(|chunk| subtree(leaf_hashes(chunk)))
                 .collect(),
         )
     }

@@ -2,7 +2,7 @@
 
 use alloy_primitives::{Address, U256, address};
 use alloy_sol_types::{SolStruct, eip712_domain};
-use plasma_core::eip712::{output_hash, struct_hash};
+use plasma_core::eip712::{output_hash, signing_hashes, struct_hash};
 use plasma_core::{Domain, SignedTransaction, Transaction};
 use proptest::prelude::*;
 
@@ -60,5 +60,22 @@ fn a_signature_for_another_chain_or_contract_recovers_to_someone_else() {
     ] {
         let digest = tx.signing_hash(&other.separator());
         assert_ne!(signature.recover(&digest), Ok(alice.address()), "{other:?}");
+    }
+}
+
+proptest! {
+    /// The digests of many transactions hashed together are each one's digest: any mix of
+    /// input and output counts (inputs may be empty, as in a deposit), any batch size across
+    /// the eight-lane groups and the one-by-one tail.
+    #[test]
+    fn digests_hashed_together_are_each_ones_digest(
+        txs in prop::collection::vec(transaction(), 0..40),
+        separator in any::<[u8; 32]>(),
+    ) {
+        let separator = alloy_primitives::B256::from(separator);
+        let refs: Vec<&Transaction> = txs.iter().collect();
+        let together = signing_hashes(&refs, &separator);
+        let one_by_one: Vec<_> = txs.iter().map(|tx| tx.signing_hash(&separator)).collect();
+        prop_assert_eq!(together, one_by_one);
     }
 }

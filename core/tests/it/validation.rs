@@ -521,6 +521,15 @@ proptest! {
         let ahead = plasma_core::validate_recovered(&tx, &view, &rules, &recovered)
             .map_err(CheckError::into_invalid);
         prop_assert_eq!(own, ahead);
+        // Nor does recovering many together (eight digests at a time, and a tail): a batch of
+        // nine holding this one among others recovers it to the same signers.
+        let mut batch: Vec<SignedTransaction> = (0..8)
+            .map(|i| signed(Transaction::payment(vec![pos(1000, i, 0)], vec![out(key(1).address(), ETH, i + 1)]), &key(1)))
+            .collect();
+        batch.insert(5, tx.clone());
+        let together = plasma_core::recover_signers_each(&batch, &rules);
+        prop_assert_eq!(&together[5], &recovered);
+        prop_assert_eq!(&together[0], &vec![Ok(key(1).address())]);
     }
 
     /// A spend of owned coins into any split that leaves a fee is valid, and its fee is the
