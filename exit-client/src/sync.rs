@@ -345,7 +345,7 @@ impl<'a> Syncer<'a> {
                         reason: e.to_string(),
                     })?
                     .as_u64();
-                staged.put_transaction(position, tx.bytes());
+                staged.put_transaction(position, tx.bytes().clone());
                 for (input_index, (&input, signature)) in
                     tx.tx().inputs.iter().zip(tx.signatures()).enumerate()
                 {
