@@ -302,7 +302,7 @@ impl<'a> Syncer<'a> {
         } = prepared;
         let blknum = commitment.blknum;
         let is_deposit = commitment.deposit.is_some();
-        let mut staged = Staged::new(self.store);
+        let mut staged = Staged::with_capacity(self.store, batch_bytes(&block));
         if !is_deposit {
             // Every input read in one batch, not one lookup per transaction.
             staged.prefetch(
@@ -388,6 +388,26 @@ impl<'a> Syncer<'a> {
         staged.write()?;
         Ok((block.transactions.len() as u64, new_coins))
     }
+}
+
+/// About how many bytes the write of `block` takes: each transaction's bytes, a record per
+/// input and output, its leaf, and the keys and framing of each (a slight overestimate).
+fn batch_bytes(block: &Block) -> usize {
+    /// A key, a record's length prefixes and tag, a column id.
+    const FRAMING: usize = 8 + 4 + 2;
+    /// The longest output record: a spend (position, input index, signature).
+    const RECORD: usize = 1 + 8 + 1 + 65;
+    let records: usize = block
+        .transactions
+        .iter()
+        .map(|tx| {
+            tx.bytes().len()
+                + FRAMING
+                + 32
+                + (tx.tx().inputs.len() + tx.tx().outputs.len()) * (RECORD + FRAMING)
+        })
+        .sum();
+    records + 4096
 }
 
 /// Transactions whose leaves and signing digests are hashed together (eight at a time where

@@ -396,6 +396,15 @@ impl Drop for ClientStore {
 #[derive(Default)]
 pub struct Batch(WriteBatch);
 
+impl Batch {
+    /// An empty batch with room for about `bytes` of keys and values: a batch that grows by
+    /// doubling copies itself over and over, into pages the kernel zeroes first each time (a
+    /// full block's is about 30 MB).
+    pub fn with_capacity(bytes: usize) -> Self {
+        Self(WriteBatch::with_capacity_bytes(bytes))
+    }
+}
+
 fn decode<T: DeserializeOwned>(cf: &str, key: &[u8], value: &[u8]) -> Result<T> {
     serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
         key: format!("{cf}/{}", alloy::primitives::hex::encode(key)),
@@ -909,13 +918,13 @@ pub struct Staged<'a> {
     store: &'a ClientStore,
     batch: Batch,
     /// Outputs added (`Some`) or spent (`None`) in this batch.
-    utxos: HashMap<UtxoPos, Option<Output>>,
+    utxos: FastMap<UtxoPos, Option<Output>>,
     /// The output records and transactions written, in the order written; put into the batch
     /// in key order by [`write`](Self::write).
     chain: ChainWrites,
     /// Outputs read ahead from the store ([`prefetch`](Self::prefetch)), as they stood before
     /// this batch.
-    prefetched: HashMap<UtxoPos, UtxoState>,
+    prefetched: FastMap<UtxoPos, UtxoState>,
     coins: HashMap<UtxoPos, Coin>,
     exits: HashMap<UtxoPos, ExitRecord>,
     in_flight_exits: HashMap<B256, InFlightExitRecord>,
@@ -924,12 +933,21 @@ pub struct Staged<'a> {
 impl<'a> Staged<'a> {
     /// An empty batch over `store`.
     pub fn new(store: &'a ClientStore) -> Self {
+        Self::with_batch(store, Batch::default())
+    }
+
+    /// An empty batch over `store`, with room for about `bytes` (see [`Batch::with_capacity`]).
+    pub fn with_capacity(store: &'a ClientStore, bytes: usize) -> Self {
+        Self::with_batch(store, Batch::with_capacity(bytes))
+    }
+
+    fn with_batch(store: &'a ClientStore, batch: Batch) -> Self {
         Self {
             store,
-            batch: Batch::default(),
-            utxos: HashMap::new(),
+            batch,
+            utxos: FastMap::default(),
             chain: ChainWrites::default(),
-            prefetched: HashMap::new(),
+            prefetched: FastMap::default(),
             coins: HashMap::new(),
             exits: HashMap::new(),
             in_flight_exits: HashMap::new(),
@@ -1007,6 +1025,7 @@ impl<'a> Staged<'a> {
         wanted.sort_unstable();
         wanted.dedup();
         let states = self.store.utxo_states(&wanted)?;
+        self.prefetched.reserve(wanted.len());
         self.prefetched.extend(wanted.into_iter().zip(states));
         Ok(())
     }
@@ -1052,6 +1071,10 @@ impl<'a> Staged<'a> {
         store.write(batch)
     }
 }
+
+/// A map keyed by position with a fast hash (foldhash, seeded per process): a block's replay
+/// looks up and inserts each of its outputs several times.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The chain's records a [`Staged`] batch writes: output records and transactions, by position.
 #[derive(Default)]
