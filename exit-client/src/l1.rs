@@ -41,6 +41,18 @@ pub enum L1Error {
         /// The contract's error, when the node can trace the transaction.
         reason: String,
     },
+    /// No contract is deployed at the root contract's address on this chain.
+    #[error(
+        "no contract at {address} on L1 chain {chain_id} ({url}): check --root-chain (scripts/devnet prints it) and --l1-rpc"
+    )]
+    NoContract {
+        /// The address given.
+        address: Address,
+        /// The chain asked.
+        chain_id: u64,
+        /// The endpoint.
+        url: String,
+    },
     /// The root contract's events could not be read (RPC failure, or a log that does not
     /// decode).
     #[error("reading the root contract's events from {url}: {source}")]
@@ -120,6 +132,25 @@ impl L1 {
     /// The chain id.
     pub async fn chain_id(&self) -> Result<u64> {
         self.provider.get_chain_id().await.map_err(|e| self.rpc(e))
+    }
+
+    /// Checks that the root contract's address holds code on chain `chain_id`: an address
+    /// without it (a typo, another chain, a node restarted empty) would read as a contract
+    /// with no blocks, no deposits and no exits.
+    pub async fn check_contract(&self, chain_id: u64) -> Result<()> {
+        let code = self
+            .provider
+            .get_code_at(self.address())
+            .await
+            .map_err(|e| self.rpc(e))?;
+        if code.is_empty() {
+            return Err(L1Error::NoContract {
+                address: self.address(),
+                chain_id,
+                url: self.url.clone(),
+            });
+        }
+        Ok(())
     }
 
     /// The latest L1 block number.

@@ -10,11 +10,13 @@
 //! raises (and acts on) the events of a misbehaving operator or user.
 //!
 //! [`payment`] builds payments from the user's coins and waits until a sent one is verified;
-//! [`tokens`] shows amounts in the units people type.
+//! [`tokens`] shows amounts in the units people type, and [`amount`] and [`address`] read what
+//! they type.
 //!
 //! The `plasma` binary is the command-line face of this library: one file per command in
 //! `src/cli/cmd/`, with its settings and output layer beside them.
 
+pub mod address;
 pub mod amount;
 pub mod in_flight;
 pub mod l1;

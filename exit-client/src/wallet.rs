@@ -35,6 +35,19 @@ pub enum WalletError {
     /// Keystore encryption failed.
     #[error("keystore: {0}")]
     Keystore(String),
+    /// The keystore's plaintext `address` is not the address of the key it holds: the file
+    /// was edited or is damaged, and `wallet list` and `--from` would name the wrong key.
+    #[error(
+        "key '{name}': its keystore says address {recorded} but holds the key of {actual}; the file was edited or damaged, so it is not used (restore it, or import the key again)"
+    )]
+    AddressMismatch {
+        /// The key's name.
+        name: String,
+        /// The address the file records.
+        recorded: Address,
+        /// The address of the key it holds.
+        actual: Address,
+    },
 }
 
 /// A key in the wallet: its name (the keystore's file name) and address.
@@ -63,11 +76,17 @@ impl Wallet {
         &self.dir
     }
 
+    /// Creates the wallet folder, readable by its owner only (as geth's keystore folder).
     fn create_dir(&self) -> Result<(), WalletError> {
+        let fresh = !self.dir.exists();
         std::fs::create_dir_all(&self.dir).map_err(|source| WalletError::Io {
             path: self.dir.clone(),
             source,
-        })
+        })?;
+        if fresh {
+            owner_only(&self.dir, 0o700)?;
+        }
+        Ok(())
     }
 
     fn check_new_name(&self, name: &str) -> Result<(), WalletError> {
@@ -122,9 +141,10 @@ impl Wallet {
         self.create_dir()?;
         let target = self.dir.join(name);
         std::fs::copy(keystore, &target).map_err(|source| WalletError::Io {
-            path: target,
+            path: target.clone(),
             source,
         })?;
+        owner_only(&target, 0o600)?;
         Ok(KeyInfo {
             name: name.to_owned(),
             address: Some(signer.address()),
@@ -157,6 +177,7 @@ impl Wallet {
             serde_json::from_str(&text).map_err(|e| WalletError::Keystore(e.to_string()))?;
         json["address"] = alloy::primitives::hex::encode(signer.address()).into();
         std::fs::write(&path, json.to_string()).map_err(io)?;
+        owner_only(&path, 0o600)?;
         Ok(KeyInfo {
             name: name.to_owned(),
             address: Some(signer.address()),
@@ -192,11 +213,21 @@ impl Wallet {
         Ok(self.list()?.into_iter().filter_map(|k| k.address).collect())
     }
 
-    /// Decrypts the key named `key` (or whose address is `key`) with `password`.
+    /// Decrypts the key named `key` (or whose address is `key`) with `password`. A keystore
+    /// whose recorded address is not its key's is refused: the address is what `--from` and
+    /// `wallet list` go by.
     pub fn unlock(&self, key: &str, password: &str) -> Result<PrivateKeySigner, WalletError> {
         let info = self.find(key)?;
-        PrivateKeySigner::decrypt_keystore(self.dir.join(&info.name), password)
-            .map_err(|_| WalletError::WrongPassword(info.name.clone()))
+        let signer = PrivateKeySigner::decrypt_keystore(self.dir.join(&info.name), password)
+            .map_err(|_| WalletError::WrongPassword(info.name.clone()))?;
+        match info.address {
+            Some(recorded) if recorded != signer.address() => Err(WalletError::AddressMismatch {
+                name: info.name,
+                recorded,
+                actual: signer.address(),
+            }),
+            _ => Ok(signer),
+        }
     }
 
     /// The key named `key`, or whose address is `key`.
@@ -207,6 +238,25 @@ impl Wallet {
             .find(|k| k.name == key || (by_address.is_some() && k.address == by_address))
             .ok_or_else(|| WalletError::NotFound(key.to_owned(), self.dir.clone()))
     }
+}
+
+/// Makes `path` readable and writable by its owner only (`mode`: 0o600 for a keystore, 0o700
+/// for the folder), as geth does: a keystore is encrypted, but a weak password is then only a
+/// risk to whoever can read the file.
+fn owner_only(path: &Path, mode: u32) -> Result<(), WalletError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(
+            |source| WalletError::Io {
+                path: path.to_owned(),
+                source,
+            },
+        )?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// The `address` field of a keystore file, if it has one.
@@ -292,6 +342,62 @@ mod tests {
         assert_eq!(
             wallet.unlock("k", "pw").unwrap().address(),
             made.address.unwrap()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keystores_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let wallet = Wallet::new(dir.path().join("keys"));
+        wallet.create("alice", "pw").unwrap();
+        wallet
+            .import_private_key("bob", &"11".repeat(32), "pw")
+            .unwrap();
+        let source = Wallet::new(dir.path().join("elsewhere"));
+        source.create("k", "pw").unwrap();
+        let copied = dir.path().join("elsewhere").join("k");
+        std::fs::set_permissions(&copied, std::fs::Permissions::from_mode(0o644)).unwrap();
+        wallet.import_keystore("carol", &copied, "pw").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        for name in ["alice", "bob", "carol"] {
+            assert_eq!(mode(&wallet.dir().join(name)), 0o600, "{name}");
+        }
+        assert_eq!(mode(wallet.dir()), 0o700);
+    }
+
+    #[test]
+    fn a_keystore_whose_recorded_address_was_edited_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let wallet = Wallet::new(dir.path());
+        let alice = wallet.create("alice", "pw").unwrap();
+        let bob = wallet.create("bob", "pw").unwrap();
+        // Alice's file now claims Bob's address.
+        let path = dir.path().join("alice");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        json["address"] = alloy::primitives::hex::encode(bob.address.unwrap()).into();
+        std::fs::write(&path, json.to_string()).unwrap();
+        let refused = |key: &str| match wallet.unlock(key, "pw") {
+            Err(WalletError::AddressMismatch {
+                name,
+                recorded,
+                actual,
+            }) => {
+                assert_eq!(name, "alice");
+                assert_eq!(Some(recorded), bob.address);
+                assert_eq!(Some(actual), alice.address);
+            }
+            other => panic!("{key}: {other:?}"),
+        };
+        refused("alice");
+        // Bob's address names Alice's edited file first: refused, not Alice's key handed out
+        // as Bob's.
+        refused(&bob.address.unwrap().to_string());
+        assert_eq!(
+            Some(wallet.unlock("bob", "pw").unwrap().address()),
+            bob.address
         );
     }
 }

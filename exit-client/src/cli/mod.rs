@@ -13,6 +13,12 @@ use plasma_client::amount::{parse_eth, parse_token};
 
 use settings::{Global, Session, Settings};
 
+/// An address argument (`--token`, `--root-chain`): 0x and 40 hex digits, in one case or with a
+/// valid EIP-55 checksum.
+pub(crate) fn address_arg(text: &str) -> Result<Address, String> {
+    plasma_client::address::parse_address(text).map_err(|e| e.to_string())
+}
+
 /// The plasma child chain, from the user's side: deposit, pay, verify, exit, challenge.
 ///
 /// Every command that reads the chain verifies what the operator serves against the roots on

@@ -40,7 +40,7 @@ pub(crate) struct Global {
     #[arg(long, env = "PLASMA_L1_RPC", global = true)]
     l1_rpc: Option<String>,
     /// The root contract's address on L1.
-    #[arg(long, env = "PLASMA_ROOT_CHAIN", global = true)]
+    #[arg(long, env = "PLASMA_ROOT_CHAIN", global = true, value_parser = crate::cli::address_arg)]
     root_chain: Option<Address>,
     /// Which key to use: a key name or address from `plasma wallet list` [default: the only key].
     #[arg(long, env = "PLASMA_FROM", global = true)]
@@ -59,7 +59,8 @@ pub(crate) struct Global {
 struct FileConfig {
     operator: Option<String>,
     l1_rpc: Option<String>,
-    root_chain: Option<Address>,
+    /// Read with the same checks as `--root-chain` (EIP-55 when mixed case).
+    root_chain: Option<String>,
     from: Option<String>,
 }
 
@@ -100,6 +101,12 @@ impl Settings {
             }
         }
         .unwrap_or_default();
+        let file_root_chain = file
+            .root_chain
+            .as_deref()
+            .map(plasma_client::address::parse_address)
+            .transpose()
+            .wrap_err("root_chain in the config file")?;
         Ok(Self {
             operator: global
                 .operator
@@ -109,7 +116,7 @@ impl Settings {
                 .l1_rpc
                 .or(file.l1_rpc)
                 .unwrap_or_else(|| DEFAULT_L1_RPC.to_owned()),
-            root_chain: global.root_chain.or(file.root_chain),
+            root_chain: global.root_chain.or(file_root_chain),
             from: global.from.or(file.from),
             password_file: global.password_file,
             json: global.json,
@@ -176,6 +183,8 @@ impl Settings {
         };
         let l1 = L1::new(&self.l1_rpc, provider, root_chain);
         let chain_id = l1.chain_id().await?;
+        // Before any folder is made for it: an address without the contract is a mistake.
+        l1.check_contract(chain_id).await?;
         let folder = self.data_dir.join(format!("chain-{chain_id}-{root_chain}"));
         std::fs::create_dir_all(&folder)
             .wrap_err_with(|| format!("creating {}", folder.display()))?;

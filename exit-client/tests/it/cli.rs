@@ -123,6 +123,56 @@ fn bad_addresses_and_amounts_are_refused_before_anything_happens() {
         stderr(&bad_to)
     );
 
+    // A mixed-case address must carry its EIP-55 checksum: one letter's case flipped is a typo.
+    let flipped = "0x5FbDB2315678afecb367f032d93F642f64180aA3";
+    let bad_root = plasma(dir.path(), &["--root-chain", flipped, "sync"], &[]);
+    assert_eq!(bad_root.status.code(), Some(2), "{}", stderr(&bad_root));
+    assert!(
+        stderr(&bad_root).contains("EIP-55"),
+        "{}",
+        stderr(&bad_root)
+    );
+    let mut args = chain.to_vec();
+    args.extend(["deposit", "--token", flipped, "1"]);
+    let bad_token = plasma(dir.path(), &args, &pw);
+    assert_eq!(bad_token.status.code(), Some(2), "{}", stderr(&bad_token));
+    assert!(
+        stderr(&bad_token).contains("EIP-55"),
+        "{}",
+        stderr(&bad_token)
+    );
+    for (to, complaint) in [
+        ("0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d35A", "EIP-55"),
+        ("0x0000000000000000000000000000000000000000", "zero address"),
+    ] {
+        let mut args = chain.to_vec();
+        args.extend(["send", to, "1eth"]);
+        let refused = plasma(dir.path(), &args, &pw);
+        assert_eq!(refused.status.code(), Some(1), "{to}");
+        assert!(
+            stderr(&refused).contains(complaint),
+            "{to}: {}",
+            stderr(&refused)
+        );
+    }
+    // All lower case skips the check (nothing to check it against) and is read.
+    let lower = plasma(
+        dir.path(),
+        &[
+            "--root-chain",
+            &flipped.to_lowercase(),
+            "--l1-rpc",
+            "http://127.0.0.1:9",
+            "sync",
+        ],
+        &[],
+    );
+    assert!(
+        stderr(&lower).contains("L1 RPC at http://127.0.0.1:9 failed"),
+        "{}",
+        stderr(&lower)
+    );
+
     // Amounts are checked before anything connects.
     for (amount, complaint) in [
         (
@@ -189,4 +239,33 @@ fn help_explains_every_command() {
     ] {
         assert!(text.contains(command), "--help lacks {command}");
     }
+}
+
+/// A `--root-chain` address that holds no contract on the L1 asked (a typo, another chain, a
+/// node restarted empty) is an error, not an empty chain with a balance of 0; no folder is made
+/// for it.
+#[test]
+fn a_root_chain_without_the_contract_is_an_error() {
+    let anvil = plasma_contracts::test_utils::spawn_anvil();
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = "0x00000000000000000000000000000000000000c0";
+    let output = plasma(
+        dir.path(),
+        &[
+            "--l1-rpc",
+            &anvil.endpoint(),
+            "--root-chain",
+            nowhere,
+            "--json",
+            "status",
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let text = stderr(&output);
+    assert!(
+        text.contains("no contract at") && text.contains("--root-chain"),
+        "{text}"
+    );
+    assert_eq!(files(dir.path()), Vec::<String>::new());
 }

@@ -13,7 +13,7 @@ pub(crate) struct Args {
     /// Amount: `0.5eth`, `250000gwei`, `1000wei`; with --token, in token units (`12.5`).
     amount: String,
     /// ERC20 token address (default: ETH).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::address_arg)]
     token: Option<Address>,
 }
 

@@ -12,7 +12,7 @@ use crate::cli::settings::Settings;
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
     /// Token queue to process (default: ETH).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::address_arg)]
     token: Option<Address>,
     /// Most exits to process in one transaction.
     #[arg(long, default_value_t = 20)]

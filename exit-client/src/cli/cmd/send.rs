@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
-use eyre::eyre;
+use eyre::{bail, eyre};
 use plasma_api::TxStatus;
 use plasma_client::amount::{AmountError, parse_eth};
 use plasma_client::payment::{
@@ -28,7 +28,7 @@ pub(crate) struct Args {
     /// Amount: `0.5eth` etc.; with --token, in token units.
     amount: String,
     /// ERC20 token address (default: ETH).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::address_arg)]
     token: Option<Address>,
     /// Fee paid to the operator, in ETH units (`0.0001eth`, `1000gwei`).
     #[arg(long, default_value = "0wei")]
@@ -50,12 +50,10 @@ fn parse_fee(text: &str) -> eyre::Result<U256> {
 
 impl Args {
     pub(crate) async fn run(self, settings: &Settings) -> eyre::Result<()> {
-        let to: Address = self.to.parse().map_err(|_| {
-            eyre!(
-                "'{}' is not an address: use 0x followed by 40 hex digits",
-                self.to
-            )
-        })?;
+        let to = plasma_client::address::parse_address(&self.to)?;
+        if to == Address::ZERO {
+            bail!("the zero address is no one's: a payment to it could never be spent or exited");
+        }
         let parsed = Amount::parse(self.token, &self.amount)?;
         let fee = parse_fee(&self.fee)?;
         let signer = settings.signer()?;
