@@ -64,6 +64,19 @@ pub enum L1Error {
     },
 }
 
+/// Gas a `processExits` transaction reserves besides its exits.
+const PROCESS_BASE_GAS: u64 = 100_000;
+
+/// Gas a `processExits` transaction reserves for each exit of `token`: the payout the contract
+/// requires room for (an ERC20 transfer costs more than an ETH one).
+fn process_gas_per_exit(token: Address) -> u64 {
+    if token == plasma_core::ETH {
+        80_000
+    } else {
+        200_000
+    }
+}
+
 /// Result alias of L1 calls.
 pub type Result<T, E = L1Error> = core::result::Result<T, E>;
 
@@ -319,6 +332,19 @@ impl L1 {
             .await
     }
 
+    /// The most exits of `token` one `processExits` transaction can be given: what the gas
+    /// it reserves for them fits in the latest L1 block's gas limit.
+    pub async fn exits_per_transaction(&self, token: Address) -> Result<u64> {
+        let block = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(|e| self.rpc(e))?
+            .ok_or_else(|| self.rpc("the latest block is missing"))?;
+        let room = block.header.gas_limit.saturating_sub(PROCESS_BASE_GAS);
+        Ok((room / process_gas_per_exit(token)).max(1))
+    }
+
     /// Processes up to `max` exits of `token`, from `from`.
     pub async fn process_exits(
         &self,
@@ -333,12 +359,8 @@ impl L1 {
         // The estimate reflects the queue at the estimating block: an exit that becomes
         // processable in the block that mines the call is not in it (a real revert seen in the
         // end-to-end tests). Reserve each exit's payout, as the contract requires, on top.
-        let per_exit: u64 = if token == plasma_core::ETH {
-            80_000
-        } else {
-            200_000
-        };
-        let floor = 100_000u64.saturating_add(max.saturating_mul(per_exit));
+        let floor =
+            PROCESS_BASE_GAS.saturating_add(max.saturating_mul(process_gas_per_exit(token)));
         let gas = self
             .gas_with_margin("processExits", &call)
             .await?

@@ -88,10 +88,29 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     let again = bob.fails(&["challenge", &deposit_coin.to_string()]);
     assert!(again.contains("error"), "{again}");
 
+    // Before the exit period nothing is ready: processing sends nothing and costs no gas.
+    let alice_before = net.l1_balance(alice.address()).await;
+    let early = alice.ok(&["process-exits"]);
+    assert_eq!(early["txHash"], serde_json::Value::Null, "{early}");
+    assert!(early["nextExitableAt"].as_u64().is_some(), "{early}");
+    assert_eq!(net.l1_balance(alice.address()).await, alice_before);
+    let said = alice.run(&["process-exits"]);
+    assert!(
+        String::from_utf8_lossy(&said.stdout).contains("no exit of ETH is ready"),
+        "{said:?}"
+    );
+
     // After the exit period, processing pays Carol her coin and her bond back; Alice gets nothing.
+    // A --max beyond what one L1 block holds is capped, with a line saying so.
     net.pass_exit_period().await;
     let alice_before = net.l1_balance(alice.address()).await;
-    let processed = alice.ok(&["process-exits"]);
+    let output = alice.run(&["--json", "process-exits", "--max", "1000000"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("does not fit in one L1 block"),
+        "{output:?}"
+    );
+    let processed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let alice_gas = net.gas_cost(&processed["txHash"]).await;
     assert_eq!(
         net.l1_balance(carol.address()).await,
@@ -107,6 +126,13 @@ async fn alice_pays_bob_pays_carol_carol_exits_and_a_cheat_is_challenged() {
     assert_eq!(exits["standard"][0]["status"], "finalized", "{exits}");
     assert_eq!(carol.coin_in_state("exited"), carols);
     carol.wait_balance(U256::ZERO).await;
+
+    // The queue is empty now: nothing is sent.
+    let carol_before = net.l1_balance(carol.address()).await;
+    let empty = carol.ok(&["process-exits"]);
+    assert_eq!(empty["txHash"], serde_json::Value::Null, "{empty}");
+    assert_eq!(empty["nextExitableAt"], serde_json::Value::Null, "{empty}");
+    assert_eq!(net.l1_balance(carol.address()).await, carol_before);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,7 +6,7 @@ use plasma_client::tokens::Token;
 use plasma_core::ETH;
 use serde_json::json;
 
-use crate::cli::output::emit;
+use crate::cli::output::{emit, note};
 use crate::cli::settings::Settings;
 
 #[derive(clap::Args, Debug)]
@@ -14,8 +14,8 @@ pub(crate) struct Args {
     /// Token queue to process (default: ETH).
     #[arg(long, value_parser = crate::cli::address_arg)]
     token: Option<Address>,
-    /// Most exits to process in one transaction.
-    #[arg(long, default_value_t = 20)]
+    /// Most exits to process in one transaction (capped to what fits in an L1 block).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     max: u64,
 }
 
@@ -25,13 +25,50 @@ impl Args {
         let session = settings.session(Some(&signer)).await?;
         let token = self.token.unwrap_or(ETH);
         let me = signer.address();
-        let receipt = session.l1.process_exits(me, token, self.max).await?;
+        let name = Token::read(&session.l1, token)
+            .await
+            .map_or_else(|_| token.to_string(), |t| t.symbol);
+        // Nothing is sent when nothing is ready: the call would only burn gas.
+        let (_, now) = session.l1.head().await?;
+        let waiting = match session.l1.queue_top(token).await? {
+            None => Some((
+                None,
+                format!("the exit queue of {name} is empty: nothing to pay, nothing sent"),
+            )),
+            Some((exitable_at, _, _)) if exitable_at > now => Some((
+                Some(exitable_at),
+                format!(
+                    "no exit of {name} is ready: the next one can be paid in {} (at L1 time {exitable_at}); nothing sent",
+                    humantime::format_duration(std::time::Duration::from_secs(exitable_at - now))
+                ),
+            )),
+            Some(_) => None,
+        };
+        if let Some((next, text)) = waiting {
+            emit(
+                settings,
+                json!({"txHash": null, "paid": [], "inFlight": [], "transactions": [], "nextExitableAt": next}),
+                || text,
+            );
+            return Ok(());
+        }
+        let fits = session.l1.exits_per_transaction(token).await?;
+        let max = if self.max > fits {
+            note(&format!(
+                "--max {} does not fit in one L1 block (its gas limit leaves room for {fits} exits of {name}): processing {fits}",
+                self.max
+            ));
+            fits
+        } else {
+            self.max
+        };
+        let receipt = session.l1.process_exits(me, token, max).await?;
         let mut paid = finalized(&receipt);
         // `processExits` stops at an in-flight exit at the top of the queue: process those
         // that are ready (with their data from L1's events), then the standard exits behind.
         let mut in_flight = Vec::new();
         let mut transactions = vec![receipt.transaction_hash];
-        while (in_flight.len() as u64) < self.max {
+        while (in_flight.len() as u64) < max {
             let Some((exitable_at, youngest, true)) = session.l1.queue_top(token).await? else {
                 break;
             };
@@ -47,13 +84,10 @@ impl Args {
             let done = session.l1.process_in_flight_exit(me, token, &exit).await?;
             transactions.push(done.transaction_hash);
             in_flight.push(exit.tx_hash);
-            let more = session.l1.process_exits(me, token, self.max).await?;
+            let more = session.l1.process_exits(me, token, max).await?;
             transactions.push(more.transaction_hash);
             paid.extend(finalized(&more));
         }
-        let name = Token::read(&session.l1, token)
-            .await
-            .map_or_else(|_| token.to_string(), |t| t.symbol);
         emit(
             settings,
             json!({"txHash": receipt.transaction_hash, "gasUsed": receipt.gas_used, "paid": paid, "inFlight": in_flight, "transactions": transactions}),
