@@ -300,16 +300,40 @@ impl L1 {
 
     /// Starts the standard exit of `coin` from its owner, posting `bond`.
     pub async fn start_exit(&self, coin: &Coin, bond: U256) -> Result<TransactionReceipt> {
-        let call = self
-            .contract
+        self.send_with_margin("startStandardExit", self.start_exit_call(coin, bond))
+            .await
+    }
+
+    /// What starting the standard exit of `coin` costs its owner in gas at the current gas
+    /// price, in wei: the gas L1 estimates for it times the price (the bond comes back; the
+    /// gas does not).
+    pub async fn start_exit_cost(&self, coin: &Coin, bond: U256) -> Result<U256> {
+        let gas = self
+            .start_exit_call(coin, bond)
+            .estimate_gas()
+            .await
+            .map_err(|e| contract_error("startStandardExit", &e))?;
+        let price = self
+            .provider
+            .get_gas_price()
+            .await
+            .map_err(|e| self.rpc(e))?;
+        Ok(U256::from(gas) * U256::from(price))
+    }
+
+    fn start_exit_call(
+        &self,
+        coin: &Coin,
+        bond: U256,
+    ) -> alloy::contract::SolCallBuilder<&DynProvider, RootChain::startStandardExitCall> {
+        self.contract
             .startStandardExit(
                 coin.utxo_pos.to_u256(),
                 coin.tx_bytes.clone(),
                 coin.proof.clone(),
             )
             .value(bond)
-            .from(coin.output.owner);
-        self.send_with_margin("startStandardExit", call).await
+            .from(coin.output.owner)
     }
 
     /// Challenges the exit of `utxo_pos` with `spend`, from `from` (who earns the bond).

@@ -275,3 +275,56 @@ async fn a_long_sync_into_a_log_reports_plain_lines() {
     );
     assert_eq!(alice.balance(), eth("0.25"));
 }
+
+/// `exit --all` leaves the ETH coins whose exit costs more gas than they hold (saying so), and
+/// `--include-dust` exits them too; a key holding only dust is told so and nothing is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_all_leaves_dust_coins_unless_asked() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob, carol) = (
+        net.user("alice", 1),
+        net.user("bob", 2),
+        net.user("carol", 3),
+    );
+    alice.ok(&["deposit", "1eth"]);
+    alice.wait_balance(eth("1")).await;
+    alice.ok(&["send", &bob.address().to_string(), "1wei"]);
+    alice.ok(&["send", &bob.address().to_string(), "0.25eth"]);
+    alice.ok(&["send", &carol.address().to_string(), "1wei"]);
+    bob.wait_balance(eth("0.25") + U256::from(1)).await;
+    carol.wait_balance(U256::from(1)).await;
+
+    // Carol holds only dust: nothing is started, and she is told why.
+    let carol_before = net.l1_balance(carol.address()).await;
+    let refused = carol.fails(&["exit", "--all"]);
+    assert!(refused.contains("worth less than the gas"), "{refused}");
+    assert!(refused.contains("--include-dust"), "{refused}");
+    assert_eq!(net.l1_balance(carol.address()).await, carol_before);
+
+    // Bob's 0.25 ETH coin exits; his 1-wei coin is left, with a line saying so.
+    let output = bob.run(&["--json", "exit", "--all"]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not exited (--include-dust"), "{stderr}");
+    let started: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(started.as_array().map(Vec::len), Some(1), "{started}");
+    let coins = bob.coins();
+    let amount_of = |state: &str| {
+        coins
+            .iter()
+            .filter(|c| c["state"] == state)
+            .map(|c| c["amount"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(amount_of("exiting").len(), 1, "{coins:?}");
+    assert_eq!(amount_of("unspent").len(), 1, "{coins:?}");
+
+    // Asked to, he exits the dust coin too.
+    let dust = bob.ok(&["exit", "--all", "--include-dust"]);
+    assert_eq!(dust.as_array().map(Vec::len), Some(1), "{dust}");
+    assert!(
+        bob.coins().iter().all(|c| c["state"] == "exiting"),
+        "{:?}",
+        bob.coins()
+    );
+}

@@ -1,13 +1,14 @@
 //! `plasma exit`: start standard exits on L1 of the chosen key's coins, from the exit data kept
 //! locally (the operator is not needed).
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 use eyre::{bail, eyre};
+use plasma_client::amount::format_eth;
 use plasma_client::in_flight::{
     InFlightExit, in_flight_claim_on, own_piggybacks, without_standard_exits,
 };
 use plasma_client::store::{Coin, CoinState};
-use plasma_core::{Transaction, UtxoPos};
+use plasma_core::{ETH, Transaction, UtxoPos};
 use serde_json::json;
 
 use crate::cli::output::{emit, note, warn};
@@ -17,9 +18,13 @@ use crate::cli::settings::{Session, Settings};
 pub(crate) struct Args {
     /// The coin's position (`plasma utxos` lists them).
     utxo_pos: Option<UtxoPos>,
-    /// Exit every unspent coin of the chosen key.
+    /// Exit every unspent coin of the chosen key, except ETH coins worth less than the gas
+    /// their exit costs at the current L1 gas price (see --include-dust).
     #[arg(long, conflicts_with = "utxo_pos")]
     all: bool,
+    /// With --all, exit dust coins too (their exit costs more gas than they hold).
+    #[arg(long, requires = "all")]
+    include_dust: bool,
     /// Recover the money of a payment that may never show up in a verified block (withheld, or
     /// never included): start its in-flight exit from the data this client kept when it signed
     /// it, or, if it was started already (by the payer, or anyone), claim what the chosen key
@@ -83,6 +88,16 @@ impl Args {
             }
         }
         let (bond, _) = session.l1.exit_params().await?;
+        if self.all && !self.include_dust {
+            let found = coins.len();
+            coins = without_dust(&session, coins, bond).await?;
+            if coins.is_empty() {
+                bail!(
+                    "all {found} unspent coin(s) of {} are worth less than the gas their exits cost now: nothing started (--include-dust exits them anyway)",
+                    signer.address()
+                );
+            }
+        }
         let mut started = Vec::new();
         for coin in coins {
             let receipt = session.l1.start_exit(&coin, bond).await?;
@@ -102,6 +117,28 @@ impl Args {
         });
         Ok(())
     }
+}
+
+/// `coins` without the ETH coins worth no more than the gas of their exit at the current price,
+/// saying which were left. A token coin is always kept: its worth in ETH is not known here.
+async fn without_dust(session: &Session, coins: Vec<Coin>, bond: U256) -> eyre::Result<Vec<Coin>> {
+    let mut kept = Vec::with_capacity(coins.len());
+    for coin in coins {
+        if coin.output.token == ETH {
+            let cost = session.l1.start_exit_cost(&coin, bond).await?;
+            if coin.output.amount <= cost {
+                warn(&format!(
+                    "coin {} holds {} ETH, no more than the {} ETH of gas its exit costs now: not exited (--include-dust exits it anyway)",
+                    coin.utxo_pos,
+                    format_eth(coin.output.amount),
+                    format_eth(cost)
+                ));
+                continue;
+            }
+        }
+        kept.push(coin);
+    }
+    Ok(kept)
 }
 
 /// `bits` without the claims whose output a standard exit already owns (the contract would
