@@ -356,6 +356,35 @@ impl L1 {
             .await
     }
 
+    /// What the contract credited `owner` in `token` instead of paying it (a receiver that
+    /// refused the payout, a token that refused the transfer), waiting for a withdrawal.
+    pub async fn withdrawable(&self, owner: Address, token: Address) -> Result<U256> {
+        self.contract
+            .withdrawable(owner, token)
+            .call()
+            .await
+            .map_err(|e| self.rpc(e))
+    }
+
+    /// Withdraws what `from` was credited in `token`, to `from` itself or to `to`.
+    pub async fn withdraw(
+        &self,
+        from: Address,
+        token: Address,
+        to: Option<Address>,
+    ) -> Result<TransactionReceipt> {
+        match to {
+            None => {
+                let call = self.contract.withdraw(token).from(from);
+                self.send_with_margin("withdraw", call).await
+            }
+            Some(to) => {
+                let call = self.contract.withdrawTo(token, to).from(from);
+                self.send_with_margin("withdrawTo", call).await
+            }
+        }
+    }
+
     /// The most exits of `token` one `processExits` transaction can be given: what the gas
     /// it reserves for them fits in the latest L1 block's gas limit.
     pub async fn exits_per_transaction(&self, token: Address) -> Result<u64> {

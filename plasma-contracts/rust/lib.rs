@@ -51,6 +51,12 @@ mod bindings {
         MockERC20,
         "artifacts/MockERC20.json"
     );
+    #[cfg(any(test, feature = "test-utils"))]
+    alloy::sol!(
+        #[sol(rpc, all_derives)]
+        BlacklistToken,
+        "artifacts/BlacklistToken.json"
+    );
     alloy::sol! {
         /// The ERC-20 token standard (EIP-20) with its optional metadata: how the client talks
         /// to any token it deposits. No bytecode: a binding to call deployed tokens.
@@ -71,6 +77,10 @@ mod bindings {
     }
 }
 
+/// A test token that refuses transfers to the addresses it blacklists (as USDC and USDT freeze
+/// accounts): a payout to such an owner is credited, to withdraw later.
+#[cfg(any(test, feature = "test-utils"))]
+pub use bindings::BlacklistToken;
 /// The test token (bytecode included), for tests that deposit ERC-20s; production code calls
 /// tokens through [`IERC20`].
 #[cfg(any(test, feature = "test-utils"))]

@@ -58,6 +58,8 @@ enum Command {
     Challenge(cmd::challenge::Args),
     /// Pay out exits whose time has come (anyone may call this).
     ProcessExits(cmd::process_exits::Args),
+    /// Pull a payout the root contract credited instead of paying (`plasma exits` lists them).
+    Withdraw(cmd::withdraw::Args),
     /// Show settings, the operator's status and how far the local chain is verified.
     Status(cmd::status::Args),
     /// Watch the chain: verify every committed block, check every exit on L1, and print each
@@ -82,6 +84,7 @@ impl Cli {
             Command::Exits(args) => args.run(&settings).await,
             Command::Challenge(args) => args.run(&settings).await,
             Command::ProcessExits(args) => args.run(&settings).await,
+            Command::Withdraw(args) => args.run(&settings).await,
             Command::Status(args) => args.run(&settings).await,
             Command::Watch(args) => args.run(&settings).await,
         }

@@ -328,3 +328,95 @@ async fn exit_all_leaves_dust_coins_unless_asked() {
         bob.coins()
     );
 }
+
+/// A token that refuses the payout of an exit (its owner's account frozen) leaves the payout
+/// credited in the root contract: `plasma exits` lists the credit, `plasma withdraw` pulls it —
+/// to another address while the owner's own is still frozen — and nothing is left after.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_payout_the_token_refuses_is_credited_and_withdrawn() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob, carol) = (
+        net.user("alice", 1),
+        net.user("bob", 2),
+        net.user("carol", 3),
+    );
+    let token = plasma_contracts::BlacklistToken::deploy(net.chain.provider.clone())
+        .await
+        .expect("the token deploys");
+    token
+        .mint(alice.address(), eth("10"))
+        .send()
+        .await
+        .expect("mint sent")
+        .get_receipt()
+        .await
+        .expect("mint mined");
+    let address = token.address().to_string();
+    alice.ok(&["deposit", "5", "--token", &address]);
+    plasma_integration::poll("the token deposit", || async {
+        alice
+            .ok(&["utxos"])
+            .as_array()
+            .is_some_and(|coins| !coins.is_empty())
+            .then_some(())
+    })
+    .await;
+
+    // Nothing credited yet: a clear refusal, nothing sent.
+    let none = alice.fails(&["withdraw", "--token", &address]);
+    assert!(none.contains("nothing to withdraw"), "{none}");
+
+    // Alice exits her token coin; the token then freezes her account.
+    let started = alice.ok(&["exit", "--all"]);
+    assert_eq!(started.as_array().map(Vec::len), Some(1), "{started}");
+    token
+        .setBlacklisted(alice.address(), true)
+        .send()
+        .await
+        .expect("blacklist sent")
+        .get_receipt()
+        .await
+        .expect("blacklist mined");
+    net.pass_exit_period().await;
+    bob.ok(&["process-exits", "--token", &address]);
+    let balance_of = |who: alloy::primitives::Address| {
+        let token = token.clone();
+        async move { token.balanceOf(who).call().await.expect("balanceOf") }
+    };
+    assert_eq!(
+        balance_of(alice.address()).await,
+        eth("5"),
+        "the payout was not paid"
+    );
+
+    // The credit is listed, in JSON and for people.
+    let exits = alice.ok(&["exits"]);
+    let credits = exits["credits"].as_array().expect("credits").clone();
+    assert_eq!(credits.len(), 1, "{exits}");
+    assert_eq!(credits[0]["amount"], eth("5").to_string(), "{exits}");
+    let shown = alice.run(&["exits"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("5 BLK") && text.contains("withdraw --token"),
+        "{text}"
+    );
+
+    // Withdrawing to her own frozen account fails and keeps the credit; to Carol's it arrives.
+    let frozen = alice.fails(&["withdraw", "--token", &address]);
+    assert!(
+        frozen.contains("the credit stays") && frozen.contains("--to"),
+        "{frozen}"
+    );
+    let pulled = alice.ok(&[
+        "withdraw",
+        "--token",
+        &address,
+        "--to",
+        &carol.address().to_string(),
+    ]);
+    assert_eq!(pulled["amount"], eth("5").to_string(), "{pulled}");
+    assert_eq!(balance_of(carol.address()).await, eth("5"));
+    let again = alice.fails(&["withdraw", "--token", &address]);
+    assert!(again.contains("nothing to withdraw"), "{again}");
+    assert_eq!(alice.ok(&["exits"])["credits"], serde_json::json!([]));
+}

@@ -1,8 +1,10 @@
 //! `plasma exits`: the exits of the wallet's coins seen on L1 — standard exits and the
 //! in-flight exits in which a wallet key owns an input or an output — and their state.
 
+use alloy::primitives::Address;
 use plasma_client::in_flight::{InFlightView, involves};
 use plasma_client::tokens::Tokens;
+use plasma_core::ETH;
 use serde_json::json;
 
 use crate::cli::output::{emit, warn, wire_name};
@@ -49,13 +51,50 @@ impl Args {
                 ),
             )
             .await;
+        // Payouts credited instead of paid, in ETH and every token these exits touch.
+        let mut credited_tokens: Vec<Address> = std::iter::once(ETH)
+            .chain(exits.iter().map(|e| e.token))
+            .chain(
+                in_flight
+                    .iter()
+                    .flat_map(|v| v.claims.iter().map(|c| c.token)),
+            )
+            .collect();
+        credited_tokens.sort_unstable();
+        credited_tokens.dedup();
+        let mut credits = Vec::new();
+        for &owner in &session.owned {
+            for &token in &credited_tokens {
+                let amount = session.l1.withdrawable(owner, token).await?;
+                if !amount.is_zero() {
+                    credits.push((owner, token, amount));
+                }
+            }
+        }
+        let credits_json: Vec<_> = credits
+            .iter()
+            .map(|(owner, token, amount)| {
+                json!({"owner": owner, "token": token, "amount": amount.to_string()})
+            })
+            .collect();
         emit(
             settings,
-            json!({"standard": exits, "inFlight": in_flight}),
+            json!({"standard": exits, "inFlight": in_flight, "credits": credits_json}),
             || {
-                if exits.is_empty() && in_flight.is_empty() {
+                if exits.is_empty() && in_flight.is_empty() && credits.is_empty() {
                     return "no exits".to_owned();
                 }
+                let credit_lines = credits.iter().map(|(owner, token, amount)| {
+                    let flag = if *token == ETH {
+                        String::new()
+                    } else {
+                        format!(" --token {token}")
+                    };
+                    format!(
+                        "credited to {owner}: {} (the payout was refused; `plasma --from {owner} withdraw{flag}` pulls it)",
+                        tokens.known(*token).format(*amount)
+                    )
+                });
                 let standard = exits.iter().map(|e| {
                     format!(
                         "{:>20}  {}  exitable at {} (unix time)  {}",
@@ -91,7 +130,11 @@ impl Args {
                         v.exitable_at
                     )
                 });
-                standard.chain(flights).collect::<Vec<_>>().join("\n")
+                standard
+                    .chain(flights)
+                    .chain(credit_lines)
+                    .collect::<Vec<_>>()
+                    .join("\n")
             },
         );
         Ok(())

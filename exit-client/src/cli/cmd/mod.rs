@@ -12,3 +12,4 @@ pub(crate) mod sync;
 pub(crate) mod utxos;
 pub(crate) mod wallet;
 pub(crate) mod watch;
+pub(crate) mod withdraw;
