@@ -10,6 +10,7 @@
 //! raises (and acts on) the events of a misbehaving operator or user.
 //!
 //! [`payment`] builds payments from the user's coins and waits until a sent one is verified;
+//! [`history`] lists a key's payments from the verified data;
 //! [`tokens`] shows amounts in the units people type, and [`amount`] and [`address`] read what
 //! they type.
 //!
@@ -18,6 +19,7 @@
 
 pub mod address;
 pub mod amount;
+pub mod history;
 pub mod in_flight;
 pub mod l1;
 pub mod operator;

@@ -58,6 +58,8 @@ enum Command {
     Challenge(cmd::challenge::Args),
     /// Pay out exits whose time has come (anyone may call this).
     ProcessExits(cmd::process_exits::Args),
+    /// Your payments sent and received and your deposits, from the verified local data.
+    History(cmd::history::Args),
     /// Pull a payout the root contract credited instead of paying (`plasma exits` lists them).
     Withdraw(cmd::withdraw::Args),
     /// Show settings, the operator's status and how far the local chain is verified.
@@ -85,6 +87,7 @@ impl Cli {
             Command::Challenge(args) => args.run(&settings).await,
             Command::ProcessExits(args) => args.run(&settings).await,
             Command::Withdraw(args) => args.run(&settings).await,
+            Command::History(args) => args.run(&settings).await,
             Command::Status(args) => args.run(&settings).await,
             Command::Watch(args) => args.run(&settings).await,
         }

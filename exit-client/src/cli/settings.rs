@@ -161,6 +161,15 @@ impl Settings {
         }
     }
 
+    /// The address of the key to act with, read without its password.
+    pub(crate) fn key_address(&self) -> eyre::Result<Address> {
+        let name = self.key_name()?;
+        let info = self.wallet().find(&name)?;
+        info.address.ok_or_else(|| {
+            eyre!("the keystore of key '{}' records no address; any command that unlocks it (e.g. `plasma balance`) works, or import it again", info.name)
+        })
+    }
+
     pub(crate) fn signer(&self) -> eyre::Result<PrivateKeySigner> {
         let name = self.key_name()?;
         Ok(self.wallet().unlock(&name, &self.password()?)?)

@@ -420,3 +420,83 @@ async fn a_payout_the_token_refuses_is_credited_and_withdrawn() {
     assert!(again.contains("nothing to withdraw"), "{again}");
     assert_eq!(alice.ok(&["exits"])["credits"], serde_json::json!([]));
 }
+
+/// `plasma history` lists each key's deposits and payments from its verified data: counterparts,
+/// amounts without the change, the fee, and each coin's state; an unknown key is an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn history_lists_deposits_and_payments_with_counterparts_and_fees() {
+    let net = Devnet::start(EXIT_PERIOD).await;
+    let (alice, bob, carol) = (
+        net.user("alice", 1),
+        net.user("bob", 2),
+        net.user("carol", 3),
+    );
+    alice.ok(&["deposit", "1eth"]);
+    alice.wait_balance(eth("1")).await;
+    alice.ok(&[
+        "send",
+        &bob.address().to_string(),
+        "0.25eth",
+        "--fee",
+        "0.001eth",
+    ]);
+    bob.wait_balance(eth("0.25")).await;
+    bob.ok(&["send", &carol.address().to_string(), "0.1eth"]);
+    carol.wait_balance(eth("0.1")).await;
+    alice.wait_balance(eth("0.749")).await;
+
+    let entries = |user: &plasma_integration::User| -> Vec<Value> {
+        user.ok(&["history"]).as_array().expect("entries").clone()
+    };
+    let lower = |address: alloy::primitives::Address| address.to_string().to_lowercase();
+    let who = |entry: &Value| -> Vec<String> {
+        entry["counterparts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_lowercase())
+            .collect()
+    };
+
+    let a = entries(&alice);
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(a[0]["kind"], "deposit", "{a:?}");
+    assert_eq!(a[0]["amounts"][0]["amount"], eth("1").to_string());
+    assert_eq!(a[0]["state"], "spent");
+    assert_eq!(a[1]["kind"], "sent");
+    assert_eq!(who(&a[1]), vec![lower(bob.address())]);
+    assert_eq!(
+        a[1]["amounts"][0]["amount"],
+        eth("0.25").to_string(),
+        "change excluded"
+    );
+    assert_eq!(a[1]["fee"], eth("0.001").to_string());
+    assert_eq!(a[1]["state"], "verified");
+
+    let b = entries(&bob);
+    assert_eq!(b.len(), 2, "{b:?}");
+    assert_eq!(b[0]["kind"], "received");
+    assert_eq!(
+        who(&b[0]),
+        vec![lower(alice.address())],
+        "the payer recovered"
+    );
+    assert_eq!(b[0]["state"], "spent");
+    assert_eq!(b[1]["kind"], "sent");
+    assert_eq!(who(&b[1]), vec![lower(carol.address())]);
+    assert_eq!(b[1]["fee"], "0");
+
+    let c = entries(&carol);
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(c[0]["kind"], "received");
+    assert_eq!(who(&c[0]), vec![lower(bob.address())]);
+    assert_eq!(c[0]["state"], "unspent");
+    let text = String::from_utf8_lossy(&carol.run(&["history"]).stdout).into_owned();
+    assert!(text.contains("received  0.1 ETH from"), "{text}");
+
+    let unknown = carol.fails(&["--from", "nosuch", "history"]);
+    assert!(
+        unknown.contains("no key named or addressed 'nosuch'"),
+        "{unknown}"
+    );
+}

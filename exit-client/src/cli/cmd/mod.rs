@@ -5,6 +5,7 @@ pub(crate) mod challenge;
 pub(crate) mod deposit;
 pub(crate) mod exit;
 pub(crate) mod exits;
+pub(crate) mod history;
 pub(crate) mod process_exits;
 pub(crate) mod send;
 pub(crate) mod status;
