@@ -29,7 +29,7 @@ impl Args {
             .await
             .map_or_else(|_| token.to_string(), |t| t.symbol);
         // Nothing is sent when nothing is ready: the call would only burn gas.
-        let (_, now) = session.l1.head().await?;
+        let now = next_block_time(&session).await?;
         let waiting = match session.l1.queue_top(token).await? {
             None => Some((
                 None,
@@ -72,7 +72,7 @@ impl Args {
             let Some((exitable_at, youngest, true)) = session.l1.queue_top(token).await? else {
                 break;
             };
-            let (_, now) = session.l1.head().await?;
+            let now = next_block_time(&session).await?;
             if exitable_at > now {
                 break;
             }
@@ -122,6 +122,18 @@ impl Args {
         );
         Ok(())
     }
+}
+
+/// The earliest time the block mining our transaction can carry: never before the latest
+/// block's, and about the clock's on a live chain. The latest block's alone lags on a chain
+/// that mines only when sent something (a devnet idle for minutes), where the next block takes
+/// the clock's time; a clock that runs ahead only costs a transaction that pays nothing.
+async fn next_block_time(session: &crate::cli::settings::Session) -> eyre::Result<u64> {
+    let (_, head) = session.l1.head().await?;
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(head.max(clock))
 }
 
 /// The standard exits a `processExits` receipt paid (their positions).
