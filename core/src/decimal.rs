@@ -15,19 +15,67 @@ pub fn serialize<S: Serializer>(value: &U256, serializer: S) -> Result<S::Ok, S:
 /// Reads a decimal string (digits only: no sign, no hex, no exponent).
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<U256, D::Error> {
     let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    parse(&s)
+}
+
+fn parse<E: serde::de::Error>(s: &str) -> Result<U256, E> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(serde::de::Error::custom(
-            "amount must be a decimal string of digits",
-        ));
+        return Err(E::custom("amount must be a decimal string of digits"));
     }
-    U256::from_str_radix(&s, 10).map_err(serde::de::Error::custom)
+    U256::from_str_radix(s, 10).map_err(E::custom)
+}
+
+/// The same for an `Option<U256>`, absent as `null`: `#[serde(with =
+/// "plasma_core::decimal::option")]`.
+pub mod option {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `value` as a decimal string, or `null`.
+    pub fn serialize<S: Serializer>(
+        value: &Option<U256>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => super::serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    /// Reads a decimal string, or `null`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<U256>, D::Error> {
+        <Option<std::borrow::Cow<'de, str>>>::deserialize(deserializer)?
+            .map(|s| super::parse(&s))
+            .transpose()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use alloy_primitives::{Address, U256};
+    use serde::{Deserialize, Serialize};
 
     use crate::Output;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Maybe(#[serde(with = "super::option")] Option<U256>);
+
+    #[test]
+    fn optional_amounts_are_decimal_strings_or_null() {
+        for value in [None, Some(U256::ZERO), Some(U256::MAX)] {
+            let json = serde_json::to_value(Maybe(value)).unwrap();
+            match value {
+                Some(v) => assert_eq!(json, v.to_string()),
+                None => assert!(json.is_null()),
+            }
+            assert_eq!(serde_json::from_value::<Maybe>(json).unwrap(), Maybe(value));
+        }
+        for bad in ["\"0x10\"", "\"\"", "12"] {
+            assert!(serde_json::from_str::<Maybe>(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn amounts_are_decimal_strings() {

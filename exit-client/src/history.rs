@@ -8,7 +8,7 @@ use alloy::primitives::{Address, B256, U256};
 use plasma_core::{ETH, Transaction};
 use serde::Serialize;
 
-use crate::store::{ClientStore, Coin, CoinState, StoreError};
+use crate::store::{ClientStore, Coin, StoreError, wire_name};
 
 /// What a history entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,7 +29,7 @@ pub struct TokenAmount {
     /// The token (the zero address for ETH).
     pub token: Address,
     /// In base units (wei for ETH), as a decimal string in JSON.
-    #[serde(with = "decimal")]
+    #[serde(with = "plasma_core::decimal")]
     pub amount: U256,
 }
 
@@ -52,7 +52,7 @@ pub struct HistoryEntry {
     pub amounts: Vec<TokenAmount>,
     /// Sent: the fee it paid (its ETH inputs less its ETH outputs), when every input was the
     /// key's.
-    #[serde(with = "decimal_option")]
+    #[serde(with = "plasma_core::decimal::option")]
     pub fee: Option<U256>,
     /// Received or deposited: the state of the coin now (`unspent`, `spent`, `exiting`,
     /// `exited`, `in_flight`); sent: `verified`, or `in_flight` until a verified block holds it.
@@ -106,7 +106,7 @@ pub fn history(
                 amount: coin.output.amount,
             }],
             fee: None,
-            state: state_name(coin.state),
+            state: wire_name(coin.state),
         });
     }
     // Sent: the transactions that spent the key's coins, once each.
@@ -205,33 +205,5 @@ fn sent_entry(
         amounts,
         fee,
         state: state.to_owned(),
-    }
-}
-
-fn state_name(state: CoinState) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-mod decimal {
-    pub(super) fn serialize<S: serde::Serializer>(
-        value: &alloy::primitives::U256,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&value.to_string())
-    }
-}
-
-mod decimal_option {
-    pub(super) fn serialize<S: serde::Serializer>(
-        value: &Option<alloy::primitives::U256>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match value {
-            Some(v) => s.serialize_str(&v.to_string()),
-            None => s.serialize_none(),
-        }
     }
 }

@@ -176,13 +176,19 @@ impl L1 {
 
     /// The latest L1 block: its number and timestamp.
     pub async fn head(&self) -> Result<(u64, u64)> {
+        let header = self.latest_header().await?;
+        Ok((header.number, header.timestamp))
+    }
+
+    /// The header of the latest L1 block.
+    async fn latest_header(&self) -> Result<alloy::rpc::types::Header> {
         let block = self
             .provider
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await
             .map_err(|e| self.rpc(e))?
             .ok_or_else(|| self.rpc("the latest block is missing"))?;
-        Ok((block.header.number, block.header.timestamp))
+        Ok(block.header)
     }
 
     /// Balance in wei of `address` on L1.
@@ -388,13 +394,8 @@ impl L1 {
     /// The most exits of `token` one `processExits` transaction can be given: what the gas
     /// it reserves for them fits in the latest L1 block's gas limit.
     pub async fn exits_per_transaction(&self, token: Address) -> Result<u64> {
-        let block = self
-            .provider
-            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-            .await
-            .map_err(|e| self.rpc(e))?
-            .ok_or_else(|| self.rpc("the latest block is missing"))?;
-        let room = block.header.gas_limit.saturating_sub(PROCESS_BASE_GAS);
+        let header = self.latest_header().await?;
+        let room = header.gas_limit.saturating_sub(PROCESS_BASE_GAS);
         Ok((room / process_gas_per_exit(token)).max(1))
     }
 

@@ -105,10 +105,5 @@ impl SyncProgress {
     }
 }
 
-/// How a state is named in the JSON output (`unspent`, `started`, …), for the text output.
-pub(crate) fn wire_name(value: impl serde::Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
+/// How a state is named in the JSON output, for the text output.
+pub(crate) use plasma_client::store::wire_name;

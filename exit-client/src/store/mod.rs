@@ -213,6 +213,15 @@ impl SpendRecord {
     }
 }
 
+/// How a state is named in JSON (`unspent`, `started`, …): its serde name, for text that says
+/// the same as the JSON.
+pub fn wire_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// What the client knows of one of its coins' life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -714,15 +723,6 @@ impl ClientStore {
             .collect()
     }
 
-    /// Adds an unspent output.
-    pub fn put_utxo(&self, batch: &mut Batch, pos: UtxoPos, output: &Output) {
-        batch.0.put_cf(
-            self.cf(OUTPUTS),
-            key(pos),
-            OutputRecord::Unspent(*output).encode(),
-        );
-    }
-
     /// How `pos` was spent, if it was.
     pub fn spend_of(&self, pos: UtxoPos) -> Result<Option<SpendRecord>> {
         let Some(OutputRecord::Spent(spent)) = self.output(pos)? else {
@@ -1173,10 +1173,10 @@ mod tests {
         let b = UtxoPos::new(1000, 1, 0).unwrap();
         let unknown = UtxoPos::new(3000, 0, 0).unwrap();
         let output = Output::new(Address::repeat_byte(1), ETH, U256::from(5u64));
-        let mut batch = Batch::default();
-        store.put_utxo(&mut batch, a, &output);
-        store.put_utxo(&mut batch, b, &output);
-        store.write(batch).unwrap();
+        let mut written = Staged::new(&store);
+        written.put_utxo(a, output);
+        written.put_utxo(b, output);
+        written.write().unwrap();
 
         let mut staged = Staged::new(&store);
         staged.prefetch([b, unknown, a, a]).unwrap();
