@@ -15,6 +15,7 @@
 //! * [`SignedTransaction`], [`Block`], [`Deposit`] — what the chain carries.
 //! * [`validate`] — the validity rules as one pure function over a [`UtxoView`], returning a
 //!   [`ValidationError`] that names the input or output and the reason; [`fee`] the fee rule.
+//! * [`fee_claim`] — the operator's claim of a block's fees, and the block rule that bounds it.
 //! * [`transition`] — what a block does to the UTXO set: the outputs it creates and the inputs
 //!   it spends (deposits included), for everyone who replays blocks.
 //! * [`exit`] — exit timing and priority as the contract computes them.
@@ -57,6 +58,7 @@ pub mod deposit;
 pub mod eip712;
 pub mod encoding;
 pub mod exit;
+pub mod fee_claim;
 pub mod signature;
 pub mod signed;
 pub mod transaction;
@@ -68,6 +70,7 @@ pub use block::{Block, CHILD_BLOCK_INTERVAL, is_deposit_block};
 pub use deposit::Deposit;
 pub use eip712::Domain;
 pub use encoding::DecodeError;
+pub use fee_claim::{BlockFees, FeeClaimError, check_fee_claim, fee_claim, is_fee_claim};
 pub use signature::{SignatureError, TxSignature};
 pub use signed::SignedTransaction;
 pub use transaction::{ETH, FormError, MAX_INPUTS, MAX_OUTPUTS, Output, Transaction};

@@ -4,6 +4,7 @@
 mod common;
 mod eip712;
 mod encoding;
+mod fee_claim;
 mod interop_cast;
 mod protocol_doc;
 mod validation;
