@@ -65,41 +65,72 @@ contract InFlightHandler is RootChainHandler {
 
     // ================================================================ in-flight payments
 
-    /// @notice An honest payment of an unspent output: included in a block, or in flight forever.
-    function inFlightPay(uint256 utxoSeed, uint256 toSeed, uint256 split, bool include, uint256 txIndex)
-        external
-    {
+    /// @notice An honest payment of an unspent output, paying a fee as `transfer`'s do: included in a block (ended by
+    ///         the operator's fee claim, as `transfer`'s), or in flight forever (its fee then stays with the input's
+    ///         group: no block claims it).
+    /// @param feeSeed the fee, `claimSeed` the operator's claim (as `transfer`'s).
+    function inFlightPay(
+        uint256 utxoSeed,
+        uint256 toSeed,
+        uint256 split,
+        bool include,
+        uint256 txIndex,
+        uint256 feeSeed,
+        uint256 claimSeed
+    ) external {
         (bool found, uint256 i) = _pick(utxoSeed, State.Unspent, true);
         if (!found) return;
         if (utxos[i].locked || _exitedOutput(utxos[i])) return;
         Utxo storage u = utxos[i];
-        uint256 a = u.amount == 1 ? 1 : 1 + split % (u.amount - 1);
-        PaymentTx.Transaction memory t =
-            _paymentTx(u.pos, actors[toSeed % actors.length], a, u.owner, u.amount - a, u.token);
+        uint256 fee = _fee(u, feeSeed);
+        PaymentTx.Transaction memory t = _inFlightSplit(u, toSeed, split, fee);
         uint256 p = _newPayment(t, i);
-        Payment storage pay = payments[p];
         if (include) {
-            txIndex %= 65_536;
-            (bytes32 root, bytes memory proof) = MerkleTree.single(MerkleTree.leaf(pay.txBytes), txIndex);
-            uint256 blknum = chain.nextChildBlock();
-            vm.prank(operator);
-            chain.submitBlock(root);
-            (pay.included, pay.txPos, pay.proof) = (true, UtxoPos.encode(blknum, txIndex, 0), proof);
-            u.state = State.Spent;
-            u.spendTx = pay.txBytes;
-            u.spendSig = pay.sig;
-            for (uint256 j; j < t.outputs.length; ++j) {
-                PaymentTx.Output memory o = t.outputs[j];
-                _add(
-                    pay.txPos + j, o.owner, _pkOf(_actorIndex(o.owner)), o.token, o.amount, pay.txBytes, proof
-                );
-                pay.outputs.push(utxos.length - 1);
-            }
+            _include(p, t, txIndex, fee, claimSeed);
         } else {
             uint256 g = _newGroup(u.amount, u.token);
             u.state = State.InFlight;
             u.group = g;
             _addPendingOutputs(p, t, g, false);
+        }
+    }
+
+    /// @dev A payment of `u` paying `fee`, split between an actor and change (`_paymentTx`'s metadata).
+    function _inFlightSplit(Utxo storage u, uint256 toSeed, uint256 split, uint256 fee)
+        internal
+        view
+        returns (PaymentTx.Transaction memory)
+    {
+        uint256 value = u.amount - fee;
+        uint256 a = value == 1 ? 1 : 1 + split % (value - 1);
+        return _paymentTx(u.pos, actors[toSeed % actors.length], a, u.owner, value - a, u.token);
+    }
+
+    /// @dev The operator includes payment `p` (`t`) in a block of its own, which ends with a fee claim if it paid
+    ///      `fee` (`_commitBlock`): its input is spent, its outputs are ordinary outputs.
+    function _include(
+        uint256 p,
+        PaymentTx.Transaction memory t,
+        uint256 txIndex,
+        uint256 fee,
+        uint256 claimSeed
+    ) internal {
+        Payment storage pay = payments[p];
+        Utxo storage u = utxos[pay.input];
+        bytes[] memory txs = new bytes[](1);
+        txs[0] = pay.txBytes;
+        (uint256 blknum, uint256 index, bytes[] memory proofs) = _commitBlock(txs, txIndex, fee, claimSeed);
+        (pay.included, pay.txPos, pay.proof) = (true, UtxoPos.encode(blknum, index, 0), proofs[0]);
+        u.state = State.Spent;
+        u.spendTx = pay.txBytes;
+        u.spendSig = pay.sig;
+        if (u.feeClaim) ++feeClaimsSpent;
+        for (uint256 j; j < t.outputs.length; ++j) {
+            PaymentTx.Output memory o = t.outputs[j];
+            _add(
+                pay.txPos + j, o.owner, _pkOf(_actorIndex(o.owner)), o.token, o.amount, pay.txBytes, pay.proof
+            );
+            pay.outputs.push(utxos.length - 1);
         }
     }
 

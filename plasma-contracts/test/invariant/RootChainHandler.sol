@@ -15,6 +15,11 @@ import {Vm, vm} from "../utils/Vm.sol";
 ///         test ERC20), child-chain transfers in real operator blocks with real proofs, valid exits, invalid exits
 ///         of spent outputs that are challenged with the owner's EIP-712-signed spend, time warps, processing and
 ///         withdrawals. It keeps a model of every output and ghost flags for the invariants.
+/// @dev Fees (docs/PROTOCOL.md): most ETH payments pay one (ETH in > ETH out), and an operator block whose payments
+///      paid fees usually ends with the operator's fee claim of at most those fees (a fuzzed amount) to the fee
+///      actor, a signing actor like the others. The claim's output is an ordinary output of the model (spent,
+///      exited, exited after being spent and challenged); the fees left unclaimed belong to no output and stay in
+///      the contract (`unclaimedFees`).
 contract RootChainHandler {
     enum State {
         Unspent,
@@ -41,12 +46,17 @@ contract RootChainHandler {
         uint256 group; // 0, or the conflict group whose value this output shares (see InFlightHandler)
         bool phantom; // an output of a double spend of an already spent input: worth nothing
         bool locked; // piggybacked: the operator refuses to spend it
+        bool feeClaim; // the output of an operator block's fee claim
     }
+
+    uint256 internal constant FEE_PK = 0xFEE0;
 
     RootChain public immutable chain;
     MockERC20 public immutable token;
     TogglingReceiver public immutable receiver;
     address public immutable operator;
+    /// @notice The operator's fee address: the owner of every fee claim (an actor that signs, like the users).
+    address public immutable feeAddress;
     uint256 public immutable bond;
     uint256 public immutable mep;
 
@@ -66,6 +76,19 @@ contract RootChainHandler {
     /// @notice Standard exits whose bond the contract holds.
     uint256 public activeStandardExits;
 
+    /// @notice Fees (wei) paid by the payments of committed operator blocks, and the part of them fee claims took.
+    uint256 public feesPaid;
+    uint256 public feesClaimed;
+    /// @notice Fee claims committed; standard exits started of their outputs; fee outputs paid (by either kind of
+    ///         exit), spent on the chain, exited after being spent and challenged.
+    uint256 public feeClaims;
+    uint256 public feeClaimExits;
+    uint256 public feeClaimsPaid;
+    uint256 public feeClaimsSpent;
+    uint256 public feeClaimsChallenged;
+    /// @notice A fee claim above its block's fees was built (never: the handler's operator is honest).
+    bool public claimAboveFees;
+
     constructor(RootChain chain_, MockERC20 token_, address operator_) {
         chain = chain_;
         token = token_;
@@ -78,6 +101,9 @@ contract RootChainHandler {
             pks.push(pk);
             actors.push(vm.addr(pk));
         }
+        pks.push(FEE_PK); // the fee actor: index 3, after the users challengers are drawn from (`% 3`)
+        feeAddress = vm.addr(FEE_PK);
+        actors.push(feeAddress);
         actors.push(address(receiver));
     }
 
@@ -107,59 +133,178 @@ contract RootChainHandler {
         _addDeposit(who, actorSeed % actors.length, address(token), amount, blknum);
     }
 
-    /// @notice An honest child-chain payment: an unspent output is split between a recipient and change.
-    function transfer(uint256 utxoSeed, uint256 toSeed, uint256 split, uint256 txIndex) external {
-        (bool found, uint256 i) = _pick(utxoSeed, State.Unspent, true);
-        if (!found) return;
+    /// @notice Honest child-chain payments in one operator block: an unspent output is split between a recipient and
+    ///         change, most ETH payments paying a fee; if `pair`, a second output is paid alike in the same block. A
+    ///         block whose payments paid fees usually ends with the operator's fee claim.
+    /// @param feeSeed the first payment's fee (`_fee`); the second's is derived from it.
+    /// @param claimSeed the operator's claim (`_commitBlock`).
+    function transfer(
+        uint256 utxoSeed,
+        uint256 toSeed,
+        uint256 split,
+        uint256 txIndex,
+        uint256 feeSeed,
+        uint256 claimSeed,
+        bool pair
+    ) external {
+        uint256[] memory spent = _spendable(utxoSeed, pair);
+        if (spent.length == 0) return;
+        PaymentTx.Transaction[] memory txs = new PaymentTx.Transaction[](spent.length);
+        bytes[] memory txBytes = new bytes[](spent.length);
+        uint256 fees;
+        for (uint256 k; k < spent.length; ++k) {
+            if (k == 1) (toSeed, split, feeSeed) = (_mix(toSeed), _mix(split), _mix(feeSeed));
+            Utxo storage u = utxos[spent[k]];
+            uint256 fee = _fee(u, feeSeed);
+            fees += fee;
+            txs[k] = _split(u, toSeed, split, fee, bytes32(txIndex));
+            txBytes[k] = TxLib.encode(txs[k]);
+        }
+        (uint256 blknum, uint256 first, bytes[] memory proofs) =
+            _commitBlock(txBytes, txIndex, fees, claimSeed);
+        for (uint256 k; k < spent.length; ++k) {
+            _spend(spent[k], txs[k], txBytes[k], UtxoPos.encode(blknum, first + k, 0), proofs[k]);
+        }
+    }
+
+    /// @dev The outputs a block of `transfer` spends: the one picked at `seed` (none if the operator refuses it:
+    ///      piggybacked or exited), and if `pair` another one it accepts, picked at a seed derived from `seed`.
+    function _spendable(uint256 seed, bool pair) internal view returns (uint256[] memory spent) {
+        (bool found, uint256 i) = _pick(seed, State.Unspent, true);
+        if (!found || utxos[i].locked || _exitedOutput(utxos[i])) return new uint256[](0);
+        uint256 j;
+        if (pair) (found, j) = _pick(_mix(seed), State.Unspent, true);
+        if (!pair || !found || j == i || utxos[j].locked || _exitedOutput(utxos[j])) {
+            spent = new uint256[](1);
+        } else {
+            spent = new uint256[](2);
+            spent[1] = j;
+        }
+        spent[0] = i;
+    }
+
+    function _mix(uint256 seed) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(seed)));
+    }
+
+    /// @dev The payment of output `u`: `fee` wei less than `u`, split between an actor and change to its owner.
+    function _split(Utxo storage u, uint256 toSeed, uint256 split, uint256 fee, bytes32 metadata)
+        internal
+        view
+        returns (PaymentTx.Transaction memory)
+    {
+        uint256 value = u.amount - fee;
+        uint256 a = value == 1 ? 1 : 1 + split % (value - 1);
+        uint256[] memory inputs = new uint256[](1);
+        inputs[0] = u.pos;
+        PaymentTx.Output[] memory outputs = new PaymentTx.Output[](value == a ? 1 : 2);
+        outputs[0] = TxLib.output(actors[toSeed % actors.length], u.token, a);
+        if (outputs.length == 2) outputs[1] = TxLib.output(u.owner, u.token, value - a);
+        return TxLib.payment(inputs, outputs, metadata);
+    }
+
+    /// @dev Output `i` is spent by `t` (`txBytes`), included at `txPos` with `proof`: its outputs are new outputs.
+    function _spend(
+        uint256 i,
+        PaymentTx.Transaction memory t,
+        bytes memory txBytes,
+        uint256 txPos,
+        bytes memory proof
+    ) internal {
         Utxo storage u = utxos[i];
-        if (u.locked || _exitedOutput(u)) return; // the operator refuses to spend piggybacked or exited outputs
-        uint256 toActor = toSeed % actors.length;
-        uint256 a = u.amount == 1 ? 1 : 1 + split % (u.amount - 1);
-        PaymentTx.Transaction memory t;
-        {
-            uint256[] memory inputs = new uint256[](1);
-            inputs[0] = u.pos;
-            PaymentTx.Output[] memory outputs = new PaymentTx.Output[](u.amount == a ? 1 : 2);
-            outputs[0] = TxLib.output(actors[toActor], u.token, a);
-            if (outputs.length == 2) outputs[1] = TxLib.output(u.owner, u.token, u.amount - a);
-            t = TxLib.payment(inputs, outputs, bytes32(txIndex));
-        }
-        txIndex %= 65_536;
-        bytes memory txBytes = TxLib.encode(t);
-        bytes32 root;
-        bytes memory proof;
-        {
-            uint256[] memory idx = new uint256[](1);
-            bytes32[] memory leaves = new bytes32[](1);
-            idx[0] = txIndex;
-            leaves[0] = MerkleTree.leaf(txBytes);
-            (root, proof) = MerkleTree.rootAndProof(idx, leaves, txIndex);
-        }
-        uint256 blknum = chain.nextChildBlock();
-        vm.prank(operator);
-        chain.submitBlock(root);
         u.state = State.Spent;
         u.spendTx = txBytes;
         u.spendSig = TxLib.sign(t, address(chain), u.ownerPk);
-        uint256 ownerActor = _actorIndex(u.owner);
-        _add(UtxoPos.encode(blknum, txIndex, 0), actors[toActor], _pkOf(toActor), u.token, a, txBytes, proof);
-        if (t.outputs.length == 2) {
-            _add(
-                UtxoPos.encode(blknum, txIndex, 1),
-                u.owner,
-                _pkOf(ownerActor),
-                u.token,
-                u.amount - a,
-                txBytes,
-                proof
-            );
+        if (u.feeClaim) ++feeClaimsSpent;
+        for (uint256 k; k < t.outputs.length; ++k) {
+            PaymentTx.Output memory o = t.outputs[k];
+            _add(txPos + k, o.owner, _pkOf(_actorIndex(o.owner)), o.token, o.amount, txBytes, proof);
         }
+    }
+
+    /// @dev The fee a payment of `u` pays: none for a token (fees are ETH; tokens balance exactly) or a 1-wei output,
+    ///      none for a quarter of the seeds (`seed % 4 == 3`), else `1 + (seed >> 2) % (amount / 2)` wei.
+    function _fee(Utxo storage u, uint256 seed) internal view returns (uint256) {
+        if (u.token != address(0) || u.amount < 2 || seed % 4 == 3) return 0;
+        return 1 + (seed >> 2) % (u.amount / 2);
+    }
+
+    /// @dev Commit an operator block of the payments `txBytes` at consecutive leaves from `txIndex` (reduced so that
+    ///      they fit) and, when they paid `fees` and the operator claims them, the fee claim at the next leaf, its
+    ///      last, to the fee address with the block number as metadata: no claim if `claimSeed % 4 == 3`, all the
+    ///      fees if `claimSeed % 4 == 0`, else `1 + (claimSeed >> 2) % fees` wei. The claim's output is recorded as
+    ///      an ordinary output. Returns the block, the first payment's index and each payment's proof.
+    function _commitBlock(bytes[] memory txBytes, uint256 txIndex, uint256 fees, uint256 claimSeed)
+        internal
+        returns (uint256 blknum, uint256 first, bytes[] memory proofs)
+    {
+        blknum = chain.nextChildBlock();
+        uint256 claim =
+            fees == 0 || claimSeed % 4 == 3 ? 0 : claimSeed % 4 == 0 ? fees : 1 + (claimSeed >> 2) % fees;
+        uint256 n = txBytes.length + (claim == 0 ? 0 : 1);
+        first = txIndex % (65_537 - n);
+        uint256[] memory idx = new uint256[](n);
+        bytes32[] memory leaves = new bytes32[](n);
+        for (uint256 k; k < txBytes.length; ++k) {
+            (idx[k], leaves[k]) = (first + k, MerkleTree.leaf(txBytes[k]));
+        }
+        bytes memory claimBytes;
+        if (claim != 0) {
+            PaymentTx.Output[] memory outputs = new PaymentTx.Output[](1);
+            outputs[0] = TxLib.output(feeAddress, address(0), claim);
+            claimBytes = TxLib.encode(TxLib.payment(new uint256[](0), outputs, bytes32(blknum)));
+            (idx[n - 1], leaves[n - 1]) = (first + n - 1, MerkleTree.leaf(claimBytes));
+        }
+        bytes32 root;
+        proofs = new bytes[](txBytes.length);
+        for (uint256 k; k < txBytes.length; ++k) {
+            (root, proofs[k]) = MerkleTree.rootAndProof(idx, leaves, first + k);
+        }
+        if (claim != 0) {
+            bytes memory claimProof;
+            (root, claimProof) = MerkleTree.rootAndProof(idx, leaves, first + n - 1);
+            if (claim > fees) claimAboveFees = true;
+            _add(
+                UtxoPos.encode(blknum, first + n - 1, 0),
+                feeAddress,
+                FEE_PK,
+                address(0),
+                claim,
+                claimBytes,
+                claimProof
+            );
+            utxos[utxos.length - 1].feeClaim = true;
+            feesClaimed += claim;
+            ++feeClaims;
+        }
+        vm.prank(operator);
+        chain.submitBlock(root);
+        feesPaid += fees;
     }
 
     /// @notice A valid standard exit of an unspent output by its owner.
     function startExit(uint256 utxoSeed) external virtual {
         (bool found, uint256 i) = _pick(utxoSeed, State.Unspent, false);
         if (!found) return;
+        _startExit(i);
+    }
+
+    /// @notice The fee address exits one of its fee outputs: a valid exit of an unspent one, or (if `spent`) an
+    ///         invalid exit of one it spent, challenged at once with its signed spend. (The generic actions reach fee
+    ///         outputs too, less often.)
+    function exitFeeClaim(uint256 seed, bool spent, uint256 challengerSeed) external {
+        uint256 n = utxos.length;
+        for (uint256 k; k < n; ++k) {
+            uint256 i = (seed % n + k) % n;
+            Utxo storage u = utxos[i];
+            if (!u.feeClaim || u.state != (spent ? State.Spent : State.Unspent)) continue;
+            if (spent) _invalidExitAndChallenge(i, challengerSeed);
+            else _startExit(i);
+            return;
+        }
+    }
+
+    function _startExit(uint256 i) internal {
         Utxo storage u = utxos[i];
         if (_exitedOutput(u)) return;
         vm.deal(u.owner, u.owner.balance + bond);
@@ -168,6 +313,7 @@ contract RootChainHandler {
         u.state = State.Exiting;
         u.exitPriority = (_expectedExitableAt(u.pos) << 128) | u.pos;
         ++activeStandardExits;
+        if (u.feeClaim) ++feeClaimExits;
         require(chain.nextExit(u.token) <= u.exitPriority, "queue top above new exit");
     }
 
@@ -175,6 +321,10 @@ contract RootChainHandler {
     function invalidExitAndChallenge(uint256 utxoSeed, uint256 challengerSeed) external {
         (bool found, uint256 i) = _pick(utxoSeed, State.Spent, false);
         if (!found) return;
+        _invalidExitAndChallenge(i, challengerSeed);
+    }
+
+    function _invalidExitAndChallenge(uint256 i, uint256 challengerSeed) internal {
         Utxo storage u = utxos[i];
         if (_exitedOutput(u)) return;
         vm.deal(u.owner, u.owner.balance + bond);
@@ -192,6 +342,7 @@ contract RootChainHandler {
         require(challenger.balance == before + bond, "bond not paid to challenger");
         u.state = State.Challenged;
         ++challenges;
+        if (u.feeClaim) ++feeClaimsChallenged;
     }
 
     function warp(uint256 seconds_) external {
@@ -256,6 +407,7 @@ contract RootChainHandler {
             paidWrongly = true;
         }
         if (u.state == State.Finalized || u.state == State.Spent) paidWrongly = true;
+        if (u.feeClaim) ++feeClaimsPaid;
         u.state = State.Finalized;
         amount;
         ++payouts;
@@ -292,15 +444,25 @@ contract RootChainHandler {
         return actors.length;
     }
 
+    /// @notice Fees paid in committed operator blocks that no fee claim took: locked in the contract for good.
+    function unclaimedFees() public view returns (uint256) {
+        return feesPaid - feesClaimed;
+    }
+
+    function utxoIsFeeClaim(uint256 i) external view returns (bool) {
+        return utxos[i].feeClaim;
+    }
+
     /// @notice What the contract must hold in `tkn`: the outputs still worth something (unspent, exiting, and each
-    ///         conflict group's unpaid value), the bonds it holds (ETH) and the credits it owes.
+    ///         conflict group's unpaid value), the bonds it holds (ETH) and the credits it owes, plus (ETH) the fees no
+    ///         fee claim took, which no output owns.
     function expectedBalance(address tkn) public view virtual returns (uint256 total) {
         for (uint256 i; i < utxos.length; ++i) {
             Utxo storage u = utxos[i];
             if (u.token != tkn || u.group != 0 || u.phantom) continue;
             if (u.state == State.Unspent || u.state == State.Exiting) total += u.amount;
         }
-        if (tkn == address(0)) total += activeStandardExits * bond + _otherBonds();
+        if (tkn == address(0)) total += activeStandardExits * bond + _otherBonds() + unclaimedFees();
         for (uint256 a; a < actors.length; ++a) {
             total += chain.withdrawable(actors[a], tkn);
         }
