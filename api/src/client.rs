@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 use crate::binary::{BLOCKS_MEDIA_TYPE, decode_blocks};
 use crate::error::ErrorCode;
 use crate::types::{
-    AccountUtxos, BatchResults, BlockJson, BlocksPage, ErrorBody, ExitData, SignedTransactionJson,
-    Status, SubmitResult, TransactionJson,
+    AccountUtxos, BatchResults, BlockJson, BlocksPage, ErrorBody, ExitData, Fees,
+    SignedTransactionJson, Status, SubmitResult, TransactionJson,
 };
 
 /// Why a call to the operator failed.
@@ -286,6 +286,11 @@ impl ApiClient {
     /// The operator's status.
     pub async fn status(&self) -> Result<Status> {
         self.get("/v1/status").await
+    }
+
+    /// The operator's fee schedule.
+    pub async fn fees(&self) -> Result<Fees> {
+        self.get("/v1/fees").await
     }
 
     /// The OpenAPI document the operator serves.

@@ -272,6 +272,36 @@ pub struct Status {
     pub min_fee: U256,
 }
 
+/// The operator's fee schedule (`GET /v1/fees`). Fees are paid in ETH only: a payment's fee is
+/// its ETH inputs less its ETH outputs, and the operator accepts any payment whose fee is at
+/// least `minFee`, whatever its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fees {
+    /// The token fees are paid in: the zero address, ether.
+    pub token: Address,
+    /// The least fee accepted, in wei.
+    #[serde(with = "plasma_core::decimal")]
+    pub min_fee: U256,
+    /// What a typical payment (one input, two outputs: the payee's and the change) costs.
+    pub payment: PaymentFee,
+    /// Who the blocks' fee claims pay (none when the operator claims no fees).
+    pub fee_address: Option<Address>,
+}
+
+/// What a payment of a given shape costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentFee {
+    /// Its inputs.
+    pub inputs: u8,
+    /// Its outputs.
+    pub outputs: u8,
+    /// Its fee, in wei.
+    #[serde(with = "plasma_core::decimal")]
+    pub fee: U256,
+}
+
 /// The body of every error response: `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

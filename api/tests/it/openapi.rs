@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use plasma_api::{
-    AccountUtxo, BatchResult, BatchResults, BlockJson, ErrorBody, ErrorCode, ExitData, OPENAPI,
-    SignedTransactionJson, Status, SubmitResult, TransactionJson, TxStatus, UtxoJson,
+    AccountUtxo, BatchResult, BatchResults, BlockJson, ErrorBody, ErrorCode, ExitData, Fees,
+    OPENAPI, PaymentFee, SignedTransactionJson, Status, SubmitResult, TransactionJson, TxStatus,
+    UtxoJson,
 };
 use plasma_core::{TxSignature, UtxoPos};
 use serde::Serialize;
@@ -123,6 +124,17 @@ fn every_schema_matches_its_type() {
         keys(&serde_json::to_value(&status).unwrap()),
         "schema Status"
     );
+    let fees = |fee_address| Fees {
+        token: Address::ZERO,
+        min_fee: U256::from(10),
+        payment: PaymentFee {
+            inputs: 1,
+            outputs: 2,
+            fee: U256::from(10),
+        },
+        fee_address,
+    };
+    check("Fees", &fees(Some(Address::ZERO)), &fees(None));
     let error = ErrorBody::new(ErrorCode::DoubleSpend, "no");
     check("Error", &error, &error);
     let batch = BatchResults {
