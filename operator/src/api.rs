@@ -12,7 +12,8 @@ use std::sync::Arc;
 use alloy::primitives::{Address, B256, Bytes};
 use plasma_api::{
     AccountUtxo, AccountUtxos, BatchResult, BatchResults, BlockJson, BlocksPage, ErrorBody,
-    ErrorCode, ExitData, RequestError, Status, Submission, SubmitResult, TransactionJson, UtxoJson,
+    ErrorCode, ExitData, Fees, PaymentFee, RequestError, Status, Submission, SubmitResult,
+    TransactionJson, UtxoJson,
 };
 use plasma_core::UtxoPos;
 use serde::Serialize;
@@ -367,6 +368,21 @@ fn status(state: &ApiState) -> ApiResult {
     })
 }
 
+fn fees(state: &ApiState) -> ApiResult {
+    let min_fee = state.chain.rules().min_fee;
+    ok_json(&Fees {
+        token: plasma_core::ETH,
+        min_fee,
+        // One rule for every payment: the fee does not depend on its size.
+        payment: PaymentFee {
+            inputs: 1,
+            outputs: 2,
+            fee: min_fee,
+        },
+        fee_address: state.chain.fee_address(),
+    })
+}
+
 async fn handle_rejection(rejection: Rejection) -> Result<Response, Infallible> {
     let error = if rejection.is_not_found() {
         ApiError::not_found(ErrorCode::NotFound, "no such route")
@@ -445,6 +461,10 @@ pub fn routes(
         .and(warp::get())
         .and(with())
         .then(|s: Arc<ApiState>| blocking(move || status(&s)));
+    let fees = warp::path!("v1" / "fees")
+        .and(warp::get())
+        .and(with())
+        .then(|s: Arc<ApiState>| blocking(move || fees(&s)));
     let metrics = warp::path!("metrics")
         .and(warp::get())
         .and(with())
@@ -472,6 +492,8 @@ pub fn routes(
         .or(exit_data)
         .unify()
         .or(status)
+        .unify()
+        .or(fees)
         .unify()
         .or(metrics)
         .unify()

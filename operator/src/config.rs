@@ -22,6 +22,8 @@ pub struct Config {
     pub block_interval: Duration,
     /// The least fee, in wei, a transaction must pay.
     pub min_fee: U256,
+    /// Who each block's fee claim pays (`None`: the operator key's address).
+    pub fee_address: Option<Address>,
     /// Confirmations an L1 event needs before the follower applies it.
     pub l1_confirmations: u64,
     /// How often L1 is polled.
@@ -59,6 +61,7 @@ impl Config {
             db_path,
             block_interval: Duration::from_secs(1),
             min_fee: U256::ZERO,
+            fee_address: None,
             l1_confirmations: 12,
             l1_poll_interval: Duration::from_secs(2),
             l1_start_block: 0,

@@ -146,7 +146,8 @@ pub async fn run(
             .await
             .map_err(|e| Error::Fatal(e.to_string()))??
     };
-    let chain = Arc::new(chain);
+    let fee_address = config.fee_address.unwrap_or(operator);
+    let chain = Arc::new(chain.claim_fees_to(fee_address));
     tracing::info!(
         target: "operator",
         chain_id,

@@ -130,6 +130,11 @@ struct Settings {
     #[arg(long, env = "PLASMA_MIN_FEE", value_name = "WEI", default_value = "0")]
     min_fee: String,
 
+    /// Who each block's fee claim pays: the fees of a block's payments become one output of
+    /// this address at the end of the block [default: the operator key's address].
+    #[arg(long, env = "PLASMA_FEE_ADDRESS", value_name = "ADDRESS")]
+    fee_address: Option<Address>,
+
     /// Confirmations an L1 deposit or exit event needs before it is applied.
     #[arg(
         long,
@@ -288,6 +293,7 @@ fn config(matches: &clap::ArgMatches, cli: Cli) -> eyre::Result<(Config, SocketA
         block_interval: s.block_interval.0,
         min_fee: U256::from_str_radix(&s.min_fee, 10)
             .map_err(|e| eyre!("--min-fee must be a decimal number of wei: {e}"))?,
+        fee_address: s.fee_address,
         l1_confirmations: s.l1_confirmations,
         l1_poll_interval: s.l1_poll_interval.0,
         l1_start_block: s.l1_start_block,

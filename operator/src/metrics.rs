@@ -41,6 +41,8 @@ pub struct Metrics {
     pub block_build_micros: AtomicU64,
     /// Microseconds the latest operator block took to make and store.
     pub last_block_build_micros: AtomicU64,
+    /// Wei the blocks' fee claims took, since start.
+    fees_claimed: Mutex<alloy::primitives::U256>,
     latency: Mutex<Histogram>,
     produced_at: Mutex<BTreeMap<u64, std::time::Instant>>,
 }
@@ -77,6 +79,12 @@ impl Metrics {
         self.block_build_micros.fetch_add(micros, Ordering::Relaxed);
         self.last_block_build_micros
             .store(micros, Ordering::Relaxed);
+    }
+
+    /// Adds what a block's fee claim took.
+    pub fn fees_claimed(&self, wei: alloy::primitives::U256) {
+        let mut total = self.fees_claimed.lock().unwrap_or_else(|e| e.into_inner());
+        *total = total.saturating_add(wei);
     }
 
     /// Notes when operator block `blknum` was produced (for the commit latency).
@@ -233,6 +241,13 @@ impl Metrics {
         let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
         let _ = writeln!(out, "{name}_sum {}", h.sum);
         let _ = writeln!(out, "{name}_count {}", h.count);
+        // Wei exceed 64 bits: written as the decimal integer it is (Prometheus reads it as a
+        // float).
+        let fees = *self.fees_claimed.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP plasma_operator_fees_claimed_wei_total Wei claimed by the fee claims of the blocks produced since start.\n# TYPE plasma_operator_fees_claimed_wei_total counter\nplasma_operator_fees_claimed_wei_total {fees}"
+        );
         out
     }
 }

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use super::checkers::PARALLEL_CHECK_MIN;
 use super::mempool::{Mempool, PendingTx};
-use super::{Chain, MAX_BLOCK_TXS, SubmitError, TxStatus};
+use super::{Chain, SubmitError, TxStatus};
 use crate::store::{Batch, Db, StoreError};
 
 /// The stored UTXO set as a [`UtxoView`]: a store error is a store error, never an input
@@ -159,7 +159,7 @@ impl Chain {
         self.metrics
             .mempool_size
             .store(len as u64, Ordering::Relaxed);
-        if len >= MAX_BLOCK_TXS {
+        if len >= self.block_capacity() {
             self.full.notify_one();
         }
         results

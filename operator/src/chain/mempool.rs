@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alloy::primitives::B256;
 use alloy::primitives::map::HashMap;
+use alloy::primitives::{B256, U256};
 use plasma_core::{Output, SignedTransaction, UtxoPos};
 
 /// An accepted transaction waiting for a block, with what admission worked out for the block.
@@ -15,12 +15,21 @@ pub(super) struct PendingTx {
     pub(super) leaf: B256,
     /// The outputs it spends, in input order.
     pub(super) spent: Vec<Output>,
+    /// The fee it pays, in wei (ETH spent less ETH created), for the block's fee claim.
+    pub(super) fee: U256,
 }
 
 impl PendingTx {
     pub(super) fn new(tx: SignedTransaction, spent: Vec<Output>) -> Self {
         let leaf = plasma_merkle::leaf_hash(tx.bytes());
-        Self { tx, leaf, spent }
+        // Admission checked the amounts: a valid transaction's fee is defined.
+        let fee = plasma_core::fee(&spent, &tx.tx().outputs).unwrap_or_default();
+        Self {
+            tx,
+            leaf,
+            spent,
+            fee,
+        }
     }
 }
 

@@ -134,6 +134,8 @@ pub struct Chain {
     full: Notify,
     /// What was last read of L1.
     l1: Mutex<L1Status>,
+    /// Who the fee claim that ends each block pays (none: blocks claim no fees).
+    fee_address: Option<Address>,
 }
 
 impl Chain {
@@ -189,7 +191,28 @@ impl Chain {
             metrics,
             full: Notify::new(),
             l1: Mutex::new(L1Status::default()),
+            fee_address: None,
         })
+    }
+
+    /// Ends every block whose payments pay fees with a fee claim of all of them to `address`
+    /// (see [`plasma_core::fee_claim`]).
+    pub fn claim_fees_to(mut self, address: Address) -> Self {
+        self.fee_address = Some(address);
+        self
+    }
+
+    /// Who the fee claims pay, if blocks claim their fees.
+    pub fn fee_address(&self) -> Option<Address> {
+        self.fee_address
+    }
+
+    /// The most payments a block takes: one slot is kept for the fee claim when there is one.
+    pub fn block_capacity(&self) -> usize {
+        match self.fee_address {
+            Some(_) => MAX_BLOCK_TXS - 1,
+            None => MAX_BLOCK_TXS,
+        }
     }
 
     /// The store (for this crate's tasks; readers outside use the methods below).

@@ -5,17 +5,28 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use plasma_core::{UtxoPos, transition};
+use alloy::primitives::U256;
+use plasma_core::{BlockFees, SignedTransaction, UtxoPos, fee_claim, transition};
 use plasma_merkle::MerkleTree;
 
 use super::mempool::PendingTx;
-use super::{Chain, MAX_BLOCK_TXS, Produced, owners};
+use super::{Chain, Produced, owners};
 use crate::store::records::{BlockHeader, UtxoRecord, meta, runs_of};
 use crate::store::{Batch, Column, Db, StoreError};
 
-/// The owner-index changes of a block: its spent inputs leave, its outputs arrive.
-fn owner_changes(blknum: u64, taken: &[(u64, Arc<PendingTx>)]) -> Vec<owners::Change> {
-    let txs = || taken.iter().map(|(_, pending)| pending.tx.tx());
+/// The owner-index changes of a block: its spent inputs leave, its outputs (the fee claim's
+/// too) arrive.
+fn owner_changes(
+    blknum: u64,
+    taken: &[(u64, Arc<PendingTx>)],
+    claim: Option<&SignedTransaction>,
+) -> Vec<owners::Change> {
+    let txs = || {
+        taken
+            .iter()
+            .map(|(_, pending)| pending.tx.tx())
+            .chain(claim.map(SignedTransaction::tx))
+    };
     let mut changes = Vec::with_capacity(3 * taken.len());
     // The owner of a spent input is known from admission: `spent` is in input order.
     let spent_outputs = taken.iter().flat_map(|(_, pending)| &pending.spent);
@@ -35,6 +46,18 @@ fn owner_changes(blknum: u64, taken: &[(u64, Arc<PendingTx>)]) -> Vec<owners::Ch
 pub const DEPOSIT_SLOTS_LOW: u64 = 900;
 
 impl Chain {
+    /// The fee claim that ends block `blknum` of the payments `taken`: all their fees to the
+    /// fee address. None when blocks claim no fees or these payments pay none.
+    fn fee_claim(&self, blknum: u64, taken: &[(u64, Arc<PendingTx>)]) -> Option<SignedTransaction> {
+        let address = self.fee_address?;
+        let mut fees = BlockFees::default();
+        for (_, pending) in taken {
+            fees.add(pending.fee);
+        }
+        (!fees.total().is_zero())
+            .then(|| SignedTransaction::new(fee_claim(blknum, address, fees.total()), Vec::new()))
+    }
+
     /// Whether the deposit slots after the last committed operator block run low (at least
     /// [`DEPOSIT_SLOTS_LOW`] used) while no produced block waits for its commitment: then an
     /// (empty) block is worth committing.
@@ -58,13 +81,14 @@ impl Chain {
             .lock()
             .txs
             .iter()
-            .take(MAX_BLOCK_TXS)
+            .take(self.block_capacity())
             .map(|(seq, pending)| (*seq, pending.clone()))
             .collect();
         if taken.is_empty() && !self.deposit_slots_low()? {
             return Ok(None);
         }
         let blknum = self.db.next_block()?;
+        let claim = self.fee_claim(blknum, &taken);
         let corrupt = |what: String| StoreError::Corrupt {
             column: Column::Utxos.name(),
             what,
@@ -74,12 +98,19 @@ impl Chain {
         // the new outputs, whose positions all follow them.
         let (root, batch) = rayon::join(
             || {
-                let leaves = taken.iter().map(|(_, p)| p.leaf).collect();
+                let mut leaves = Vec::with_capacity(taken.len() + 1);
+                leaves.extend(taken.iter().map(|(_, p)| p.leaf));
+                leaves.extend(claim.as_ref().map(|c| plasma_merkle::leaf_hash(c.bytes())));
                 MerkleTree::from_leaf_hashes(leaves).map(|tree| tree.root())
             },
             || -> Result<Batch, StoreError> {
-                let mut batch = Batch::with_capacity(3 * taken.len() + 4, 256 * taken.len());
-                let txs = || taken.iter().map(|(_, p)| p.tx.tx());
+                let mut batch = Batch::with_capacity(3 * taken.len() + 6, 256 * taken.len() + 512);
+                let txs = || {
+                    taken
+                        .iter()
+                        .map(|(_, p)| p.tx.tx())
+                        .chain(claim.as_ref().map(SignedTransaction::tx))
+                };
                 let mut spent: Vec<UtxoPos> = transition::spent(txs()).map(|s| s.pos).collect();
                 spent.sort_unstable();
                 for pos in spent {
@@ -103,20 +134,22 @@ impl Chain {
         );
         let root = root.map_err(|e| corrupt(e.to_string()))?;
         let mut batch = batch?;
+        let transactions = taken.len() + usize::from(claim.is_some());
         let header = BlockHeader {
             root,
             timestamp: 0,
-            tx_count: u32::try_from(taken.len()).unwrap_or(u32::MAX),
+            tx_count: u32::try_from(transactions).unwrap_or(u32::MAX),
         };
         Db::put_operator_block(
             &mut batch,
             blknum,
             header,
             runs_of(taken.iter().map(|(seq, _)| *seq)),
+            claim.as_ref(),
         );
         // The owner index changes while the block is written; should the write fail, they
         // are undone.
-        let changes = owner_changes(blknum, &taken);
+        let changes = owner_changes(blknum, &taken, claim.as_ref());
         let (written, ()) = rayon::join(
             || self.db.write(batch),
             || self.owners_mut().apply(&changes),
@@ -142,19 +175,26 @@ impl Chain {
         self.metrics.block_produced(blknum);
         let took = start.elapsed();
         self.metrics.observe_block_build(took.as_secs_f64());
+        let claimed = claim
+            .as_ref()
+            .and_then(|c| c.tx().outputs.first())
+            .map_or(U256::ZERO, |o| o.amount);
+        if !claimed.is_zero() {
+            self.metrics.fees_claimed(claimed);
+        }
         tracing::info!(
             target: "operator::producer",
             blknum,
-            txs = taken.len(),
+            txs = transactions,
+            fees_claimed_wei = %claimed,
             root = %root,
             remaining,
             took_ms = took.as_millis() as u64,
             "block produced"
         );
-        if remaining >= MAX_BLOCK_TXS {
+        if remaining >= self.block_capacity() {
             self.full.notify_one();
         }
-        let transactions = taken.len();
         // Freeing 65,536 transactions takes a while: not on the way of the next block.
         rayon::spawn(move || drop((taken, removed, changes)));
         Ok(Some(Produced {
@@ -168,7 +208,7 @@ impl Chain {
 #[cfg(test)]
 mod tests {
     use alloy::primitives::Address;
-    use plasma_core::UtxoState;
+    use plasma_core::{Rules, UtxoState};
 
     use crate::chain::{L1Event, TxStatus};
 
@@ -212,6 +252,95 @@ mod tests {
         assert!(
             f.chain.produce_block().unwrap().is_none(),
             "the slots are free again"
+        );
+    }
+
+    #[test]
+    fn a_block_ends_with_the_claim_of_its_payments_fees() {
+        let mut f = fixture();
+        let operator = Address::repeat_byte(0x0e);
+        f.chain = reopen(&f.chain).claim_fees_to(operator);
+        let bob = Address::repeat_byte(0xb0);
+        let a = deposit(&f, 1, 100);
+        let b = deposit(&f, 2, 50);
+        f.chain.submit(pay(&f, a, 100, 10, bob)).unwrap();
+        f.chain.submit(pay(&f, b, 50, 15, bob)).unwrap();
+        let produced = f.chain.produce_block().unwrap().unwrap();
+        assert_eq!(produced.transactions, 3, "two payments and the claim");
+
+        let block = f.chain.block(1000).unwrap().unwrap();
+        assert!(block.root_matches());
+        let claim = &block.transactions[2];
+        assert_eq!(
+            claim.tx(),
+            &plasma_core::fee_claim(1000, operator, U256::from(25))
+        );
+        let mut fees = BlockFees::default();
+        fees.add(U256::from(25));
+        assert_eq!(
+            plasma_core::check_fee_claim(1000, 2, 3, claim, fees),
+            Ok(U256::from(25))
+        );
+        // Its output is an output like any other: unspent, the operator's, and found by hash.
+        let pos = UtxoPos::new(1000, 2, 0).unwrap();
+        assert!(matches!(
+            f.chain.db().utxo_state(pos).unwrap(),
+            UtxoState::Unspent(o) if o.owner == operator && o.amount == U256::from(25)
+        ));
+        assert_eq!(f.chain.owner_utxos(operator, 0, 10).unwrap().len(), 1);
+        assert_eq!(
+            f.chain.submit(claim.clone()).unwrap(),
+            TxStatus::Included {
+                blknum: 1000,
+                tx_index: 2
+            },
+            "the claim is found by its hash"
+        );
+        assert_eq!(
+            f.chain.db().block_tx(1000, 2).unwrap().as_ref(),
+            Some(claim)
+        );
+        // After a restart the block reads the same.
+        let reopened = reopen(&f.chain);
+        assert_eq!(reopened.block(1000).unwrap().unwrap(), block);
+
+        // The next block claims its own fees, with its own block number as metadata.
+        let c = deposit(&f, 1001, 40);
+        f.chain.submit(pay(&f, c, 40, 12, bob)).unwrap();
+        assert_eq!(f.chain.produce_block().unwrap().unwrap().transactions, 2);
+        let next = f.chain.block(2000).unwrap().unwrap();
+        assert_eq!(
+            next.transactions[1].tx(),
+            &plasma_core::fee_claim(2000, operator, U256::from(12))
+        );
+        assert_ne!(next.transactions[1].hash(), claim.hash());
+    }
+
+    #[test]
+    fn without_fees_a_block_has_no_claim() {
+        let mut f = fixture();
+        let zero_fee = {
+            let domain = f.domain;
+            let rules = Rules {
+                domain_separator: domain.separator(),
+                min_fee: U256::ZERO,
+            };
+            Chain::open(f.chain.db().clone(), rules, 100, Default::default())
+                .unwrap()
+                .claim_fees_to(Address::repeat_byte(0x0e))
+        };
+        f.chain = zero_fee;
+        let a = deposit(&f, 1, 100);
+        f.chain
+            .submit(pay(&f, a, 100, 0, Address::repeat_byte(0xb0)))
+            .unwrap();
+        let produced = f.chain.produce_block().unwrap().unwrap();
+        assert_eq!(produced.transactions, 1);
+        assert!(
+            f.chain
+                .owner_utxos(Address::repeat_byte(0x0e), 0, 10)
+                .unwrap()
+                .is_empty()
         );
     }
 

@@ -665,6 +665,7 @@ mod tests {
                 first: 0,
                 len: count,
             }],
+            None,
         );
         db.write(batch).unwrap();
         let rules = plasma_core::Rules {

@@ -196,7 +196,15 @@ pub fn transaction(page: &TxPage) -> Markup {
                     None => "pending: waiting for a block",
                 }
             }
-            dt { "Fee" } dd #fee { @match page.fee { Some(fee) => (amount(ETH, fee)), None => span.muted { "unknown (an input is unknown to this operator)" } } }
+            @if let Some((blknum, _)) = page.included.filter(|_| page.inputs.is_empty()) {
+                @if blknum.is_multiple_of(plasma_core::CHILD_BLOCK_INTERVAL) {
+                    dt { "Fee" } dd #fee { "none: this is the operator's fee claim, the fees of block " (block_link(blknum)) "'s payments" }
+                } @else {
+                    dt { "Fee" } dd #fee { "none: a deposit" }
+                }
+            } @else {
+                dt { "Fee" } dd #fee { @match page.fee { Some(fee) => (amount(ETH, fee)), None => span.muted { "unknown (an input is unknown to this operator)" } } }
+            }
             dt { "Signers" } dd { @for s in &page.signers { (address_link(*s)) " " } }
         }
         h2 { "Inputs" }

@@ -185,32 +185,10 @@ impl Db {
     pub fn raw_block_of(&self, blknum: u64, record: BlockRecord) -> StoreResult<RawBlock> {
         let (transactions, is_deposit) = match record.body {
             BlockBody::Deposit(tx) => (vec![tx], true),
-            BlockBody::Runs(runs) => {
-                let mut transactions = Vec::with_capacity(record.header.tx_count as usize);
-                for run in runs {
-                    let rows = self.store.scan(
-                        Column::Txs,
-                        &[],
-                        &records::u64_bytes(run.first),
-                        run.len as usize,
-                    )?;
-                    let found = rows.len();
-                    for (expected, (key, value)) in (run.first..).zip(rows) {
-                        if records::read_u64(&key).ok() != Some(expected) {
-                            return Err(StoreError::Corrupt {
-                                column: Column::Txs.name(),
-                                what: format!("block {blknum} lacks transaction seq {expected}"),
-                            });
-                        }
-                        transactions.push(value);
-                    }
-                    if found != run.len as usize {
-                        return Err(StoreError::Corrupt {
-                            column: Column::Txs.name(),
-                            what: format!("block {blknum} lacks transactions of its last run"),
-                        });
-                    }
-                }
+            BlockBody::Runs(runs) => (self.run_txs(blknum, &runs, record.header.tx_count)?, false),
+            BlockBody::RunsAndClaim(runs, claim) => {
+                let mut transactions = self.run_txs(blknum, &runs, record.header.tx_count)?;
+                transactions.push(claim);
                 (transactions, false)
             }
         };
@@ -220,6 +198,37 @@ impl Db {
             is_deposit,
             transactions,
         })
+    }
+
+    /// The stored bytes of the transactions in `runs` of block `blknum`, in order (room for
+    /// `tx_count`).
+    fn run_txs(&self, blknum: u64, runs: &[SeqRun], tx_count: u32) -> StoreResult<Vec<Vec<u8>>> {
+        let mut transactions = Vec::with_capacity(tx_count as usize);
+        for run in runs {
+            let rows = self.store.scan(
+                Column::Txs,
+                &[],
+                &records::u64_bytes(run.first),
+                run.len as usize,
+            )?;
+            let found = rows.len();
+            for (expected, (key, value)) in (run.first..).zip(rows) {
+                if records::read_u64(&key).ok() != Some(expected) {
+                    return Err(StoreError::Corrupt {
+                        column: Column::Txs.name(),
+                        what: format!("block {blknum} lacks transaction seq {expected}"),
+                    });
+                }
+                transactions.push(value);
+            }
+            if found != run.len as usize {
+                return Err(StoreError::Corrupt {
+                    column: Column::Txs.name(),
+                    what: format!("block {blknum} lacks transactions of its last run"),
+                });
+            }
+        }
+        Ok(transactions)
     }
 
     /// The transaction with sequence number `seq`.
@@ -240,7 +249,14 @@ impl Db {
                 records::decode_signed(tx).map_err(corrupt(Column::Blocks))?,
             )),
             BlockBody::Deposit(_) => Ok(None),
-            BlockBody::Runs(_) => match record.seq_of(index) {
+            BlockBody::RunsAndClaim(_, claim)
+                if index.checked_add(1) == Some(record.header.tx_count) =>
+            {
+                Ok(Some(
+                    records::decode_signed(claim).map_err(corrupt(Column::Blocks))?,
+                ))
+            }
+            BlockBody::Runs(_) | BlockBody::RunsAndClaim(..) => match record.seq_of(index) {
                 Some(seq) => self.tx_by_seq(seq),
                 None => Ok(None),
             },
@@ -392,13 +408,14 @@ impl Db {
     }
 
     /// Adds an operator block whose transactions are the stored ones with the sequence numbers
-    /// in `runs` to `batch`, and moves the start of the pending transactions past them. The
-    /// UTXO changes are separate.
+    /// in `runs`, then `fee_claim` if there is one (with its index entry), to `batch`, and
+    /// moves the start of the pending transactions past them. The UTXO changes are separate.
     pub fn put_operator_block(
         batch: &mut Batch,
         blknum: u64,
         header: BlockHeader,
         runs: Vec<SeqRun>,
+        fee_claim: Option<&SignedTransaction>,
     ) {
         if let (Some(first), Some(last)) = (runs.first(), runs.last()) {
             batch.put(
@@ -408,10 +425,22 @@ impl Db {
             );
             Self::put_meta_u64(batch, meta::PENDING_FROM, last.first + u64::from(last.len));
         }
-        let record = BlockRecord {
-            header,
-            body: BlockBody::Runs(runs),
+        let body = match fee_claim {
+            Some(claim) => {
+                batch.put(
+                    Column::TxIndex,
+                    claim.hash().as_slice(),
+                    IndexEntry::At {
+                        blknum,
+                        index: header.tx_count.saturating_sub(1),
+                    }
+                    .encode(),
+                );
+                BlockBody::RunsAndClaim(runs, records::encode_signed(claim))
+            }
+            None => BlockBody::Runs(runs),
         };
+        let record = BlockRecord { header, body };
         batch.put(Column::Blocks, records::u64_bytes(blknum), record.encode());
     }
 

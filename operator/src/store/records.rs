@@ -149,12 +149,16 @@ pub enum BlockBody {
     /// runs of sequence numbers in index order (a gap is a transaction dropped before the
     /// block was made).
     Runs(Vec<SeqRun>),
+    /// An operator block that ends with the operator's fee claim: the runs of its payments, then
+    /// the claim ([`encode_signed`] bytes), which has no sequence number.
+    RunsAndClaim(Vec<SeqRun>, Vec<u8>),
     /// A deposit block: its one transaction ([`encode_signed`] bytes).
     Deposit(Vec<u8>),
 }
 
 /// A stored block: `header (44) ‖ kind (u8) ‖ body`, where the body of kind 0 is
-/// `(first seq (u64) ‖ len (u32))*` and of kind 1 the deposit transaction.
+/// `(first seq (u64) ‖ len (u32))*`, of kind 1 the deposit transaction, and of kind 2
+/// `run count (u32) ‖ runs ‖ fee claim`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockRecord {
     /// Root, L1 timestamp, transaction count.
@@ -180,6 +184,16 @@ impl BlockRecord {
                 out.push(1);
                 out.extend_from_slice(tx);
             }
+            BlockBody::RunsAndClaim(runs, claim) => {
+                out.reserve(1 + 4 + runs.len() * 12 + claim.len());
+                out.push(2);
+                out.extend_from_slice(&u32::try_from(runs.len()).unwrap_or(u32::MAX).to_be_bytes());
+                for run in runs {
+                    out.extend_from_slice(&run.first.to_be_bytes());
+                    out.extend_from_slice(&run.len.to_be_bytes());
+                }
+                out.extend_from_slice(claim);
+            }
         }
         out
     }
@@ -189,40 +203,47 @@ impl BlockRecord {
         let header = BlockHeader::decode(bytes.get(..44).ok_or_else(|| err("truncated block"))?)?;
         let body = match bytes.get(44) {
             Some(0) => {
-                let runs = bytes.get(45..).unwrap_or_default();
-                if runs.len() % 12 != 0 {
-                    return Err(err("truncated run of sequence numbers"));
-                }
-                let runs = runs
-                    .chunks_exact(12)
-                    .map(|r| {
-                        Ok(SeqRun {
-                            first: u64_at(r, 0)?,
-                            len: u32_at(r, 8)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, RecordError>>()?;
-                let total: u64 = runs.iter().map(|r| u64::from(r.len)).sum();
-                if total != u64::from(header.tx_count) {
-                    return Err(err(format!(
-                        "runs hold {total} transactions, the header says {}",
-                        header.tx_count
-                    )));
-                }
+                let runs = decode_runs(bytes.get(45..).unwrap_or_default())?;
+                check_count(&runs, 0, header.tx_count)?;
                 BlockBody::Runs(runs)
             }
             Some(1) => BlockBody::Deposit(bytes.get(45..).unwrap_or_default().to_vec()),
+            Some(2) => {
+                let count = bytes
+                    .get(45..49)
+                    .ok_or_else(|| err("truncated count of runs"))
+                    .and_then(|b| u32_at(b, 0))?;
+                let end = usize::try_from(count)
+                    .ok()
+                    .and_then(|n| n.checked_mul(12))
+                    .and_then(|n| n.checked_add(49))
+                    .ok_or_else(|| err("too many runs"))?;
+                let runs = decode_runs(bytes.get(49..end).ok_or_else(|| err("truncated runs"))?)?;
+                check_count(&runs, 1, header.tx_count)?;
+                let claim = bytes.get(end..).unwrap_or_default();
+                if claim.is_empty() {
+                    return Err(err("a block of kind 2 lacks its fee claim"));
+                }
+                BlockBody::RunsAndClaim(runs, claim.to_vec())
+            }
             Some(other) => return Err(err(format!("bad block kind {other}"))),
             None => return Err(err("block record without a body")),
         };
         Ok(Self { header, body })
     }
 
-    /// The sequence number of transaction `index` of an operator block.
+    /// The runs of sequence numbers of an operator block's payments (none for a deposit block).
+    pub fn runs(&self) -> &[SeqRun] {
+        match &self.body {
+            BlockBody::Runs(runs) | BlockBody::RunsAndClaim(runs, _) => runs,
+            BlockBody::Deposit(_) => &[],
+        }
+    }
+
+    /// The sequence number of transaction `index` of an operator block (none for its fee
+    /// claim, which has none).
     pub fn seq_of(&self, index: u32) -> Option<u64> {
-        let BlockBody::Runs(runs) = &self.body else {
-            return None;
-        };
+        let runs = self.runs();
         let mut rest = index;
         for run in runs {
             if rest < run.len {
@@ -235,9 +256,7 @@ impl BlockRecord {
 
     /// The index in an operator block of the transaction with sequence number `seq`.
     pub fn index_of(&self, seq: u64) -> Option<u32> {
-        let BlockBody::Runs(runs) = &self.body else {
-            return None;
-        };
+        let runs = self.runs();
         let mut before = 0u32;
         for run in runs {
             if seq >= run.first && seq - run.first < u64::from(run.len) {
@@ -247,6 +266,33 @@ impl BlockRecord {
         }
         None
     }
+}
+
+/// Runs of sequence numbers from their stored bytes, 12 each.
+fn decode_runs(bytes: &[u8]) -> Result<Vec<SeqRun>, RecordError> {
+    if !bytes.len().is_multiple_of(12) {
+        return Err(err("truncated run of sequence numbers"));
+    }
+    bytes
+        .chunks_exact(12)
+        .map(|r| {
+            Ok(SeqRun {
+                first: u64_at(r, 0)?,
+                len: u32_at(r, 8)?,
+            })
+        })
+        .collect()
+}
+
+/// Checks that `runs` and `extra` more transactions make the header's `tx_count`.
+fn check_count(runs: &[SeqRun], extra: u64, tx_count: u32) -> Result<(), RecordError> {
+    let total: u64 = runs.iter().map(|r| u64::from(r.len)).sum::<u64>() + extra;
+    if total != u64::from(tx_count) {
+        return Err(err(format!(
+            "the block holds {total} transactions, the header says {tx_count}"
+        )));
+    }
+    Ok(())
 }
 
 /// The runs of consecutive numbers in ascending `seqs`.
@@ -507,5 +553,29 @@ mod tests {
         };
         assert_eq!(BlockRecord::decode(&deposit.encode()), Ok(deposit.clone()));
         assert_eq!(deposit.seq_of(0), None);
+
+        // A block that ends with a fee claim: its payments by sequence number, the claim last.
+        let claimed = BlockRecord {
+            header: BlockHeader {
+                root: B256::repeat_byte(3),
+                timestamp: 0,
+                tx_count: 7,
+            },
+            body: BlockBody::RunsAndClaim(block.runs().to_vec(), encode_signed(&signed)),
+        };
+        assert_eq!(BlockRecord::decode(&claimed.encode()), Ok(claimed.clone()));
+        assert_eq!(claimed.seq_of(5), Some(12));
+        assert_eq!(claimed.seq_of(6), None, "the claim has no sequence number");
+        assert_eq!(claimed.index_of(12), Some(5));
+        let mut miscounted = claimed.clone();
+        miscounted.header.tx_count = 6;
+        assert!(BlockRecord::decode(&miscounted.encode()).is_err());
+        let encoded = claimed.encode();
+        let without_claim = &encoded[..encoded.len() - encode_signed(&signed).len()];
+        assert!(BlockRecord::decode(without_claim).is_err());
+        assert!(
+            BlockRecord::decode(&encoded[..47]).is_err(),
+            "truncated count"
+        );
     }
 }
