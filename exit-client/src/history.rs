@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use alloy::primitives::{Address, B256, U256};
-use plasma_core::{ETH, Transaction};
+use plasma_core::{ETH, Transaction, is_deposit_block};
 use serde::Serialize;
 
 use crate::store::{ClientStore, Coin, StoreError, wire_name};
@@ -16,6 +16,9 @@ use crate::store::{ClientStore, Coin, StoreError, wire_name};
 pub enum EntryKind {
     /// Money brought from L1 (a deposit block).
     Deposit,
+    /// The fees of an operator block, claimed by the key (its fee claim, see
+    /// [`plasma_core::fee_claim`]).
+    FeeClaim,
     /// A payment from someone else.
     Received,
     /// A payment the key made.
@@ -37,7 +40,7 @@ pub struct TokenAmount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
-    /// Deposit, received or sent.
+    /// Deposit, fee claim, received or sent.
     pub kind: EntryKind,
     /// Its block and index there; none for a payment not yet in a verified block.
     pub blknum: Option<u64>,
@@ -81,8 +84,10 @@ pub fn history(
         if tx.inputs.iter().any(|input| own.contains(input)) {
             continue; // change of the key's own payment: in its sent entry
         }
-        let kind = if tx.inputs.is_empty() {
+        let kind = if tx.inputs.is_empty() && is_deposit_block(coin.utxo_pos.blknum()) {
             EntryKind::Deposit
+        } else if tx.inputs.is_empty() {
+            EntryKind::FeeClaim
         } else {
             EntryKind::Received
         };
@@ -151,6 +156,49 @@ pub fn history(
         }
     }
     Ok(entries)
+}
+
+/// What the fee claims of the wallet's keys took: the operator's fees, for an operator key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeesCollected {
+    /// The key the claims paid.
+    pub owner: Address,
+    /// How many blocks' fees it claimed.
+    pub claims: u64,
+    /// What they took in all, in wei.
+    #[serde(with = "plasma_core::decimal")]
+    pub total: U256,
+    /// What of it is still unspent on the chain, in wei.
+    #[serde(with = "plasma_core::decimal")]
+    pub unspent: U256,
+}
+
+/// The fees the wallet's keys collected through fee claims in verified blocks, by key.
+pub fn fees_collected(store: &ClientStore) -> Result<Vec<FeesCollected>, StoreError> {
+    let mut by_owner: BTreeMap<Address, FeesCollected> = BTreeMap::new();
+    for coin in store.coins()? {
+        let pos = coin.utxo_pos;
+        if is_deposit_block(pos.blknum())
+            || !Transaction::decode(&coin.tx_bytes).is_ok_and(|tx| tx.inputs.is_empty())
+        {
+            continue;
+        }
+        let entry = by_owner
+            .entry(coin.output.owner)
+            .or_insert_with(|| FeesCollected {
+                owner: coin.output.owner,
+                claims: 0,
+                total: U256::ZERO,
+                unspent: U256::ZERO,
+            });
+        entry.claims += 1;
+        entry.total = entry.total.saturating_add(coin.output.amount);
+        if coin.state == crate::store::CoinState::Unspent {
+            entry.unspent = entry.unspent.saturating_add(coin.output.amount);
+        }
+    }
+    Ok(by_owner.into_values().collect())
 }
 
 /// The entry of payment `tx` sent by `owner`, whose inputs are among `inputs`.

@@ -29,7 +29,7 @@ pub enum PaymentError {
     },
     /// More coins than one transaction can spend.
     #[error(
-        "this payment needs {needed} coins but a transaction spends at most {MAX_INPUTS}: send a smaller amount first to merge coins"
+        "this payment needs {needed} coins but a transaction spends at most {MAX_INPUTS}: merge the coins first"
     )]
     TooManyCoins {
         /// Coins the payment would spend.
@@ -90,6 +90,142 @@ pub fn build_payment(
     let mut outputs = vec![Output::new(to, token, value)];
     outputs.extend(change);
     Ok(Transaction::payment(inputs, outputs))
+}
+
+/// Why no merge can be planned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    /// The key already holds no more coins of the token than asked.
+    #[error(
+        "nothing to merge: {owner} holds {coins} unspent coins of the token, the target is {target}"
+    )]
+    NothingToMerge {
+        /// The key.
+        owner: Address,
+        /// Its unspent coins of the token.
+        coins: usize,
+        /// The count asked for.
+        target: usize,
+    },
+    /// The target count is zero: merging leaves at least one coin.
+    #[error("a merge leaves at least one coin: the target must be 1 or more")]
+    ZeroTarget,
+    /// The coins are too small to pay the fee of a merge payment.
+    #[error(
+        "the smallest coins hold {value} wei together, not more than the fee of {fee} wei: merging them would lose them"
+    )]
+    FeeExceedsCoins {
+        /// What the coins of one merge hold.
+        value: U256,
+        /// The fee.
+        fee: U256,
+    },
+    /// A token merge pays its fee in ETH, and the key has no free ETH coin that covers it.
+    #[error(
+        "merging token coins pays the fee of {fee} wei in ETH, and {owner} has no ETH coin left that covers it"
+    )]
+    NoEthForFee {
+        /// The key.
+        owner: Address,
+        /// The fee.
+        fee: U256,
+    },
+}
+
+/// One round of merging the unspent coins of `token` that `owner` holds towards `target` coins:
+/// payments with disjoint inputs, each spending its smallest coins (4 at a time) into one coin
+/// of `owner`, that can go in one block. A token merge spends 3 token coins and one ETH coin for
+/// the fee (its change back to `owner`) when `fee` is not zero. Run it again once the round's
+/// payments are in a verified block, until it reports [`MergeError::NothingToMerge`].
+pub fn plan_merge(
+    coins: &[Coin],
+    owner: Address,
+    token: Address,
+    target: usize,
+    fee: U256,
+) -> Result<Vec<Transaction>, MergeError> {
+    if target == 0 {
+        return Err(MergeError::ZeroTarget);
+    }
+    let unspent = |t: Address| {
+        let mut of: Vec<&Coin> = coins
+            .iter()
+            .filter(|c| {
+                c.output.owner == owner && c.output.token == t && c.state == CoinState::Unspent
+            })
+            .collect();
+        of.sort_by_key(|c| (c.output.amount, c.utxo_pos));
+        of
+    };
+    let mut left = unspent(token);
+    if left.len() <= target {
+        return Err(MergeError::NothingToMerge {
+            owner,
+            coins: left.len(),
+            target,
+        });
+    }
+    // ETH coins for the fees of a token merge, largest last (popped first).
+    let mut fee_coins = if token != ETH && !fee.is_zero() {
+        unspent(ETH)
+    } else {
+        Vec::new()
+    };
+    let per_tx = if token != ETH && !fee.is_zero() {
+        MAX_INPUTS - 1
+    } else {
+        MAX_INPUTS
+    };
+    let mut reduce = left.len() - target;
+    let mut txs = Vec::new();
+    left.reverse(); // smallest popped first
+    while reduce > 0 && left.len() >= 2 {
+        let take = per_tx.min(reduce + 1).min(left.len());
+        let group: Vec<&Coin> = (0..take).filter_map(|_| left.pop()).collect();
+        let value = group
+            .iter()
+            .fold(U256::ZERO, |sum, c| sum.saturating_add(c.output.amount));
+        let mut inputs: Vec<UtxoPos> = group.iter().map(|c| c.utxo_pos).collect();
+        let mut outputs = Vec::new();
+        if token == ETH {
+            if value <= fee {
+                if txs.is_empty() {
+                    return Err(MergeError::FeeExceedsCoins { value, fee });
+                }
+                break; // the rest are too small too: the round so far is what can be done
+            }
+            outputs.push(Output::new(owner, ETH, value - fee));
+        } else {
+            outputs.push(Output::new(owner, token, value));
+            if !fee.is_zero() {
+                let Some(eth) = fee_coins.pop().filter(|c| c.output.amount >= fee) else {
+                    if txs.is_empty() {
+                        return Err(MergeError::NoEthForFee { owner, fee });
+                    }
+                    break;
+                };
+                inputs.push(eth.utxo_pos);
+                if eth.output.amount > fee {
+                    outputs.push(Output::new(owner, ETH, eth.output.amount - fee));
+                }
+            }
+        }
+        reduce -= take - 1;
+        txs.push(Transaction::payment(inputs, outputs));
+    }
+    Ok(txs)
+}
+
+/// The fee the operator asks of a payment (`GET /v1/fees`), or its minimum from its status if
+/// it serves no fee schedule (an older operator).
+pub async fn quoted_fee(operator: &OperatorClient) -> Result<U256, OperatorError> {
+    match operator.fees().await {
+        Ok(fees) => Ok(fees.payment.fee.max(fees.min_fee)),
+        Err(e) if e.code() == Some(&plasma_api::ErrorCode::NotFound) => {
+            Ok(operator.status().await?.min_fee)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Signs `tx` with `signer` and records it as in flight — the payment, its signatures and the
@@ -234,6 +370,100 @@ mod tests {
     use plasma_core::UtxoPos;
 
     use super::*;
+
+    fn merge_coins(amounts: &[(Address, u64)]) -> Vec<Coin> {
+        amounts
+            .iter()
+            .enumerate()
+            .map(|(i, &(token, amount))| coin(i as u64 + 1, token, amount, CoinState::Unspent))
+            .collect()
+    }
+
+    #[test]
+    fn a_merge_round_spends_the_smallest_coins_four_at_a_time_down_to_the_target() {
+        let coins = merge_coins(&[
+            (ETH, 100),
+            (ETH, 5),
+            (ETH, 7),
+            (ETH, 9),
+            (ETH, 11),
+            (ETH, 50),
+            (ETH, 60),
+        ]);
+        // 7 coins to 1: a round of two payments (4 → 1, 3 → 1) leaves 2 coins for the next round.
+        let round = plan_merge(&coins, ALICE, ETH, 1, U256::from(1)).unwrap();
+        assert_eq!(round.len(), 2);
+        assert_eq!(round[0].inputs.len(), 4);
+        assert_eq!(
+            round[0].outputs,
+            vec![Output::new(ALICE, ETH, U256::from(5 + 7 + 9 + 11 - 1))]
+        );
+        assert_eq!(round[1].inputs.len(), 3);
+        assert_eq!(
+            round[1].outputs,
+            vec![Output::new(ALICE, ETH, U256::from(50 + 60 + 100 - 1))]
+        );
+        // To 5: one payment of 3 coins.
+        let round = plan_merge(&coins, ALICE, ETH, 5, U256::ZERO).unwrap();
+        assert_eq!(round.len(), 1);
+        assert_eq!(round[0].inputs.len(), 3);
+        assert_eq!(
+            plan_merge(&coins, ALICE, ETH, 7, U256::ZERO),
+            Err(MergeError::NothingToMerge {
+                owner: ALICE,
+                coins: 7,
+                target: 7
+            })
+        );
+        assert_eq!(
+            plan_merge(&coins, ALICE, ETH, 0, U256::ZERO),
+            Err(MergeError::ZeroTarget)
+        );
+        assert_eq!(
+            plan_merge(&coins, BOB, ETH, 1, U256::ZERO),
+            Err(MergeError::NothingToMerge {
+                owner: BOB,
+                coins: 0,
+                target: 1
+            })
+        );
+        // Coins too small for the fee are not merged away.
+        assert_eq!(
+            plan_merge(&coins, ALICE, ETH, 1, U256::from(32)),
+            Err(MergeError::FeeExceedsCoins {
+                value: U256::from(32),
+                fee: U256::from(32)
+            })
+        );
+    }
+
+    #[test]
+    fn a_token_merge_pays_its_fee_from_an_eth_coin() {
+        let coins = merge_coins(&[(TOKEN, 1), (TOKEN, 2), (TOKEN, 3), (TOKEN, 4), (ETH, 10)]);
+        let round = plan_merge(&coins, ALICE, TOKEN, 1, U256::from(4)).unwrap();
+        assert_eq!(round.len(), 1, "3 token coins, then the 4th is alone");
+        assert_eq!(round[0].inputs.len(), 4);
+        assert_eq!(
+            round[0].outputs,
+            vec![
+                Output::new(ALICE, TOKEN, U256::from(6)),
+                Output::new(ALICE, ETH, U256::from(6))
+            ]
+        );
+        let no_eth = merge_coins(&[(TOKEN, 1), (TOKEN, 2)]);
+        assert_eq!(
+            plan_merge(&no_eth, ALICE, TOKEN, 1, U256::from(4)),
+            Err(MergeError::NoEthForFee {
+                owner: ALICE,
+                fee: U256::from(4)
+            })
+        );
+        let free = plan_merge(&no_eth, ALICE, TOKEN, 1, U256::ZERO).unwrap();
+        assert_eq!(
+            free[0].outputs,
+            vec![Output::new(ALICE, TOKEN, U256::from(3))]
+        );
+    }
 
     const ALICE: Address = Address::repeat_byte(0xa1);
     const BOB: Address = Address::repeat_byte(0xb0);

@@ -10,8 +10,9 @@ use alloy::primitives::{Address, B256, Bytes, U256};
 use plasma_contracts::events::{InFlightEvent, PiggybackOutcome, RootChainEvent, RootChainLog};
 use plasma_core::transition::{self, Created};
 use plasma_core::{
-    Block, CheckError, Domain, Rules, SignatureError, SignedTransaction, UtxoPos, UtxoState,
-    UtxoView, ValidationError, recover_signers_each, validate_recovered,
+    Block, BlockFees, CheckError, Domain, FeeClaimError, Rules, SignatureError, SignedTransaction,
+    UtxoPos, UtxoState, UtxoView, ValidationError, check_fee_claim, is_fee_claim,
+    recover_signers_each, validate_recovered,
 };
 use plasma_merkle::MerkleTree;
 use rayon::prelude::*;
@@ -54,6 +55,19 @@ pub enum SyncError {
         index: usize,
         /// The rule broken.
         error: ValidationError,
+    },
+    /// The block's fee claim breaks a rule: it is not last, or claims more than the block's
+    /// payments paid in fees.
+    #[error(
+        "INVALID BLOCK {blknum}: transaction {index}, the operator's fee claim, breaks the rules: {error}; exit your coins"
+    )]
+    InvalidFeeClaim {
+        /// The block.
+        blknum: u64,
+        /// The claim's index.
+        index: usize,
+        /// The rule broken.
+        error: FeeClaimError,
     },
     /// The served block does not decode, or is not the block asked for.
     #[error("INVALID BLOCK {blknum}: {reason}")]
@@ -313,15 +327,25 @@ impl<'a> Syncer<'a> {
             )?;
         }
         let mut new_coins = 0;
+        let mut fees = BlockFees::default();
+        let count = block.transactions.len();
         for (index, tx) in block.transactions.iter().enumerate() {
-            if !is_deposit {
+            if !is_deposit && is_fee_claim(tx.tx()) {
+                check_fee_claim(blknum, index, count, tx, fees).map_err(|error| {
+                    SyncError::InvalidFeeClaim {
+                        blknum,
+                        index,
+                        error,
+                    }
+                })?;
+            } else if !is_deposit {
                 let view = Replay {
                     staged: &staged,
                     exited: &replay.exited,
                     committed_at: commitment.l1_position,
                 };
                 let signers = recovered.get(index).map_or(&[][..], Vec::as_slice);
-                validate_recovered(tx, &view, &self.rules, signers).map_err(
+                let valid = validate_recovered(tx, &view, &self.rules, signers).map_err(
                     |error| match error {
                         // A store that cannot be read says nothing about the block.
                         CheckError::View(e) => SyncError::Store(e),
@@ -332,6 +356,7 @@ impl<'a> Syncer<'a> {
                         },
                     },
                 )?;
+                fees.add(valid.fee);
             }
             // Payments this client signed: once in a verified block they are no longer in flight.
             // (A watcher has none: its transactions' hashes are never computed.)

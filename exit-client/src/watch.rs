@@ -999,6 +999,7 @@ impl<'a> Watcher<'a> {
             Err(
                 ref e @ (SyncError::RootMismatch { blknum, .. }
                 | SyncError::InvalidTransaction { blknum, .. }
+                | SyncError::InvalidFeeClaim { blknum, .. }
                 | SyncError::Malformed { blknum, .. }),
             ) => self.raise(
                 WatchEvent::InvalidBlock {

@@ -58,6 +58,9 @@ enum Command {
     Challenge(cmd::challenge::Args),
     /// Pay out exits whose time has come (anyone may call this).
     ProcessExits(cmd::process_exits::Args),
+    /// Consolidate a key's coins (4 into 1 per payment, repeated) down to a target count, so
+    /// that a large payment fits one transaction and exiting costs fewer L1 exits.
+    Merge(cmd::merge::Args),
     /// Your payments sent and received and your deposits, from the verified local data.
     History(cmd::history::Args),
     /// Pull a payout the root contract credited instead of paying (`plasma exits` lists them).
@@ -87,10 +90,20 @@ impl Cli {
             Command::Challenge(args) => args.run(&settings).await,
             Command::ProcessExits(args) => args.run(&settings).await,
             Command::Withdraw(args) => args.run(&settings).await,
+            Command::Merge(args) => args.run(&settings).await,
             Command::History(args) => args.run(&settings).await,
             Command::Status(args) => args.run(&settings).await,
             Command::Watch(args) => args.run(&settings).await,
         }
+    }
+}
+
+/// A fee in ETH units (`0.0001eth`, `1000gwei`); zero is allowed (`0wei`, `0`).
+pub(crate) fn parse_fee(text: &str) -> eyre::Result<U256> {
+    match parse_eth(text) {
+        Ok(fee) => Ok(fee),
+        Err(plasma_client::amount::AmountError::Zero) => Ok(U256::ZERO),
+        Err(e) => Err(eyre::eyre!("--fee: {e}")),
     }
 }
 

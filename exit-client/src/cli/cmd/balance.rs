@@ -11,6 +11,10 @@ use serde_json::json;
 use crate::cli::output::emit;
 use crate::cli::settings::Settings;
 
+/// More coins than this of one token get a note: one payment cannot spend them all, and
+/// exiting them takes as many L1 transactions and bonds.
+const MANY_COINS: usize = plasma_core::MAX_INPUTS;
+
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {}
 
@@ -19,11 +23,12 @@ impl Args {
         let session = settings.session(None).await?;
         session.sync_or_local().await?;
         let mut totals: BTreeMap<(Address, Address), U256> = BTreeMap::new();
+        let mut counts: BTreeMap<(Address, Address), usize> = BTreeMap::new();
         for coin in session.store.coins()? {
             if coin.state == CoinState::Unspent {
-                *totals
-                    .entry((coin.output.owner, coin.output.token))
-                    .or_default() += coin.output.amount;
+                let key = (coin.output.owner, coin.output.token);
+                *totals.entry(key).or_default() += coin.output.amount;
+                *counts.entry(key).or_default() += 1;
             }
         }
         for address in &session.owned {
@@ -35,13 +40,23 @@ impl Args {
             .await;
         let rows: Vec<_> = totals
             .iter()
-            .map(|((owner, token), amount)| json!({"owner": owner, "token": token, "amount": amount.to_string()}))
+            .map(|(key @ (owner, token), amount)| {
+                let coins = counts.get(key).copied().unwrap_or(0);
+                json!({"owner": owner, "token": token, "amount": amount.to_string(), "coins": coins})
+            })
             .collect();
         emit(settings, json!(rows), || {
             totals
                 .iter()
-                .map(|((owner, token), amount)| {
-                    format!("{owner}  {}", tokens.known(*token).format(*amount))
+                .map(|(key @ (owner, token), amount)| {
+                    let coins = counts.get(key).copied().unwrap_or(0);
+                    let mut line = format!("{owner}  {}", tokens.known(*token).format(*amount));
+                    if coins > MANY_COINS {
+                        line.push_str(&format!(
+                            "  (in {coins} coins: a payment spends at most {MANY_COINS} and each exit is its own L1 transaction with a bond; `plasma merge --from {owner}` consolidates them)"
+                        ));
+                    }
+                    line
                 })
                 .collect::<Vec<_>>()
                 .join("\n")

@@ -53,6 +53,7 @@ impl Args {
                         .join(", ");
                     let what = match e.kind {
                         EntryKind::Deposit => format!("deposit   {amounts}"),
+                        EntryKind::FeeClaim => format!("fees      {amounts} claimed"),
                         EntryKind::Received => format!("received  {amounts} from {who}"),
                         EntryKind::Sent => {
                             let fee = e.fee.map_or_else(String::new, |fee| {

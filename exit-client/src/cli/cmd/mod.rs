@@ -6,6 +6,7 @@ pub(crate) mod deposit;
 pub(crate) mod exit;
 pub(crate) mod exits;
 pub(crate) mod history;
+pub(crate) mod merge;
 pub(crate) mod process_exits;
 pub(crate) mod send;
 pub(crate) mod status;

@@ -3,20 +3,20 @@
 
 use std::time::Duration;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::Address;
 use eyre::{bail, eyre};
 use plasma_api::TxStatus;
-use plasma_client::amount::{AmountError, parse_eth};
 use plasma_client::payment::{
-    PaymentError, WaitError, build_payment, forget_unsent, sign_in_flight, wait_verified,
+    PaymentError, WaitError, build_payment, forget_unsent, quoted_fee, sign_in_flight,
+    wait_verified,
 };
 use plasma_client::sync::SyncError;
 use plasma_client::tokens::Token;
 use plasma_core::ETH;
 
-use crate::cli::Amount;
 use crate::cli::output::{emit, wire_name};
 use crate::cli::settings::Settings;
+use crate::cli::{Amount, parse_fee};
 
 /// How long `send` waits for its payment's verified block.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -30,22 +30,14 @@ pub(crate) struct Args {
     /// ERC20 token address (default: ETH).
     #[arg(long, value_parser = crate::cli::address_arg)]
     token: Option<Address>,
-    /// Fee paid to the operator, in ETH units (`0.0001eth`, `1000gwei`).
-    #[arg(long, default_value = "0wei")]
-    fee: String,
+    /// Fee paid to the operator, in ETH units (`0.0001eth`, `1000gwei`) [default: the fee the
+    /// operator quotes at `GET /v1/fees`].
+    #[arg(long)]
+    fee: Option<String>,
     /// Return once the operator has accepted the payment, without waiting until its block
     /// is committed on L1 and verified.
     #[arg(long)]
     no_wait: bool,
-}
-
-/// A fee in ETH units; zero is allowed (`0wei`, `0`).
-fn parse_fee(text: &str) -> eyre::Result<U256> {
-    match parse_eth(text) {
-        Ok(fee) => Ok(fee),
-        Err(AmountError::Zero) => Ok(U256::ZERO),
-        Err(e) => Err(eyre!("--fee: {e}")),
-    }
 }
 
 impl Args {
@@ -55,9 +47,13 @@ impl Args {
             bail!("the zero address is no one's: a payment to it could never be spent or exited");
         }
         let parsed = Amount::parse(self.token, &self.amount)?;
-        let fee = parse_fee(&self.fee)?;
+        let fee = self.fee.as_deref().map(parse_fee).transpose()?;
         let signer = settings.signer()?;
         let session = settings.session(Some(&signer)).await?;
+        let fee = match fee {
+            Some(fee) => fee,
+            None => quoted_fee(&session.operator).await?,
+        };
         session.sync().await?;
         let value = parsed.value(&session).await?;
         let token = self.token.unwrap_or(ETH);
@@ -85,7 +81,14 @@ impl Args {
                     shown.format(need)
                 ));
             }
-            Err(e) => return Err(e.into()),
+            Err(PaymentError::TooManyCoins { needed }) => {
+                return Err(eyre!(
+                    "this payment needs {needed} of {}'s coins but a transaction spends at most {}: merge them first with `plasma merge --from {}` (each merge payment spends 4 coins into 1), then send again",
+                    signer.address(),
+                    plasma_core::MAX_INPUTS,
+                    signer.address()
+                ));
+            }
         };
         // Recorded as in flight before it leaves: its coins are not spent or exited twice.
         let signed = sign_in_flight(&session.store, tx, &session.domain(), &signer)?;
@@ -123,6 +126,7 @@ impl Args {
                     e @ (SyncError::Unavailable { .. }
                     | SyncError::RootMismatch { .. }
                     | SyncError::InvalidTransaction { .. }
+                    | SyncError::InvalidFeeClaim { .. }
                     | SyncError::Malformed { .. }),
                 )) => {
                     return Err(eyre!(
@@ -132,22 +136,21 @@ impl Args {
                 Err(e) => return Err(e.into()),
             };
         }
-        emit(
-            settings,
-            serde_json::to_value(&submitted)?,
-            || match submitted.tx_status() {
-                TxStatus::Included { blknum, .. } => format!(
-                    "sent {} to {to}: transaction {} is in block {blknum}, committed on L1 and verified",
-                    self.amount, submitted.tx_hash
-                ),
-                TxStatus::Pending => format!(
-                    "sent {} to {to}: transaction {} is {} (the operator stored it; `plasma utxos` shows it once its block is committed)",
-                    self.amount,
-                    submitted.tx_hash,
-                    wire_name(submitted.status)
-                ),
-            },
-        );
+        let mut value = serde_json::to_value(&submitted)?;
+        value["fee"] = serde_json::Value::String(fee.to_string());
+        let fee_text = Token::eth().format(fee);
+        emit(settings, value, || match submitted.tx_status() {
+            TxStatus::Included { blknum, .. } => format!(
+                "sent {} to {to} (fee {fee_text}): transaction {} is in block {blknum}, committed on L1 and verified",
+                self.amount, submitted.tx_hash
+            ),
+            TxStatus::Pending => format!(
+                "sent {} to {to} (fee {fee_text}): transaction {} is {} (the operator stored it; `plasma utxos` shows it once its block is committed)",
+                self.amount,
+                submitted.tx_hash,
+                wire_name(submitted.status)
+            ),
+        });
         Ok(())
     }
 }
