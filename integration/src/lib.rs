@@ -86,6 +86,11 @@ impl OperatorProcess {
     /// Starts the operator with the devnet settings used by every scenario: blocks every
     /// 200 ms, no L1 confirmations, 100 ms polling, no fsync. The database lives in `dir`.
     pub async fn start(chain: &TestChain, dir: &Path) -> Self {
+        Self::start_with(chain, dir, &[]).await
+    }
+
+    /// [`start`](Self::start) with `extra` flags (e.g. `--min-fee`).
+    pub async fn start_with(chain: &TestChain, dir: &Path, extra: &[&str]) -> Self {
         let listen = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let key = chain.keys[0].to_bytes();
         let args: Vec<OsString> = [
@@ -108,6 +113,7 @@ impl OperatorProcess {
             "--no-fsync",
         ]
         .iter()
+        .chain(extra)
         .map(OsString::from)
         .collect();
         let mut operator = Self {
@@ -205,9 +211,14 @@ impl Devnet {
     /// Starts anvil, deploys the contract with `min_exit_period` seconds and a 0.01 ETH bond,
     /// and starts the operator.
     pub async fn start(min_exit_period: u64) -> Self {
+        Self::start_with(min_exit_period, &[]).await
+    }
+
+    /// [`start`](Self::start) with extra flags for the operator (e.g. `--min-fee`).
+    pub async fn start_with(min_exit_period: u64, operator_flags: &[&str]) -> Self {
         let chain = TestChain::start(min_exit_period, U256::from(10u64).pow(U256::from(16))).await;
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let operator = OperatorProcess::start(&chain, dir.path()).await;
+        let operator = OperatorProcess::start_with(&chain, dir.path(), operator_flags).await;
         Self {
             chain,
             operator,

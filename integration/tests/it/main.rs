@@ -5,6 +5,7 @@ mod client;
 mod dashboard;
 mod devnet;
 mod explorer;
+mod fees;
 mod in_flight;
 mod in_flight_challenges;
 mod loadgen;
