@@ -181,6 +181,12 @@ pub fn plan_merge(
     left.reverse(); // smallest popped first
     while reduce > 0 && left.len() >= 2 {
         let take = per_tx.min(reduce + 1).min(left.len());
+        // Fewest payments (and fees): every payment spends `per_tx` coins but the one that
+        // reaches the target. A smaller group waits for the next round, where the outputs of
+        // this one join it, unless it is all this round can do.
+        if take < per_tx && !txs.is_empty() {
+            break;
+        }
         let group: Vec<&Coin> = (0..take).filter_map(|_| left.pop()).collect();
         let value = group
             .iter()
@@ -379,6 +385,54 @@ mod tests {
             .collect()
     }
 
+    /// Runs merge rounds to the end, each round's outputs becoming coins of the next, and
+    /// returns the coins left and the payments made.
+    fn merge_to_the_end(mut coins: Vec<Coin>, target: usize, fee: u64) -> (Vec<Coin>, usize) {
+        let mut payments = 0;
+        let mut next = 1_000;
+        loop {
+            let round = match plan_merge(&coins, ALICE, ETH, target, U256::from(fee)) {
+                Ok(round) => round,
+                Err(MergeError::NothingToMerge { .. }) => return (coins, payments),
+                Err(e) => panic!("{e}"),
+            };
+            assert!(!round.is_empty(), "a round makes progress");
+            for tx in round {
+                payments += 1;
+                coins.retain(|c| !tx.inputs.contains(&c.utxo_pos));
+                for output in &tx.outputs {
+                    next += 1;
+                    coins.push(coin(
+                        next,
+                        output.token,
+                        output.amount.to(),
+                        CoinState::Unspent,
+                    ));
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Merging n coins down to t takes ⌈(n − t) / 3⌉ payments, the fewest 4-input payments
+        /// can do, ends at exactly t coins, and loses nothing but the fees.
+        #[test]
+        fn a_merge_reaches_the_target_in_the_fewest_payments(
+            amounts in proptest::collection::vec(1_000u64..1_000_000, 1..40),
+            target in 1usize..8,
+            fee in 0u64..10,
+        ) {
+            let n = amounts.len();
+            let coins = merge_coins(&amounts.iter().map(|&a| (ETH, a)).collect::<Vec<_>>());
+            let (left, payments) = merge_to_the_end(coins, target, fee);
+            proptest::prop_assert_eq!(left.len(), n.min(target));
+            proptest::prop_assert_eq!(payments, n.saturating_sub(target).div_ceil(3));
+            let total: u64 = amounts.iter().sum();
+            let after: U256 = left.iter().map(|c| c.output.amount).sum();
+            proptest::prop_assert_eq!(after, U256::from(total - fee * payments as u64));
+        }
+    }
+
     #[test]
     fn a_merge_round_spends_the_smallest_coins_four_at_a_time_down_to_the_target() {
         let coins = merge_coins(&[
@@ -390,18 +444,14 @@ mod tests {
             (ETH, 50),
             (ETH, 60),
         ]);
-        // 7 coins to 1: a round of two payments (4 → 1, 3 → 1) leaves 2 coins for the next round.
+        // 7 coins to 1: a round of one payment (4 → 1) leaves 4 coins, which the next round
+        // merges in one payment: 2 payments in all, not 3 (4 → 1 and 3 → 1, then 2 → 1).
         let round = plan_merge(&coins, ALICE, ETH, 1, U256::from(1)).unwrap();
-        assert_eq!(round.len(), 2);
+        assert_eq!(round.len(), 1);
         assert_eq!(round[0].inputs.len(), 4);
         assert_eq!(
             round[0].outputs,
             vec![Output::new(ALICE, ETH, U256::from(5 + 7 + 9 + 11 - 1))]
-        );
-        assert_eq!(round[1].inputs.len(), 3);
-        assert_eq!(
-            round[1].outputs,
-            vec![Output::new(ALICE, ETH, U256::from(50 + 60 + 100 - 1))]
         );
         // To 5: one payment of 3 coins.
         let round = plan_merge(&coins, ALICE, ETH, 5, U256::ZERO).unwrap();

@@ -163,8 +163,14 @@ async fn a_block_claiming_one_wei_too_much_is_invalid() {
     let (alice, bob) = (net.user("alice", 1), net.user("bob", 2));
     alice.ok(&["deposit", "1eth"]);
     alice.wait_balance(eth("1")).await;
-    let coin = alice.coin_in_state("unspent");
     let mut watcher = WatcherProcess::start(&net.user("dave", 4), &[]);
+    // First an honest block with a fee claim of exactly its fee: the watcher syncs past it and
+    // raises nothing.
+    alice.ok(&["send", &bob.address().to_string(), "0.1eth"]);
+    let change = eth("0.9") - U256::from(MIN_FEE);
+    alice.wait_balance(change).await;
+    let honest_block = net.operator.status().await.latest_block.expect("a block");
+    let coin = alice.coin_in_state("unspent");
     let byzantine = Byzantine::take_over(&mut net).await;
 
     // A valid payment of Alice's with a fee of 0.001 ETH, then a claim of 0.001 ETH + 1 wei.
@@ -174,7 +180,7 @@ async fn a_block_claiming_one_wei_too_much_is_invalid() {
             vec![Output::new(
                 bob.address(),
                 ETH,
-                eth("1") - U256::from(MIN_FEE),
+                change - U256::from(MIN_FEE),
             )],
         ),
         &net.chain.domain(),
@@ -198,15 +204,26 @@ async fn a_block_claiming_one_wei_too_much_is_invalid() {
         reason.contains("fee claim") && reason.contains(&(MIN_FEE + 1).to_string()),
         "{event}"
     );
+    let alarms: Vec<Value> = watcher
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "invalid_block")
+        .collect();
+    assert_eq!(alarms.len(), 1, "only the over-claiming block: {alarms:?}");
+    assert!(
+        bad.blknum > honest_block,
+        "the bad block follows the honest one"
+    );
     // Bob's client refuses the block: the sync stops at it, naming it, and records nothing of it.
     let refused = bob.fails(&["sync"]);
     assert!(
         refused.contains(&format!("INVALID BLOCK {blknum}")) && refused.contains("fee claim"),
         "{refused}"
     );
-    assert!(
-        bob.store_balance(&net).is_zero(),
-        "no coin from the bad block"
+    assert_eq!(
+        bob.store_balance(&net),
+        eth("0.1"),
+        "the honest block's coin alone, none from the bad block"
     );
     watcher.stop();
 }
@@ -240,15 +257,19 @@ async fn merge_consolidates_coins_and_send_and_balance_say_when_to() {
         "{too_many}"
     );
 
-    // Merged to one coin: 6 → 2 (payments of 4 and 2 coins) → 1, each payment paying the fee.
+    // Merged to one coin: 6 → 3 (a payment of 4 coins) → 1 (one of 3), each paying the fee.
     let merged = bob.ok(&["merge"]);
     assert_eq!(merged["coinsBefore"], 6, "{merged}");
     assert_eq!(merged["coinsAfter"], 1, "{merged}");
     let payments = merged["payments"].as_array().expect("payments").len() as u64;
+    assert_eq!(payments, 2, "{merged}");
     assert_eq!(wei(&merged["fees"]), U256::from(MIN_FEE * payments));
     assert_eq!(bob.balance(), eth("0.06") - U256::from(MIN_FEE * payments));
     let again = bob.fails(&["merge"]);
-    assert!(again.contains("nothing to merge"), "{again}");
+    assert!(
+        again.contains("nothing to merge") && again.contains("1 unspent ETH coin,"),
+        "{again}"
+    );
     // Now the payment fits one transaction.
     bob.ok(&["send", &alice.address().to_string(), "0.055eth"]);
     assert_eq!(

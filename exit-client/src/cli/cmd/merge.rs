@@ -66,12 +66,11 @@ impl Args {
                 Ok(round) => round,
                 // Done: the target is reached (or was from the start, which is an error).
                 Err(MergeError::NothingToMerge { .. }) if !payments.is_empty() => break,
-                Err(e @ MergeError::NothingToMerge { .. }) => {
+                Err(MergeError::NothingToMerge { coins, target, .. }) => {
                     return Err(eyre!(
-                        "{e}: nothing to merge ({} of {} coins of {})",
-                        count(&coins),
-                        me,
-                        known.symbol
+                        "nothing to merge: {me} holds {coins} unspent {} coin{}, and the target is {target} (--target sets it)",
+                        known.symbol,
+                        if coins == 1 { "" } else { "s" },
                     ));
                 }
                 Err(e) if !payments.is_empty() => {
