@@ -107,6 +107,8 @@ error_codes! {
     FeeTooLow = "fee_too_low",
     /// An input already spent by a pending transaction.
     DoubleSpend = "double_spend",
+    /// A transaction already pending or included, re-posted with other signatures.
+    KnownWithOtherSignatures = "known_with_other_signatures",
     /// The mempool is full: retry later.
     MempoolFull = "mempool_full",
     /// A block number that is not a decimal integer.

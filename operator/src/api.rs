@@ -99,7 +99,9 @@ impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         let status = match &e {
             SubmitError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            SubmitError::DoubleSpend { .. } => StatusCode::CONFLICT,
+            SubmitError::DoubleSpend { .. } | SubmitError::OtherSignatures(_) => {
+                StatusCode::CONFLICT
+            }
             SubmitError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
             SubmitError::Store(_) | SubmitError::NotStored(_) => return Self::internal(e),
         };

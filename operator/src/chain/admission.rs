@@ -6,17 +6,17 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use alloy::primitives::B256;
-use alloy::primitives::map::{HashMap, HashSet};
+use alloy::primitives::map::HashMap;
 use plasma_core::{
-    CheckError, InputError, SignedTransaction, UtxoPos, UtxoState, UtxoView, ValidationError,
-    validate,
+    CheckError, InputError, SignedTransaction, TxSignature, UtxoPos, UtxoState, UtxoView,
+    ValidationError, validate,
 };
 use rayon::prelude::*;
 
 use super::checkers::PARALLEL_CHECK_MIN;
 use super::mempool::{Mempool, PendingTx};
 use super::{Chain, SubmitError, TxStatus};
-use crate::store::{Batch, Db, StoreError};
+use crate::store::{Batch, Db, Location, StoreError};
 
 /// The stored UTXO set as a [`UtxoView`]: a store error is a store error, never an input
 /// that is unknown.
@@ -57,19 +57,15 @@ impl Chain {
         // long batch: an output's content never changes, only its state, which is checked
         // again under the lock when a block or an L1 event changed the store meanwhile.
         let version = self.version.load(Ordering::SeqCst);
-        // Pending ones need no check at all (a client resending a batch).
-        let pending: Vec<bool> = {
+        // Pending ones need no check but of their signatures (a client resending a batch).
+        let pending: Vec<Option<bool>> = {
             let mempool = self.lock();
-            txs.iter()
-                .map(|tx| mempool.by_hash.contains_key(&tx.hash()))
-                .collect()
+            txs.iter().map(|tx| mempool.same_signatures(tx)).collect()
         };
-        let check = |(tx, pending): (SignedTransaction, bool)| {
-            if pending {
-                Ok(Checked::Known(TxStatus::Pending))
-            } else {
-                self.precheck(tx)
-            }
+        let check = |(tx, pending): (SignedTransaction, Option<bool>)| match pending {
+            Some(true) => Ok(Checked::Known(TxStatus::Pending)),
+            Some(false) => Err(SubmitError::OtherSignatures(tx.hash())),
+            None => self.precheck(tx),
         };
         let check_all = || -> Vec<Result<Checked, SubmitError>> {
             if txs.len() >= PARALLEL_CHECK_MIN {
@@ -91,7 +87,8 @@ impl Chain {
         // Which results are the admitted transactions'.
         let mut admitted_results: Vec<usize> = Vec::new();
         let mut batch_spends: HashMap<UtxoPos, B256> = HashMap::default();
-        let mut batch_hashes: HashSet<B256> = HashSet::default();
+        // The signatures of each transaction admitted so far in this batch, by hash.
+        let mut batch_hashes: HashMap<B256, Vec<TxSignature>> = HashMap::default();
         for check in checked {
             let pending = match check {
                 Ok(Checked::New(pending)) => pending,
@@ -105,9 +102,22 @@ impl Chain {
                 }
             };
             let hash = pending.tx.hash();
-            if mempool.by_hash.contains_key(&hash) || batch_hashes.contains(&hash) {
-                results.push(Ok(TxStatus::Pending)); // accepted meanwhile or earlier in the batch
-                continue;
+            // Accepted meanwhile or earlier in the batch.
+            let known = mempool.same_signatures(&pending.tx).or_else(|| {
+                batch_hashes
+                    .get(&hash)
+                    .map(|signatures| signatures.as_slice() == pending.tx.signatures())
+            });
+            match known {
+                Some(true) => {
+                    results.push(Ok(TxStatus::Pending));
+                    continue;
+                }
+                Some(false) => {
+                    results.push(Err(SubmitError::OtherSignatures(hash)));
+                    continue;
+                }
+                None => {}
             }
             if let Err(e) = self.admit(
                 &mempool,
@@ -124,7 +134,7 @@ impl Chain {
             for pos in &pending.tx.tx().inputs {
                 batch_spends.insert(*pos, hash);
             }
-            batch_hashes.insert(hash);
+            batch_hashes.insert(hash, pending.tx.signatures().to_vec());
             admitted.push((seq, pending));
             admitted_results.push(results.len());
             results.push(Ok(TxStatus::Pending));
@@ -174,7 +184,20 @@ impl Chain {
             Ok(valid) => Ok(Checked::New(Arc::new(PendingTx::new(tx, valid.spent)))),
             Err(CheckError::View(e)) => Err(e.into()),
             Err(CheckError::Invalid(invalid)) => match self.db.tx_location(&tx.hash())? {
-                Some(location) => Ok(Checked::Known(location.into())),
+                Some(location) => {
+                    let same = match location {
+                        Location::Included { blknum, index } => self
+                            .db
+                            .block_tx(blknum, index)?
+                            .map(|stored| stored.signatures() == tx.signatures()),
+                        // Pending in the store: in the mempool, or taken by a block just now.
+                        Location::Pending(_) => self.lock().same_signatures(&tx),
+                    };
+                    match same {
+                        Some(false) => Err(SubmitError::OtherSignatures(tx.hash())),
+                        _ => Ok(Checked::Known(location.into())),
+                    }
+                }
                 None => Err(invalid.into()),
             },
         }
@@ -319,5 +342,62 @@ mod tests {
         assert!(pending_stored(&f).is_empty());
         let rendered = f.chain.render_metrics();
         assert!(rendered.contains("reason=\"fee_too_low\"} 1"), "{rendered}");
+    }
+
+    /// A re-post of a known transaction with no signatures or a wrong one is refused, while
+    /// pending and once in a block, and the stored signatures stay; the same re-post is fine.
+    #[test]
+    fn a_repost_with_other_signatures_is_refused() {
+        let f = fixture();
+        let (a, b) = (deposit(&f, 1, 100), deposit(&f, 2, 100));
+        let bob = Address::repeat_byte(0xb0);
+        let tx = pay(&f, a, 100, 10, bob);
+        let other = pay(&f, b, 100, 10, bob);
+        let unsigned = SignedTransaction::new(tx.tx().clone(), vec![]);
+        // Signed by the owner of the other coin: well formed, but not the stored signature.
+        let wrong = SignedTransaction::new(tx.tx().clone(), other.signatures().to_vec());
+        assert!(matches!(f.chain.submit(tx.clone()), Ok(TxStatus::Pending)));
+        for repost in [&unsigned, &wrong] {
+            let err = f.chain.submit(repost.clone()).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::KnownWithOtherSignatures, "{err}");
+            assert!(err.to_string().contains(&tx.hash().to_string()), "{err}");
+        }
+        // In one batch with the original; a new transaction's bad re-post in the same batch is
+        // judged by the rules (it is not known yet).
+        let codes = |results: Vec<Result<TxStatus, SubmitError>>| -> Vec<String> {
+            results
+                .iter()
+                .map(|r| {
+                    r.as_ref()
+                        .map_or_else(|e| e.code().to_string(), |_| "ok".into())
+                })
+                .collect()
+        };
+        let second = pay(&f, b, 100, 11, bob);
+        let wrong_second = SignedTransaction::new(second.tx().clone(), vec![]);
+        assert_eq!(
+            codes(f.chain.submit_batch(vec![
+                tx.clone(),
+                wrong.clone(),
+                second.clone(),
+                wrong_second
+            ])),
+            ["ok", "known_with_other_signatures", "ok", "signature_count"]
+        );
+        assert_eq!(f.chain.mempool_len(), 2);
+        // Stored with the original signatures.
+        assert!(
+            pending_stored(&f)
+                .iter()
+                .all(|(_, stored)| stored.signatures() == tx.signatures()
+                    || stored.signatures() == second.signatures())
+        );
+
+        // Once in a block: still refused, and the original re-post reports where it is.
+        f.chain.produce_block().unwrap().expect("a block");
+        assert_eq!(f.chain.mempool_len(), 0);
+        let err = f.chain.submit(unsigned).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KnownWithOtherSignatures, "{err}");
+        assert!(matches!(f.chain.submit(tx), Ok(TxStatus::Included { .. })));
     }
 }

@@ -52,6 +52,14 @@ impl Mempool {
         self.next_seq = self.next_seq.max(seq + 1);
     }
 
+    /// Whether a pending transaction of `tx`'s hash carries `tx`'s signatures; `None` when
+    /// none is pending.
+    pub(super) fn same_signatures(&self, tx: &SignedTransaction) -> Option<bool> {
+        let seq = self.by_hash.get(&tx.hash())?;
+        let pending = self.txs.get(seq)?;
+        Some(pending.tx.signatures() == tx.signatures())
+    }
+
     /// Removes every transaction up to sequence number `last` (those a block just took) and
     /// returns them, for the caller to drop outside the lock.
     pub(super) fn take_through(&mut self, last: u64) -> BTreeMap<u64, Arc<PendingTx>> {

@@ -66,6 +66,12 @@ pub enum SubmitError {
         /// The pending transaction spending it.
         by: B256,
     },
+    /// The transaction is already pending or in a block with other signatures: a re-post
+    /// must carry the signatures stored (the stored ones stay).
+    #[error(
+        "transaction {0} is already known with other signatures: a re-post must carry the same signatures"
+    )]
+    OtherSignatures(B256),
     /// The mempool is full; retry later.
     #[error("the mempool is full ({0} transactions); retry later")]
     MempoolFull(usize),
@@ -83,6 +89,7 @@ impl SubmitError {
         match self {
             Self::Invalid(e) => e.into(),
             Self::DoubleSpend { .. } => ErrorCode::DoubleSpend,
+            Self::OtherSignatures(_) => ErrorCode::KnownWithOtherSignatures,
             Self::MempoolFull(_) => ErrorCode::MempoolFull,
             Self::Store(_) | Self::NotStored(_) => ErrorCode::Internal,
         }
