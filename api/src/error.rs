@@ -111,6 +111,8 @@ error_codes! {
     KnownWithOtherSignatures = "known_with_other_signatures",
     /// The mempool is full: retry later.
     MempoolFull = "mempool_full",
+    /// Sending and answering the request took longer than the operator allows.
+    RequestTimeout = "request_timeout",
     /// A block number that is not a decimal integer.
     InvalidBlknum = "invalid_blknum",
     /// A hash that is not 0x and 64 hex digits.

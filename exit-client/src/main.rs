@@ -19,6 +19,8 @@ async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PLASMA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,plasma=info")),

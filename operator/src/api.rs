@@ -505,5 +505,15 @@ pub fn routes(
         .unify()
         .recover(handle_rejection)
         .unify()
-        .with(warp::trace::request())
+        .with(warp::log::custom(|info| {
+            // One line a request, at debug level: at info, logs would grow with the traffic.
+            tracing::debug!(
+                target: "operator::http",
+                method = %info.method(),
+                path = info.path(),
+                status = info.status().as_u16(),
+                elapsed_us = info.elapsed().as_micros() as u64,
+                "request"
+            );
+        }))
 }

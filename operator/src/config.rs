@@ -41,6 +41,8 @@ pub struct Config {
     pub max_body_bytes: u64,
     /// The most pending transactions; more are refused with `mempool_full`.
     pub max_pending: usize,
+    /// The API server's timeouts and connection cap.
+    pub http: crate::server::HttpLimits,
     /// Whether every store write is fsynced before it is acknowledged (survives power loss,
     /// not only a crash of the process).
     pub sync_writes: bool,
@@ -70,6 +72,7 @@ impl Config {
             fee_bump_percent: 25,
             max_body_bytes: 4 * 1024 * 1024,
             max_pending: 4 * plasma_merkle::MAX_LEAVES,
+            http: crate::server::HttpLimits::default(),
             sync_writes: true,
         }
     }

@@ -17,6 +17,7 @@ use crate::chain::l1_view::{
 };
 use crate::chain::{Chain, L1Event};
 use crate::config::Config;
+use crate::retry_log::RetryLog;
 use crate::store::records::meta;
 
 /// Follows the root contract's events until shutdown.
@@ -47,15 +48,19 @@ impl Follower {
 
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures = RetryLog::new("L1 follower step");
         loop {
             let caught_up = match self.step().await {
-                Ok(caught_up) => caught_up,
+                Ok(caught_up) => {
+                    failures.succeeded();
+                    caught_up
+                }
                 Err(e) => {
                     self.chain
                         .metrics()
                         .l1_errors
                         .fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(target: "operator::follower", error = %e, "L1 follower step failed; retrying");
+                    failures.failed(&e);
                     true
                 }
             };

@@ -52,6 +52,8 @@ pub mod explorer;
 pub mod follower;
 pub mod metrics;
 pub mod producer;
+mod retry_log;
+pub mod server;
 pub mod store;
 pub mod submitter;
 
@@ -110,11 +112,15 @@ pub async fn run(
     let mut shutdown = Box::pin(shutdown);
 
     // The chain id is part of the signing domain: wait for L1 to answer.
+    let mut unreachable = retry_log::RetryLog::new("reaching L1 at start");
     let chain_id = loop {
         match provider.get_chain_id().await {
-            Ok(id) => break id,
+            Ok(id) => {
+                unreachable.succeeded();
+                break id;
+            }
             Err(e) => {
-                tracing::warn!(target: "operator", error = %e, url = %config.l1_rpc, "L1 unreachable; retrying");
+                unreachable.failed(&format_args!("{e} ({})", config.l1_rpc));
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     _ = &mut shutdown => return Ok(()),
@@ -167,13 +173,13 @@ pub async fn run(
         operator,
     });
     let routes = api::routes(state, config.max_body_bytes);
-    let mut api_stop = stop_rx.clone();
-    let server = warp::serve(routes)
-        .incoming(listener)
-        .graceful(async move {
-            let _ = api_stop.wait_for(|s| *s).await;
-        })
-        .run();
+    let server = server::serve(
+        routes,
+        listener,
+        config.http,
+        metrics.clone(),
+        stop_rx.clone(),
+    );
 
     let wake = Arc::new(Notify::new());
     let producer = producer::run(

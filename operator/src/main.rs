@@ -195,6 +195,36 @@ struct Settings {
     #[arg(long, env = "PLASMA_MAX_BODY_BYTES", value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: u64,
 
+    /// Longest a client may take to send a request's headers, or to start its next request on
+    /// a kept-alive connection; then the connection is closed.
+    #[arg(
+        long,
+        env = "PLASMA_HTTP_HEADER_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "10s"
+    )]
+    http_header_timeout: Interval,
+
+    /// Longest sending a request's body and answering it may take; then the answer is
+    /// `408 request_timeout`.
+    #[arg(
+        long,
+        env = "PLASMA_HTTP_REQUEST_TIMEOUT",
+        value_name = "DURATION",
+        default_value = "30s"
+    )]
+    http_request_timeout: Interval,
+
+    /// Most API connections open at once; beyond it new ones are closed at once. Lowered to
+    /// what the open-file limit leaves room for (the limit is raised to its maximum at start).
+    #[arg(
+        long,
+        env = "PLASMA_MAX_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 10_000
+    )]
+    max_connections: usize,
+
     /// Most pending transactions; more are refused with `mempool_full`.
     #[arg(long, env = "PLASMA_MAX_PENDING", value_name = "N", default_value_t = 4 * 65_536)]
     max_pending: usize,
@@ -302,10 +332,50 @@ fn config(matches: &clap::ArgMatches, cli: Cli) -> eyre::Result<(Config, SocketA
         fee_bump_percent: s.fee_bump_percent.max(10),
         max_body_bytes: s.max_body_bytes,
         max_pending: s.max_pending,
+        http: plasma_operator::server::HttpLimits {
+            header_timeout: s.http_header_timeout.0,
+            request_timeout: s.http_request_timeout.0,
+            max_connections: connection_cap(s.max_connections),
+        },
         sync_writes: !s.no_fsync,
         ..Config::new(l1_rpc, root_chain, signer, s.db.clone())
     };
     Ok((config, s.listen))
+}
+
+/// File descriptors kept for the store (RocksDB's files), L1 connections and logs, out of the
+/// open-file limit, when capping the API's connections.
+const RESERVED_FILES: u64 = 1024;
+
+/// Raises the open-file limit to its maximum and returns `wanted` connections, lowered to what
+/// the limit leaves room for; both said in the log.
+fn connection_cap(wanted: usize) -> usize {
+    let limit = match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((soft, hard)) => match rlimit::increase_nofile_limit(hard) {
+            Ok(raised) => {
+                if raised > soft {
+                    tracing::info!(target: "operator", from = soft, to = raised, "raised the open-file limit");
+                }
+                raised
+            }
+            Err(e) => {
+                tracing::warn!(target: "operator", error = %e, limit = soft, "could not raise the open-file limit");
+                soft
+            }
+        },
+        Err(e) => {
+            tracing::warn!(target: "operator", error = %e, "could not read the open-file limit; not capping connections by it");
+            return wanted;
+        }
+    };
+    let room = usize::try_from(limit.saturating_sub(RESERVED_FILES).max(64)).unwrap_or(usize::MAX);
+    let cap = wanted.min(room);
+    if cap < wanted {
+        tracing::warn!(target: "operator", open_file_limit = limit, max_connections = cap, asked = wanted, "the open-file limit leaves room for fewer API connections than asked");
+    } else {
+        tracing::info!(target: "operator", open_file_limit = limit, max_connections = cap, "API connection cap");
+    }
+    cap
 }
 
 async fn shutdown_signal() {
@@ -335,6 +405,8 @@ fn main() -> eyre::Result<()> {
     let cli = Cli::from_arg_matches(&matches)?;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log file gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("PLASMA_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -41,6 +41,12 @@ pub struct Metrics {
     pub block_build_micros: AtomicU64,
     /// Microseconds the latest operator block took to make and store.
     pub last_block_build_micros: AtomicU64,
+    /// API connections open now.
+    pub http_connections_open: AtomicU64,
+    /// API connections closed at once because `--max-connections` were open, since start.
+    pub http_connections_refused: AtomicU64,
+    /// API requests answered `408 request_timeout`, since start.
+    pub http_request_timeouts: AtomicU64,
     /// Wei the blocks' fee claims took, since start.
     fees_claimed: Mutex<alloy::primitives::U256>,
     latency: Mutex<Histogram>,
@@ -124,6 +130,24 @@ impl Metrics {
             "counter",
             "Transactions accepted into the mempool (durably stored).",
             get(&self.accepted),
+        );
+        metric(
+            "plasma_operator_http_connections_open",
+            "gauge",
+            "API connections open now.",
+            get(&self.http_connections_open),
+        );
+        metric(
+            "plasma_operator_http_connections_refused_total",
+            "counter",
+            "API connections closed at once because --max-connections were open.",
+            get(&self.http_connections_refused),
+        );
+        metric(
+            "plasma_operator_http_request_timeouts_total",
+            "counter",
+            "API requests answered 408 request_timeout (not sent and answered within --http-request-timeout).",
+            get(&self.http_request_timeouts),
         );
         metric(
             "plasma_operator_mempool_size",

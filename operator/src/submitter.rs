@@ -36,6 +36,7 @@ use tokio::sync::{Notify, watch};
 use crate::Error;
 use crate::chain::Chain;
 use crate::config::Config;
+use crate::retry_log::RetryLog;
 use crate::store::records::SubmitIntent;
 
 /// Commits block roots to L1.
@@ -91,9 +92,13 @@ impl Submitter {
 
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut failures = RetryLog::new("L1 submit step");
         loop {
             let sent = match self.step().await {
-                Ok(sent) => sent,
+                Ok(sent) => {
+                    failures.succeeded();
+                    sent
+                }
                 Err(e) => {
                     self.chain
                         .metrics()
@@ -103,7 +108,7 @@ impl Submitter {
                         tracing::error!(target: "operator::submitter", error = %e, "submitter stopped: manual intervention needed");
                         break;
                     }
-                    tracing::warn!(target: "operator::submitter", error = %e, "submit step failed; retrying");
+                    failures.failed(&e);
                     None
                 }
             };

@@ -6,6 +6,7 @@ mod dashboard;
 mod devnet;
 mod explorer;
 mod fees;
+mod hardening;
 mod in_flight;
 mod in_flight_challenges;
 mod loadgen;
