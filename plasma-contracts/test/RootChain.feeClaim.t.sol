@@ -112,13 +112,9 @@ contract RootChainFeeClaimTest is InFlightFixture {
     /// @notice A claim below the fees (allowed: at most the fees) is paid exactly; the rest of the fees belongs to
     ///         no output and stays in the contract.
     function test_feeClaim_belowTheFeesIsPaidExactlyAndTheRestStaysLocked() public {
-        Coin memory a = ethCoin(alicePk, 1 ether);
         uint256 fee = 0.02 ether;
-        InFlight[] memory pays = new InFlight[](1);
-        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
         uint256 claimed = fee - 5;
-        FeeBlock memory blk = commit(pays, claimed);
-        Coin memory claim = claimCoin(blk, claimed);
+        (FeeBlock memory blk, Coin memory claim) = aliceFeeBlock(fee, claimed);
         vm.deal(feeAddress, BOND);
         startExit(feeAddress, claim.pos, claim.txBytes, claim.proof);
         startExit(bob, UtxoPos.encode(blk.blknum, 0, 0), blk.txBytes[0], blk.proofs[0]);
@@ -134,12 +130,9 @@ contract RootChainFeeClaimTest is InFlightFixture {
     ///         the next block); an exit of the spent fee output is challenged with that spend like any output's; the
     ///         outputs downstream of it still exit, and nothing is left over.
     function test_feeClaim_exitOfSpentFeeOutputIsChallengedWithTheSpend() public {
-        Coin memory a = ethCoin(alicePk, 1 ether);
         uint256 fee = 0.02 ether + 3;
+        (FeeBlock memory blk1, Coin memory claim1) = aliceFeeBlock(fee, fee);
         InFlight[] memory pays = new InFlight[](1);
-        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
-        FeeBlock memory blk1 = commit(pays, fee);
-        Coin memory claim1 = claimCoin(blk1, fee);
 
         vm.warp(START_TIME + 1 hours);
         uint256 fee2 = 1000;
@@ -182,12 +175,8 @@ contract RootChainFeeClaimTest is InFlightFixture {
     /// @notice A payment spending a fee output exits in flight like any payment (the claim is its input's creating
     ///         transaction); the in-flight payout spends the fee output, so its standard exit is then refused.
     function test_feeClaim_feeOutputSpentInFlightExitsAsAnInput() public {
-        Coin memory a = ethCoin(alicePk, 1 ether);
         uint256 fee = 0.01 ether;
-        InFlight[] memory pays = new InFlight[](1);
-        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
-        FeeBlock memory blk = commit(pays, fee);
-        Coin memory claim = claimCoin(blk, fee);
+        (, Coin memory claim) = aliceFeeBlock(fee, fee);
 
         InFlight memory f = payment(coins1(claim), outputs1(carol, address(0), fee), "withheld");
         assertEq(f.inputs[0].txHash, keccak256(claim.txBytes));
@@ -216,12 +205,8 @@ contract RootChainFeeClaimTest is InFlightFixture {
     /// @notice A fee claim has no inputs, so it cannot be exited in flight, whatever data is passed with it, and its
     ///         output cannot be piggybacked; nothing is recorded or queued. Its standard exit still works.
     function test_feeClaim_cannotStartAnInFlightExit() public {
-        Coin memory a = ethCoin(alicePk, 1 ether);
         uint256 fee = 0.01 ether;
-        InFlight[] memory pays = new InFlight[](1);
-        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
-        FeeBlock memory blk = commit(pays, fee);
-        Coin memory claim = claimCoin(blk, fee);
+        (FeeBlock memory blk, Coin memory claim) = aliceFeeBlock(fee, fee);
         bytes32 claimHash = keccak256(claim.txBytes);
         vm.deal(feeAddress, IFE_BOND + PIGGYBACK_BOND + BOND);
 
@@ -320,12 +305,8 @@ contract RootChainFeeClaimTest is InFlightFixture {
     ///         before and after processing, and so does a start at another position where the operator committed the
     ///         same claim again.
     function test_feeClaim_exitsOnlyOnce() public {
-        Coin memory a = ethCoin(alicePk, 1 ether);
         uint256 fee = 0.01 ether;
-        InFlight[] memory pays = new InFlight[](1);
-        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
-        FeeBlock memory blk = commit(pays, fee);
-        Coin memory claim = claimCoin(blk, fee);
+        (, Coin memory claim) = aliceFeeBlock(fee, fee);
         vm.deal(feeAddress, 3 * BOND);
 
         vm.expectRevert(abi.encodeWithSelector(IRootChain.NotOutputOwner.selector, bob, feeAddress));
@@ -364,13 +345,9 @@ contract RootChainFeeClaimTest is InFlightFixture {
     ///         they are paid first, and the over-claim finds the contract unable to fund it.
     function test_feeClaim_overClaimIsNotCheckedOnChainAndSortsLastInItsBlock() public {
         uint256 carolPos = UtxoPos.encode(depositEth(carol, 2 ether), 0, 0);
-        Coin memory a = ethCoin(alicePk, 1 ether);
         uint256 fee = 0.01 ether;
-        InFlight[] memory pays = new InFlight[](1);
-        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
         uint256 overClaim = 2.5 ether; // more than the 0.01 ether of fees
-        FeeBlock memory blk = commit(pays, overClaim);
-        Coin memory claim = claimCoin(blk, overClaim);
+        (FeeBlock memory blk, Coin memory claim) = aliceFeeBlock(fee, overClaim);
 
         vm.deal(feeAddress, BOND);
         startExit(feeAddress, claim.pos, claim.txBytes, claim.proof); // accepted: the contract checks no amount
@@ -425,6 +402,19 @@ contract RootChainFeeClaimTest is InFlightFixture {
 
     /// @notice Commit the next operator block: `pays` at leaves 0 … n − 1, then (if `claim` != 0) the fee claim of
     ///         `claim` wei at leaf n.
+    /// @notice Commits a block of one payment, Alice's fresh 1 ether coin to Bob paying `fee`, ended by a claim of
+    ///         `claimed`; returns the block and the claim's coin.
+    function aliceFeeBlock(uint256 fee, uint256 claimed)
+        internal
+        returns (FeeBlock memory blk, Coin memory claim)
+    {
+        Coin memory a = ethCoin(alicePk, 1 ether);
+        InFlight[] memory pays = new InFlight[](1);
+        pays[0] = payment(coins1(a), outputs1(bob, address(0), 1 ether - fee), 0);
+        blk = commit(pays, claimed);
+        claim = claimCoin(blk, claimed);
+    }
+
     function commit(InFlight[] memory pays, uint256 claim) internal returns (FeeBlock memory blk) {
         blk = _commit(pays, claim, true);
     }
