@@ -295,6 +295,16 @@ impl Devnet {
         )
     }
 
+    /// The root contract's standard exit bond.
+    pub async fn exit_bond(&self) -> U256 {
+        self.chain
+            .contract()
+            .exitBond()
+            .call()
+            .await
+            .expect("exitBond")
+    }
+
     /// `user` starts the exit of coin `pos` straight through the contract, with the exit data
     /// their client kept (even for a coin they spent: the cheat a challenge must stop).
     /// Returns the bond posted.
@@ -304,13 +314,7 @@ impl Devnet {
             .coin(pos)
             .expect("store readable")
             .expect("the coin's data is kept");
-        let bond = self
-            .chain
-            .contract()
-            .exitBond()
-            .call()
-            .await
-            .expect("exitBond");
+        let bond = self.exit_bond().await;
         // The client library's call: the gas estimate plus half, and a revert is an error.
         self.l1()
             .start_exit(&kept, bond)

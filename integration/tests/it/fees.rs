@@ -138,13 +138,7 @@ async fn fees_are_claimed_spent_and_exited_and_add_up_to_the_wei() {
     net.pass_exit_period().await;
     let processed = carol.ok(&["process-exits"]);
     assert!(!processed["txHash"].is_null(), "{processed}");
-    let bond = net
-        .chain
-        .contract()
-        .exitBond()
-        .call()
-        .await
-        .expect("exitBond");
+    let bond = net.exit_bond().await;
     assert_eq!(
         net.l1_balance(operator.address()).await,
         l1_before - gas + amount,

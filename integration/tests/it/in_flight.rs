@@ -160,7 +160,7 @@ async fn a_payment_in_a_withheld_block_is_recovered_and_its_output_is_paid_once(
     // Bob's output was paid by the in-flight exit: even with the block's proof (the operator
     // has it), a standard exit of it is refused.
     let proof = block.merkle_tree().unwrap().proof(0).unwrap();
-    let bond = net.chain.contract().exitBond().call().await.unwrap();
+    let bond = net.exit_bond().await;
     let again = net
         .chain
         .contract()
