@@ -250,6 +250,17 @@ mod tests {
     use super::*;
     use crate::chain::test_utils::*;
 
+    /// Each result's error code, or "ok".
+    fn codes(results: &[Result<TxStatus, SubmitError>]) -> Vec<String> {
+        results
+            .iter()
+            .map(|r| {
+                r.as_ref()
+                    .map_or_else(|e| e.code().to_string(), |_| "ok".into())
+            })
+            .collect()
+    }
+
     #[test]
     fn a_batch_is_judged_per_transaction_in_order_and_stored_together() {
         let f = fixture();
@@ -266,14 +277,10 @@ mod tests {
             cheap,
             second.clone(),
         ]);
-        let codes: Vec<String> = results
-            .iter()
-            .map(|r| {
-                r.as_ref()
-                    .map_or_else(|e| e.code().to_string(), |_| "ok".into())
-            })
-            .collect();
-        assert_eq!(codes, ["ok", "double_spend", "ok", "fee_too_low", "ok"]);
+        assert_eq!(
+            codes(&results),
+            ["ok", "double_spend", "ok", "fee_too_low", "ok"]
+        );
         assert_eq!(f.chain.mempool_len(), 2);
         assert_eq!(f.chain.pending_spend(a), Some(first.hash()));
         assert_eq!(f.chain.pending_spend(b), Some(second.hash()));
@@ -364,19 +371,10 @@ mod tests {
         }
         // In one batch with the original; a new transaction's bad re-post in the same batch is
         // judged by the rules (it is not known yet).
-        let codes = |results: Vec<Result<TxStatus, SubmitError>>| -> Vec<String> {
-            results
-                .iter()
-                .map(|r| {
-                    r.as_ref()
-                        .map_or_else(|e| e.code().to_string(), |_| "ok".into())
-                })
-                .collect()
-        };
         let second = pay(&f, b, 100, 11, bob);
         let wrong_second = SignedTransaction::new(second.tx().clone(), vec![]);
         assert_eq!(
-            codes(f.chain.submit_batch(vec![
+            codes(&f.chain.submit_batch(vec![
                 tx.clone(),
                 wrong.clone(),
                 second.clone(),
