@@ -418,6 +418,7 @@ pub fn routes(
     max_body: u64,
 ) -> impl Filter<Extract = (impl Reply,), Error = Infallible> + Clone {
     let explorer = crate::explorer::routes(state.clone());
+    let metrics_of_requests = state.chain.metrics().clone();
     let with = move || {
         let state = state.clone();
         warp::any().map(move || state.clone())
@@ -474,7 +475,7 @@ pub fn routes(
             warp::reply::with_header(
                 s.chain.render_metrics(),
                 "content-type",
-                "text/plain; version=0.0.4",
+                crate::metrics::CONTENT_TYPE,
             )
             .into_response()
         });
@@ -505,7 +506,13 @@ pub fn routes(
         .unify()
         .recover(handle_rejection)
         .unify()
-        .with(warp::log::custom(|info| {
+        .with(warp::log::custom(move |info| {
+            metrics_of_requests.observe_request(
+                info.method().as_str(),
+                info.path(),
+                info.status().as_u16(),
+                info.elapsed().as_secs_f64(),
+            );
             // One line a request, at debug level: at info, logs would grow with the traffic.
             tracing::debug!(
                 target: "operator::http",

@@ -3,7 +3,6 @@
 //! atomic batch per range of L1 blocks — so each deposit becomes exactly one deposit block.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use alloy::providers::{DynProvider, Provider};
 use plasma_contracts::events::{
@@ -56,10 +55,7 @@ impl Follower {
                     caught_up
                 }
                 Err(e) => {
-                    self.chain
-                        .metrics()
-                        .l1_errors
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.chain.metrics().l1_errors.inc();
                     failures.failed(&e);
                     true
                 }
@@ -93,10 +89,9 @@ impl Follower {
         let Some(safe) = head.checked_sub(self.confirmations) else {
             return Ok(true);
         };
-        metrics.l1_follower_lag.store(
-            head.saturating_sub(cursor.saturating_sub(1)),
-            Ordering::Relaxed,
-        );
+        metrics
+            .l1_follower_lag
+            .set(head.saturating_sub(cursor.saturating_sub(1)));
         // With no confirmations, the newest block is read again next round: a node may serve a
         // block's number before its logs. Re-applying a block's events is idempotent.
         let from = if self.confirmations == 0 {
@@ -120,9 +115,7 @@ impl Follower {
             .await
             .map_err(|e| Error::Fatal(e.to_string()))??;
         self.chain.note_l1(|l1| l1.cursor = next);
-        metrics
-            .l1_follower_lag
-            .store(head.saturating_sub(to), Ordering::Relaxed);
+        metrics.l1_follower_lag.set(head.saturating_sub(to));
         if applied_count > 0 {
             tracing::debug!(target: "operator::follower", from, to, events = applied_count, "applied L1 events");
         }

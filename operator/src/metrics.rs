@@ -1,109 +1,289 @@
-//! Prometheus metrics, kept in atomics and rendered as the text exposition format by
-//! `GET /metrics`.
+//! The operator's Prometheus metrics, kept in `prometheus-client` (the Prometheus project's
+//! own Rust client library) and served by `GET /metrics` in the OpenMetrics text format.
+//!
+//! The histograms' buckets are chosen to resolve what is actually measured (see
+//! `docs/OPERATOR.md`): an L1 commit takes about 0.14 s on a local anvil and seconds to minutes
+//! on a real chain; a block is made and stored in 1 ms (a few transactions) to 230 ms (65,536);
+//! an API request is answered in tens of microseconds to a few milliseconds. Histograms name
+//! their unit (`_seconds`) rather than declaring an OpenMetrics `# UNIT`, which some parsers
+//! refuse on histograms.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 
-/// Upper bounds (seconds) of the commit-latency histogram buckets.
-const LATENCY_BUCKETS: [f64; 10] = [1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-/// The operator's counters and gauges.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Transactions accepted into the mempool.
-    pub accepted: AtomicU64,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
-    /// Transactions waiting for a block.
-    pub mempool_size: AtomicU64,
-    /// The latest operator block produced.
-    pub latest_block: AtomicU64,
-    /// The latest operator block committed on L1.
-    pub last_committed_block: AtomicU64,
-    /// Operator blocks produced and not yet committed on L1.
-    pub uncommitted_blocks: AtomicU64,
-    /// L1 blocks the event follower is behind the L1 head.
-    pub l1_follower_lag: AtomicU64,
-    /// Operator blocks produced since start.
-    pub blocks_produced: AtomicU64,
-    /// Deposit blocks created since start.
-    pub deposits: AtomicU64,
-    /// Exits started on L1 that marked an output exiting, since start.
-    pub exits_started: AtomicU64,
-    /// Pending transactions dropped because an input started exiting.
-    pub pending_dropped: AtomicU64,
-    /// L1 commit transactions sent (including replacements).
-    pub commit_txs_sent: AtomicU64,
-    /// Errors talking to L1.
-    pub l1_errors: AtomicU64,
-    /// Microseconds spent making and storing operator blocks, since start.
-    pub block_build_micros: AtomicU64,
-    /// Microseconds the latest operator block took to make and store.
-    pub last_block_build_micros: AtomicU64,
-    /// API connections open now.
-    pub http_connections_open: AtomicU64,
-    /// API connections closed at once because `--max-connections` were open, since start.
-    pub http_connections_refused: AtomicU64,
-    /// API requests answered `408 request_timeout`, since start.
-    pub http_request_timeouts: AtomicU64,
-    /// Wei the blocks' fee claims took, since start.
-    fees_claimed: Mutex<alloy::primitives::U256>,
-    latency: Mutex<Histogram>,
-    produced_at: Mutex<BTreeMap<u64, std::time::Instant>>,
+/// The `content-type` of the exposition.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Upper bounds (seconds) of the commit-latency buckets: from producing a block to seeing its
+/// root committed on L1 (about 0.14 s on anvil, one or more L1 blocks on a real chain).
+pub const COMMIT_LATENCY_BUCKETS: [f64; 19] = [
+    0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0,
+    60.0, 120.0, 300.0,
+];
+
+/// Upper bounds (seconds) of the block-build buckets: making and storing one operator block.
+pub const BLOCK_BUILD_BUCKETS: [f64; 15] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 1.0,
+];
+
+/// Upper bounds (seconds) of the API request buckets, per route.
+pub const REQUEST_BUCKETS: [f64; 16] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    5.0, 30.0,
+];
+
+/// A gauge of a non-negative count.
+type Count = Gauge<u64, AtomicU64>;
+
+/// Labels of a rejected transaction: its error code.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectLabels {
+    reason: &'static str,
 }
 
-#[derive(Debug, Default)]
-struct Histogram {
-    buckets: [u64; LATENCY_BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// Labels of an API request: the route it matched (a fixed set, so an attacker's made-up
+/// paths cannot grow the exposition) and the status it was answered with.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The operator's metrics. Cheap to update from any thread.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Transactions accepted into the mempool.
+    pub accepted: Counter,
+    rejected: Family<RejectLabels, Counter>,
+    /// Transactions waiting for a block.
+    pub mempool_size: Count,
+    /// The latest operator block produced.
+    pub latest_block: Count,
+    /// The latest operator block committed on L1.
+    pub last_committed_block: Count,
+    /// Operator blocks produced and not yet committed on L1.
+    pub uncommitted_blocks: Count,
+    /// L1 blocks the event follower is behind the L1 head.
+    pub l1_follower_lag: Count,
+    /// Operator blocks produced since start.
+    pub blocks_produced: Counter,
+    /// Deposit blocks created since start.
+    pub deposits: Counter,
+    /// Exits started on L1 that marked an output exiting, since start.
+    pub exits_started: Counter,
+    /// Pending transactions dropped because an input started exiting.
+    pub pending_dropped: Counter,
+    /// L1 commit transactions sent (including replacements).
+    pub commit_txs_sent: Counter,
+    /// Errors talking to L1.
+    pub l1_errors: Counter,
+    /// API connections open now.
+    pub http_connections_open: Count,
+    /// API connections closed at once because `--max-connections` were open, since start.
+    pub http_connections_refused: Counter,
+    /// API requests answered `408 request_timeout`, since start.
+    pub http_request_timeouts: Counter,
+    l1_next_child_block: Count,
+    l1_head: Count,
+    fees_claimed: Counter<f64, AtomicU64>,
+    commit_latency: Histogram,
+    block_build: Histogram,
+    requests: HistogramFamily<RequestLabels>,
+    produced_at: Mutex<std::collections::BTreeMap<u64, std::time::Instant>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
+    /// Every metric at zero, registered under its name.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("plasma_operator");
+        let accepted = Counter::default();
+        registry.register(
+            "transactions_accepted",
+            "Transactions accepted into the mempool (durably stored)",
+            accepted.clone(),
+        );
+        let rejected = Family::<RejectLabels, Counter>::default();
+        registry.register(
+            "transactions_rejected",
+            "Transactions rejected, by error code",
+            rejected.clone(),
+        );
+        let mut count = |name: &str, help: &str| {
+            let gauge = Count::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let mempool_size = count(
+            "mempool_size",
+            "Transactions acknowledged and waiting for a block",
+        );
+        let latest_block = count(
+            "latest_block",
+            "Number of the latest operator block produced",
+        );
+        let last_committed_block = count(
+            "last_committed_block",
+            "Number of the latest operator block whose root is committed on L1",
+        );
+        let uncommitted_blocks = count(
+            "uncommitted_blocks",
+            "Operator blocks produced but not yet committed on L1 (the commit lag)",
+        );
+        let l1_follower_lag = count(
+            "l1_follower_lag_blocks",
+            "L1 blocks between the L1 head and the last block whose events were applied",
+        );
+        let http_connections_open = count("http_connections_open", "API connections open now");
+        let l1_next_child_block = count(
+            "l1_next_child_block",
+            "The root contract's nextChildBlock() as last read",
+        );
+        let l1_head = count("l1_head_block", "The L1 head block number as last read");
+        let mut counter = |name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let blocks_produced = counter("blocks_produced", "Operator blocks produced since start");
+        let deposits = counter(
+            "deposits",
+            "Deposit blocks created from L1 deposits since start",
+        );
+        let exits_started = counter(
+            "exits_started",
+            "Outputs marked exiting after an ExitStarted event, since start",
+        );
+        let pending_dropped = counter(
+            "pending_dropped",
+            "Pending transactions dropped because one of their inputs started exiting on L1",
+        );
+        let commit_txs_sent = counter(
+            "commit_transactions_sent",
+            "L1 submitBlock transactions broadcast, replacements included",
+        );
+        let l1_errors = counter("l1_errors", "Failed L1 requests (RPC errors, timeouts)");
+        let http_connections_refused = counter(
+            "http_connections_refused",
+            "API connections closed at once because --max-connections were open",
+        );
+        let http_request_timeouts = counter(
+            "http_request_timeouts",
+            "API requests answered 408 request_timeout (not sent and answered within --http-request-timeout)",
+        );
+        let fees_claimed = Counter::<f64, AtomicU64>::default();
+        registry.register(
+            "fees_claimed_wei",
+            "Wei claimed by the fee claims of the blocks produced since start",
+            fees_claimed.clone(),
+        );
+        let commit_latency = Histogram::new(COMMIT_LATENCY_BUCKETS);
+        registry.register(
+            "commit_latency_seconds",
+            "Time from producing an operator block to seeing its root committed on L1",
+            commit_latency.clone(),
+        );
+        let block_build = Histogram::new(BLOCK_BUILD_BUCKETS);
+        registry.register(
+            "block_build_seconds",
+            "Time to make and durably store one operator block",
+            block_build.clone(),
+        );
+        let requests: HistogramFamily<RequestLabels> =
+            Family::new_with_constructor(|| Histogram::new(REQUEST_BUCKETS));
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an API request, by route and status",
+            requests.clone(),
+        );
+        Self {
+            registry,
+            accepted,
+            rejected,
+            mempool_size,
+            latest_block,
+            last_committed_block,
+            uncommitted_blocks,
+            l1_follower_lag,
+            blocks_produced,
+            deposits,
+            exits_started,
+            pending_dropped,
+            commit_txs_sent,
+            l1_errors,
+            http_connections_open,
+            http_connections_refused,
+            http_request_timeouts,
+            l1_next_child_block,
+            l1_head,
+            fees_claimed,
+            commit_latency,
+            block_build,
+            requests,
+            produced_at: Mutex::default(),
+        }
+    }
+
     /// Counts a rejected transaction under its error code.
     pub fn reject(&self, code: &'static str) {
-        let mut rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
-        *rejected.entry(code).or_default() += 1;
+        self.rejected
+            .get_or_create(&RejectLabels { reason: code })
+            .inc();
     }
 
     /// Records the time from producing a block to seeing it committed on L1.
     pub fn observe_commit_latency(&self, seconds: f64) {
-        let mut h = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        for (bucket, bound) in h.buckets.iter_mut().zip(LATENCY_BUCKETS) {
-            if seconds <= bound {
-                *bucket += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += seconds;
+        self.commit_latency.observe(seconds);
     }
 
     /// Records how long making and storing one operator block took.
     pub fn observe_block_build(&self, seconds: f64) {
-        let micros = (seconds * 1e6) as u64;
-        self.block_build_micros.fetch_add(micros, Ordering::Relaxed);
-        self.last_block_build_micros
-            .store(micros, Ordering::Relaxed);
+        self.block_build.observe(seconds);
+    }
+
+    /// Records how long an API request took, under the route its method and path match.
+    pub fn observe_request(&self, method: &str, path: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route(method, path),
+                status,
+            })
+            .observe(seconds);
     }
 
     /// Adds what a block's fee claim took.
     pub fn fees_claimed(&self, wei: alloy::primitives::U256) {
-        let mut total = self.fees_claimed.lock().unwrap_or_else(|e| e.into_inner());
-        *total = total.saturating_add(wei);
+        // Prometheus values are floats: wei beyond 2^53 lose their last digits, as they would in
+        // any Prometheus query.
+        self.fees_claimed.inc_by(f64::from(wei));
     }
 
     /// Notes when operator block `blknum` was produced (for the commit latency).
     pub fn block_produced(&self, blknum: u64) {
-        self.latest_block.store(blknum, Ordering::Relaxed);
-        self.blocks_produced.fetch_add(1, Ordering::Relaxed);
+        self.latest_block.set(blknum);
+        self.blocks_produced.inc();
         let mut produced = self.produced_at.lock().unwrap_or_else(|e| e.into_inner());
         produced.insert(blknum, std::time::Instant::now());
     }
 
     /// Notes that operator block `blknum` is committed on L1.
     pub fn block_committed(&self, blknum: u64) {
-        self.last_committed_block.store(blknum, Ordering::Relaxed);
+        self.last_committed_block.set(blknum);
         let started = {
             let mut produced = self.produced_at.lock().unwrap_or_else(|e| e.into_inner());
             let started = produced.remove(&blknum);
@@ -115,163 +295,48 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format, with the L1 readings `l1` (kept by the chain, not here).
+    /// The OpenMetrics text exposition, with the L1 readings `l1` (kept by the chain, not here).
     pub fn render(&self, l1: &crate::chain::L1Status) -> String {
+        self.l1_next_child_block.set(l1.next_child_block);
+        self.l1_head.set(l1.head);
         let mut out = String::new();
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        };
-        metric(
-            "plasma_operator_transactions_accepted_total",
-            "counter",
-            "Transactions accepted into the mempool (durably stored).",
-            get(&self.accepted),
-        );
-        metric(
-            "plasma_operator_http_connections_open",
-            "gauge",
-            "API connections open now.",
-            get(&self.http_connections_open),
-        );
-        metric(
-            "plasma_operator_http_connections_refused_total",
-            "counter",
-            "API connections closed at once because --max-connections were open.",
-            get(&self.http_connections_refused),
-        );
-        metric(
-            "plasma_operator_http_request_timeouts_total",
-            "counter",
-            "API requests answered 408 request_timeout (not sent and answered within --http-request-timeout).",
-            get(&self.http_request_timeouts),
-        );
-        metric(
-            "plasma_operator_mempool_size",
-            "gauge",
-            "Transactions acknowledged and waiting for a block.",
-            get(&self.mempool_size),
-        );
-        metric(
-            "plasma_operator_latest_block",
-            "gauge",
-            "Number of the latest operator block produced.",
-            get(&self.latest_block),
-        );
-        metric(
-            "plasma_operator_last_committed_block",
-            "gauge",
-            "Number of the latest operator block whose root is committed on L1.",
-            get(&self.last_committed_block),
-        );
-        metric(
-            "plasma_operator_uncommitted_blocks",
-            "gauge",
-            "Operator blocks produced but not yet committed on L1 (the commit lag).",
-            get(&self.uncommitted_blocks),
-        );
-        metric(
-            "plasma_operator_l1_follower_lag_blocks",
-            "gauge",
-            "L1 blocks between the L1 head and the last block whose events were applied.",
-            get(&self.l1_follower_lag),
-        );
-        metric(
-            "plasma_operator_blocks_produced_total",
-            "counter",
-            "Operator blocks produced since start.",
-            get(&self.blocks_produced),
-        );
-        metric(
-            "plasma_operator_deposits_total",
-            "counter",
-            "Deposit blocks created from L1 deposits since start.",
-            get(&self.deposits),
-        );
-        metric(
-            "plasma_operator_exits_started_total",
-            "counter",
-            "Outputs marked exiting after an ExitStarted event, since start.",
-            get(&self.exits_started),
-        );
-        metric(
-            "plasma_operator_pending_dropped_total",
-            "counter",
-            "Pending transactions dropped because one of their inputs started exiting on L1.",
-            get(&self.pending_dropped),
-        );
-        metric(
-            "plasma_operator_commit_transactions_sent_total",
-            "counter",
-            "L1 submitBlock transactions broadcast, replacements included.",
-            get(&self.commit_txs_sent),
-        );
-        metric(
-            "plasma_operator_l1_errors_total",
-            "counter",
-            "Failed L1 requests (RPC errors, timeouts).",
-            get(&self.l1_errors),
-        );
-        metric(
-            "plasma_operator_l1_next_child_block",
-            "gauge",
-            "The root contract's nextChildBlock() as last read.",
-            l1.next_child_block,
-        );
-        metric(
-            "plasma_operator_l1_head_block",
-            "gauge",
-            "The L1 head block number as last read.",
-            l1.head,
-        );
-        let seconds = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(
-            out,
-            "# HELP plasma_operator_block_build_seconds_total Seconds spent making and storing operator blocks since start.\n# TYPE plasma_operator_block_build_seconds_total counter\nplasma_operator_block_build_seconds_total {}",
-            seconds(&self.block_build_micros)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP plasma_operator_last_block_build_seconds Seconds the latest operator block took to make and store.\n# TYPE plasma_operator_last_block_build_seconds gauge\nplasma_operator_last_block_build_seconds {}",
-            seconds(&self.last_block_build_micros)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP plasma_operator_transactions_rejected_total Transactions rejected, by error code.\n# TYPE plasma_operator_transactions_rejected_total counter"
-        );
-        for (code, count) in self
-            .rejected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "plasma_operator_transactions_rejected_total{{reason=\"{code}\"}} {count}"
-            );
-        }
-        let h = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        let name = "plasma_operator_commit_latency_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Seconds from producing an operator block to seeing its root committed on L1.\n# TYPE {name} histogram"
-        );
-        for (count, bound) in h.buckets.iter().zip(LATENCY_BUCKETS) {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
-        }
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
-        let _ = writeln!(out, "{name}_sum {}", h.sum);
-        let _ = writeln!(out, "{name}_count {}", h.count);
-        // Wei exceed 64 bits: written as the decimal integer it is (Prometheus reads it as a
-        // float).
-        let fees = *self.fees_claimed.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(
-            out,
-            "# HELP plasma_operator_fees_claimed_wei_total Wei claimed by the fee claims of the blocks produced since start.\n# TYPE plasma_operator_fees_claimed_wei_total counter\nplasma_operator_fees_claimed_wei_total {fees}"
-        );
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// The route template `path` matches, for the request histogram's label: a fixed set, so that
+/// requests for made-up paths are all counted under `other`.
+pub fn route(method: &str, path: &str) -> &'static str {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, parts.as_slice()) {
+        ("POST", ["v1", "transactions"]) => "POST /v1/transactions",
+        ("GET", ["v1", "transactions", _]) => "GET /v1/transactions/{hash}",
+        ("GET", ["v1", "blocks"]) => "GET /v1/blocks",
+        ("GET", ["v1", "blocks", _]) => "GET /v1/blocks/{blknum}",
+        ("GET", ["v1", "accounts", _, "utxos"]) => "GET /v1/accounts/{address}/utxos",
+        ("GET", ["v1", "utxos", _, "exit-data"]) => "GET /v1/utxos/{utxoPos}/exit-data",
+        ("GET", ["v1", "status"]) => "GET /v1/status",
+        ("GET", ["v1", "fees"]) => "GET /v1/fees",
+        ("GET", ["v1", "openapi.json"]) => "GET /v1/openapi.json",
+        ("GET", ["metrics"]) => "GET /metrics",
+        ("GET", [""] | ["explorer", ..]) => "GET /explorer",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_paths_share_one_route() {
+        assert_eq!(route("GET", "/v1/blocks/1000"), "GET /v1/blocks/{blknum}");
+        assert_eq!(route("GET", "/v1/blocks"), "GET /v1/blocks");
+        assert_eq!(route("POST", "/v1/transactions"), "POST /v1/transactions");
+        assert_eq!(route("GET", "/v1/transactions"), "other");
+        assert_eq!(route("GET", "/no/such/path/x1"), "other");
+        assert_eq!(route("DELETE", "/v1/status"), "other");
     }
 }

@@ -14,7 +14,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
@@ -111,9 +110,7 @@ pub async fn serve<F, R>(
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
             drop(stream); // refused at once: closing it is the answer
-            metrics
-                .http_connections_refused
-                .fetch_add(1, Ordering::Relaxed);
+            metrics.http_connections_refused.inc();
             if let Some(times) = refused.hit() {
                 tracing::warn!(target: "operator::http", max_connections = max, times, "connection limit reached: new connections are closed until some end (--max-connections)");
             }
@@ -125,9 +122,7 @@ pub async fn serve<F, R>(
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            metrics
-                .http_connections_open
-                .fetch_add(1, Ordering::Relaxed);
+            metrics.http_connections_open.inc();
             let deadline = limits.request_timeout;
             let timeouts = metrics.clone();
             let handler = hyper::service::service_fn(move |request| {
@@ -138,9 +133,7 @@ pub async fn serve<F, R>(
                     match tokio::time::timeout(deadline, call).await {
                         Ok(response) => response,
                         Err(_) => {
-                            timeouts
-                                .http_request_timeouts
-                                .fetch_add(1, Ordering::Relaxed);
+                            timeouts.http_request_timeouts.inc();
                             Ok(request_timeout(deadline))
                         }
                     }
@@ -164,9 +157,7 @@ pub async fn serve<F, R>(
                 // Timeouts and clients going away: ordinary on a public endpoint.
                 tracing::debug!(target: "operator::http", error = %e, "connection ended");
             }
-            metrics
-                .http_connections_open
-                .fetch_sub(1, Ordering::Relaxed);
+            metrics.http_connections_open.dec();
         });
     }
     // Open requests finish (their connections close once answered), for up to the deadline.

@@ -100,10 +100,7 @@ impl Submitter {
                     sent
                 }
                 Err(e) => {
-                    self.chain
-                        .metrics()
-                        .l1_errors
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.chain.metrics().l1_errors.inc();
                     if let Error::Fatal(_) = e {
                         tracing::error!(target: "operator::submitter", error = %e, "submitter stopped: manual intervention needed");
                         break;
@@ -218,10 +215,9 @@ impl Submitter {
             blknum += CHILD_BLOCK_INTERVAL;
         }
         let next_block = self.blocking(|c| c.db().next_block()).await?;
-        metrics.uncommitted_blocks.store(
-            next_block.saturating_sub(next_child) / CHILD_BLOCK_INTERVAL,
-            Ordering::Relaxed,
-        );
+        metrics
+            .uncommitted_blocks
+            .set(next_block.saturating_sub(next_child) / CHILD_BLOCK_INTERVAL);
 
         // 2. The commitment in flight.
         let mut intent = self.blocking(|c| c.db().submit_intent()).await?;
@@ -350,10 +346,7 @@ impl Submitter {
     }
 
     async fn broadcast(&self, raw: &[u8]) {
-        self.chain
-            .metrics()
-            .commit_txs_sent
-            .fetch_add(1, Ordering::Relaxed);
+        self.chain.metrics().commit_txs_sent.inc();
         if let Err(e) = self.provider.send_raw_transaction(raw).await {
             // "already known", "nonce too low" after a mined attempt, an unreachable node: the
             // next round reads L1 again and decides.

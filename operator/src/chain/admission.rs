@@ -163,12 +163,8 @@ impl Chain {
                 self.metrics.reject(e.code().label());
             }
         }
-        self.metrics
-            .accepted
-            .fetch_add(accepted as u64, Ordering::Relaxed);
-        self.metrics
-            .mempool_size
-            .store(len as u64, Ordering::Relaxed);
+        self.metrics.accepted.inc_by(accepted as u64);
+        self.metrics.mempool_size.set(len as u64);
         if len >= self.block_capacity() {
             self.full.notify_one();
         }

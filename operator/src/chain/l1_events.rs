@@ -154,11 +154,10 @@ impl Chain {
         drop(mempool);
         self.owners_mut().apply(&owner_changes);
         let m = &self.metrics;
-        m.mempool_size.store(len as u64, Ordering::Relaxed);
-        m.deposits.fetch_add(deposits, Ordering::Relaxed);
-        m.exits_started.fetch_add(exits, Ordering::Relaxed);
-        m.pending_dropped
-            .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+        m.mempool_size.set(len as u64);
+        m.deposits.inc_by(deposits);
+        m.exits_started.inc_by(exits);
+        m.pending_dropped.inc_by(dropped.len() as u64);
         Ok(())
     }
 

@@ -33,7 +33,7 @@ pub mod production;
 #[cfg(test)]
 mod test_utils;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use alloy::primitives::{Address, B256};
@@ -175,17 +175,12 @@ impl Chain {
             }
             mempool.insert(seq, Arc::new(PendingTx::new(tx, spent)));
         }
-        metrics
-            .mempool_size
-            .store(mempool.txs.len() as u64, Ordering::Relaxed);
+        metrics.mempool_size.set(mempool.txs.len() as u64);
         let next = db.next_block()?;
-        metrics.latest_block.store(
-            next.saturating_sub(plasma_core::CHILD_BLOCK_INTERVAL),
-            Ordering::Relaxed,
-        );
         metrics
-            .last_committed_block
-            .store(db.committed()?, Ordering::Relaxed);
+            .latest_block
+            .set(next.saturating_sub(plasma_core::CHILD_BLOCK_INTERVAL));
+        metrics.last_committed_block.set(db.committed()?);
         Ok(Self {
             db,
             rules,

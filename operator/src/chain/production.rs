@@ -169,9 +169,7 @@ impl Chain {
             };
             (mempool.txs.len(), removed)
         };
-        self.metrics
-            .mempool_size
-            .store(remaining as u64, Ordering::Relaxed);
+        self.metrics.mempool_size.set(remaining as u64);
         self.metrics.block_produced(blknum);
         let took = start.elapsed();
         self.metrics.observe_block_build(took.as_secs_f64());

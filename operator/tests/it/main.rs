@@ -5,3 +5,4 @@ mod api;
 mod common;
 mod crash;
 mod l1;
+mod metrics;
