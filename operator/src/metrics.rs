@@ -16,7 +16,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
 /// The `content-type` of the exposition.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -112,104 +112,137 @@ impl Metrics {
     /// Every metric at zero, registered under its name.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("plasma_operator");
-        let accepted = Counter::default();
-        registry.register(
+        let accepted = registered(
+            &mut registry,
+            Counter::default(),
             "transactions_accepted",
             "Transactions accepted into the mempool (durably stored)",
-            accepted.clone(),
         );
-        let rejected = Family::<RejectLabels, Counter>::default();
-        registry.register(
+        let rejected = registered(
+            &mut registry,
+            Family::<RejectLabels, Counter>::default(),
             "transactions_rejected",
             "Transactions rejected, by error code",
-            rejected.clone(),
         );
-        let mut count = |name: &str, help: &str| {
-            let gauge = Count::default();
-            registry.register(name, help, gauge.clone());
-            gauge
-        };
-        let mempool_size = count(
+        let mempool_size = registered(
+            &mut registry,
+            Count::default(),
             "mempool_size",
             "Transactions acknowledged and waiting for a block",
         );
-        let latest_block = count(
+        let latest_block = registered(
+            &mut registry,
+            Count::default(),
             "latest_block",
             "Number of the latest operator block produced",
         );
-        let last_committed_block = count(
+        let last_committed_block = registered(
+            &mut registry,
+            Count::default(),
             "last_committed_block",
             "Number of the latest operator block whose root is committed on L1",
         );
-        let uncommitted_blocks = count(
+        let uncommitted_blocks = registered(
+            &mut registry,
+            Count::default(),
             "uncommitted_blocks",
             "Operator blocks produced but not yet committed on L1 (the commit lag)",
         );
-        let l1_follower_lag = count(
+        let l1_follower_lag = registered(
+            &mut registry,
+            Count::default(),
             "l1_follower_lag_blocks",
             "L1 blocks between the L1 head and the last block whose events were applied",
         );
-        let http_connections_open = count("http_connections_open", "API connections open now");
-        let l1_next_child_block = count(
+        let http_connections_open = registered(
+            &mut registry,
+            Count::default(),
+            "http_connections_open",
+            "API connections open now",
+        );
+        let l1_next_child_block = registered(
+            &mut registry,
+            Count::default(),
             "l1_next_child_block",
             "The root contract's nextChildBlock() as last read",
         );
-        let l1_head = count("l1_head_block", "The L1 head block number as last read");
-        let mut counter = |name: &str, help: &str| {
-            let counter = Counter::default();
-            registry.register(name, help, counter.clone());
-            counter
-        };
-        let blocks_produced = counter("blocks_produced", "Operator blocks produced since start");
-        let deposits = counter(
+        let l1_head = registered(
+            &mut registry,
+            Count::default(),
+            "l1_head_block",
+            "The L1 head block number as last read",
+        );
+        let blocks_produced = registered(
+            &mut registry,
+            Counter::default(),
+            "blocks_produced",
+            "Operator blocks produced since start",
+        );
+        let deposits = registered(
+            &mut registry,
+            Counter::default(),
             "deposits",
             "Deposit blocks created from L1 deposits since start",
         );
-        let exits_started = counter(
+        let exits_started = registered(
+            &mut registry,
+            Counter::default(),
             "exits_started",
             "Outputs marked exiting after an ExitStarted event, since start",
         );
-        let pending_dropped = counter(
+        let pending_dropped = registered(
+            &mut registry,
+            Counter::default(),
             "pending_dropped",
             "Pending transactions dropped because one of their inputs started exiting on L1",
         );
-        let commit_txs_sent = counter(
+        let commit_txs_sent = registered(
+            &mut registry,
+            Counter::default(),
             "commit_transactions_sent",
             "L1 submitBlock transactions broadcast, replacements included",
         );
-        let l1_errors = counter("l1_errors", "Failed L1 requests (RPC errors, timeouts)");
-        let http_connections_refused = counter(
+        let l1_errors = registered(
+            &mut registry,
+            Counter::default(),
+            "l1_errors",
+            "Failed L1 requests (RPC errors, timeouts)",
+        );
+        let http_connections_refused = registered(
+            &mut registry,
+            Counter::default(),
             "http_connections_refused",
             "API connections closed at once because --max-connections were open",
         );
-        let http_request_timeouts = counter(
+        let http_request_timeouts = registered(
+            &mut registry,
+            Counter::default(),
             "http_request_timeouts",
             "API requests answered 408 request_timeout (not sent and answered within --http-request-timeout)",
         );
-        let fees_claimed = Counter::<f64, AtomicU64>::default();
-        registry.register(
+        let fees_claimed = registered(
+            &mut registry,
+            Counter::<f64, AtomicU64>::default(),
             "fees_claimed_wei",
             "Wei claimed by the fee claims of the blocks produced since start",
-            fees_claimed.clone(),
         );
-        let commit_latency = Histogram::new(COMMIT_LATENCY_BUCKETS);
-        registry.register(
+        let commit_latency = registered(
+            &mut registry,
+            Histogram::new(COMMIT_LATENCY_BUCKETS),
             "commit_latency_seconds",
             "Time from producing an operator block to seeing its root committed on L1",
-            commit_latency.clone(),
         );
-        let block_build = Histogram::new(BLOCK_BUILD_BUCKETS);
-        registry.register(
+        let block_build = registered(
+            &mut registry,
+            Histogram::new(BLOCK_BUILD_BUCKETS),
             "block_build_seconds",
             "Time to make and durably store one operator block",
-            block_build.clone(),
         );
-        let requests: HistogramFamily<RequestLabels> =
-            Family::new_with_constructor(|| Histogram::new(REQUEST_BUCKETS));
-        registry.register(
+        let requests: HistogramFamily<RequestLabels> = registered(
+            &mut registry,
+            Family::new_with_constructor(|| Histogram::new(REQUEST_BUCKETS)),
             "http_request_duration_seconds",
             "Time to answer an API request, by route and status",
-            requests.clone(),
         );
         Self {
             registry,
@@ -304,6 +337,12 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
     }
+}
+
+/// `metric`, registered in `registry` under `name` with `help`.
+fn registered<M: Metric + Clone>(registry: &mut Registry, metric: M, name: &str, help: &str) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
 /// The route template `path` matches, for the request histogram's label: a fixed set, so that

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use alloy::primitives::{U256, utils::parse_ether};
-use openmetrics_parser::{MetricFamily, MetricNumber, OpenMetricsType, OpenMetricsValue};
+use openmetrics_parser::{MetricFamily, OpenMetricsType, OpenMetricsValue};
 use plasma_contracts::test_utils::TestChain;
 
 use plasma_api::ErrorCode;
@@ -13,10 +13,6 @@ use plasma_api::ErrorCode;
 use crate::common::{Operator, Raw, deposit, payment, poll, refusal, wait_included, wait_utxo};
 
 type Family = MetricFamily<OpenMetricsType, OpenMetricsValue>;
-
-fn number(n: &MetricNumber) -> f64 {
-    n.as_f64()
-}
 
 /// The value of a counter or gauge family's one sample.
 fn single(families: &HashMap<String, Family>, name: &str) -> f64 {
@@ -26,8 +22,8 @@ fn single(families: &HashMap<String, Family>, name: &str) -> f64 {
     let samples: Vec<_> = family.iter_samples().collect();
     assert_eq!(samples.len(), 1, "{name}");
     match &samples[0].value {
-        OpenMetricsValue::Counter(c) => number(&c.value),
-        OpenMetricsValue::Gauge(g) => number(g),
+        OpenMetricsValue::Counter(c) => c.value.as_f64(),
+        OpenMetricsValue::Gauge(g) => g.as_f64(),
         other => panic!("{name}: {other:?}"),
     }
 }
@@ -92,7 +88,7 @@ async fn metrics_parse_and_resolve_what_they_measure() {
                 .is_ok_and(|l| l.get_label_value("reason") == Some("wrong_signer"))
         })
         .unwrap_or_else(|| panic!("no wrong_signer sample\n{text}"));
-    assert!(matches!(&wrong_signer.value, OpenMetricsValue::Counter(c) if number(&c.value) == 1.0));
+    assert!(matches!(&wrong_signer.value, OpenMetricsValue::Counter(c) if c.value.as_f64() == 1.0));
 
     // The commit latency: one observation, in buckets fine enough below a second to tell a
     // 0.14 s commit from a 0.5 s one (the old buckets started at 1 s).
@@ -115,7 +111,7 @@ async fn metrics_parse_and_resolve_what_they_measure() {
         .filter(|b| b.upper_bound < 1.0)
         .count();
     assert!(below_a_second >= 8, "{commit:?}");
-    let seconds = number(commit.sum.as_ref().unwrap());
+    let seconds = commit.sum.as_ref().unwrap().as_f64();
     assert!(seconds > 0.0, "{commit:?}");
     // The observation is counted in the first bucket at or above it, and not below.
     for bucket in &commit.buckets {
@@ -124,7 +120,7 @@ async fn metrics_parse_and_resolve_what_they_measure() {
         } else {
             0.0
         };
-        assert_eq!(number(&bucket.count), expected, "{commit:?}");
+        assert_eq!(bucket.count.as_f64(), expected, "{commit:?}");
     }
 
     // Block builds: the deposit block is not built by the operator; block 1000 is.
