@@ -217,10 +217,22 @@ impl L1 {
     }
 
     /// Every event of the root contract in L1 blocks `from..=to`, in L1 order, each with its
-    /// position and block timestamp (one `eth_getLogs`).
-    pub async fn events(&self, from: u64, to: u64) -> Result<Vec<RootChainLog>> {
+    /// position and block timestamp (one `eth_getLogs`), with the hash of block `to`, the same
+    /// before and after the logs were read (see [`EventReader::read_anchored`]).
+    pub async fn events_anchored(&self, from: u64, to: u64) -> Result<(Vec<RootChainLog>, B256)> {
         self.events
-            .read(from, to)
+            .read_anchored(from, to)
+            .await
+            .map_err(|source| L1Error::Events {
+                url: self.url.clone(),
+                source: Box::new(source),
+            })
+    }
+
+    /// The hash of L1 block `number` (`None`: the node has no such block).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        self.events
+            .block_hash(number)
             .await
             .map_err(|source| L1Error::Events {
                 url: self.url.clone(),

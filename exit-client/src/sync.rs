@@ -69,6 +69,26 @@ pub enum SyncError {
         /// The rule broken.
         error: FeeClaimError,
     },
+    /// An L1 reorganisation changed the commitment of a block this store already verified.
+    #[error(
+        "L1 reorganised the commitment of block {blknum}, which this store verified with root {verified}; L1 now commits {now}. The store no longer matches L1: sync a fresh store"
+    )]
+    ReorganisedVerified {
+        /// The block.
+        blknum: u64,
+        /// The root verified.
+        verified: B256,
+        /// The root L1 commits now.
+        now: B256,
+    },
+    /// L1 reorganised further back than the store's L1 journal reaches.
+    #[error(
+        "L1 reorganised further back than L1 block {oldest}, the oldest this store can undo; sync a fresh store"
+    )]
+    ReorganisedTooDeep {
+        /// The oldest journaled L1 block.
+        oldest: u64,
+    },
     /// The served block does not decode, or is not the block asked for.
     #[error("INVALID BLOCK {blknum}: {reason}")]
     Malformed {
@@ -211,20 +231,103 @@ impl<'a> Syncer<'a> {
     /// Reads new L1 events into the store: block commitments and exits. Each range of L1
     /// blocks is applied in L1 order in one batch, every event seeing what the ones before it
     /// wrote (an exit started and finalized within one range ends finalized).
+    ///
+    /// Each range is journaled with its last block's hash. When L1 no longer has the newest
+    /// journaled block (L1 reorganised), the ranges it replaced are undone first and read
+    /// again: an exit or deposit that is gone is gone from the store too.
     async fn follow_l1(&self) -> Result<(), SyncError> {
+        let reorganised = self.undo_reorganised().await?;
         let latest = self.l1.latest_block().await?;
+        let synced = self.store.synced_blknum()?;
         let mut from = self.store.l1_cursor()?;
         while from <= latest {
             let to = latest.min(from + LOG_RANGE - 1);
-            let mut staged = Staged::new(self.store);
-            for log in self.l1.events(from, to).await? {
+            let (logs, hash) = self.l1.events_anchored(from, to).await?;
+            let mut staged = Staged::journaled(self.store);
+            for log in logs {
+                self.check_verified_commitment(&log, synced)?;
                 apply_event(&mut staged, &log)?;
             }
             self.store.set_l1_cursor(staged.batch(), to + 1);
+            if !self.store.journal_l1(staged.batch(), to, hash)? {
+                // Block `to` is journaled with another hash: the next sync undoes it.
+                break;
+            }
             staged.write()?;
             from = to + 1;
         }
+        // A commitment of a verified block that the new chain does not have (yet).
+        for (blknum, _) in reorganised {
+            if self.store.commitment(blknum)?.is_none() {
+                tracing::warn!(target: "plasma::sync", blknum, "L1 reorganised away the commitment of a verified block; it is not on L1 again yet, and its coins stay counted");
+            }
+        }
         Ok(())
+    }
+
+    /// A commitment read again (after a reorganisation) of a block this store has verified
+    /// must commit the root verified.
+    fn check_verified_commitment(&self, log: &RootChainLog, synced: u64) -> Result<(), SyncError> {
+        let (blknum, root) = match &log.event {
+            RootChainEvent::BlockSubmitted { blknum, root, .. } => (*blknum, *root),
+            RootChainEvent::DepositCreated(deposit) => (deposit.blknum, deposit.block_root()),
+            _ => return Ok(()),
+        };
+        if blknum > synced {
+            return Ok(());
+        }
+        match self.store.block(blknum)? {
+            Some(block) if block.root != root => Err(SyncError::ReorganisedVerified {
+                blknum,
+                verified: block.root,
+                now: root,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that L1 still has the newest journaled block; when it does not, undoes every
+    /// range L1 no longer agrees with. Returns the verified blocks whose commitments it undid.
+    async fn undo_reorganised(&self) -> Result<Vec<(u64, B256)>, SyncError> {
+        let journaled = self.store.l1_journal_blocks()?;
+        let Some(&newest) = journaled.last() else {
+            return Ok(Vec::new());
+        };
+        let hash_of = |to: u64| -> Result<B256, SyncError> {
+            Ok(self
+                .store
+                .l1_journal(to)?
+                .map(|e| e.hash)
+                .unwrap_or_default())
+        };
+        if self.l1.block_hash(newest).await? == Some(hash_of(newest)?) {
+            return Ok(Vec::new());
+        }
+        let mut keep = None;
+        for &to in journaled.iter().rev().skip(1) {
+            if self.l1.block_hash(to).await? == Some(hash_of(to)?) {
+                keep = Some(to);
+                break;
+            }
+        }
+        if keep.is_none() && !self.store.l1_journal_reaches_start()? {
+            // Every range kept disagrees, and older ones were pruned: the reorganisation goes
+            // back further than the journal (more than L1_JOURNAL_DEPTH blocks).
+            return Err(SyncError::ReorganisedTooDeep {
+                oldest: journaled[0],
+            });
+        }
+        let undone = self.store.undo_l1_after(keep)?;
+        tracing::warn!(
+            target: "plasma::sync",
+            newest_undone = newest,
+            kept_up_to = ?keep,
+            ranges = undone.ranges,
+            records = undone.records,
+            cursor = undone.cursor,
+            "L1 reorganised: undid what was read of the blocks it replaced; reading them again"
+        );
+        Ok(undone.verified_commitments)
     }
 
     fn pending_commitments(&self) -> Result<Vec<StoredCommitment>, SyncError> {

@@ -353,6 +353,10 @@ pub enum WatchError {
     /// The local store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// L1 reorganised in a way the store cannot follow
+    /// ([`SyncError::ReorganisedVerified`], [`SyncError::ReorganisedTooDeep`]).
+    #[error(transparent)]
+    Reorganised(Box<SyncError>),
 }
 
 /// What the watcher knows now, for `GET /status`.
@@ -1030,6 +1034,9 @@ impl<'a> Watcher<'a> {
             }
             Err(SyncError::L1(e)) => Err(e.into()),
             Err(SyncError::Store(e)) => Err(e.into()),
+            Err(
+                e @ (SyncError::ReorganisedVerified { .. } | SyncError::ReorganisedTooDeep { .. }),
+            ) => Err(WatchError::Reorganised(Box::new(e))),
         }
     }
 

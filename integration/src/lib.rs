@@ -89,11 +89,17 @@ impl OperatorProcess {
         Self::start_with(chain, dir, &[]).await
     }
 
-    /// [`start`](Self::start) with `extra` flags (e.g. `--min-fee`).
+    /// [`start`](Self::start) with `extra` flags (e.g. `--min-fee`); a devnet setting that
+    /// `extra` names (e.g. `--l1-confirmations 2`) gives way to it.
     pub async fn start_with(chain: &TestChain, dir: &Path, extra: &[&str]) -> Self {
         let listen = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let key = chain.keys[0].to_bytes();
-        let args: Vec<OsString> = [
+        let devnet = [
+            ("--block-interval", "200ms"),
+            ("--l1-confirmations", "0"),
+            ("--l1-poll-interval", "100ms"),
+        ];
+        let mut args: Vec<OsString> = [
             "--l1-rpc",
             &chain.anvil.endpoint(),
             "--root-chain",
@@ -104,18 +110,17 @@ impl OperatorProcess {
             &dir.join("operator-db").display().to_string(),
             "--listen",
             &listen.to_string(),
-            "--block-interval",
-            "200ms",
-            "--l1-confirmations",
-            "0",
-            "--l1-poll-interval",
-            "100ms",
             "--no-fsync",
         ]
         .iter()
-        .chain(extra)
         .map(OsString::from)
         .collect();
+        for (flag, value) in devnet {
+            if !extra.contains(&flag) {
+                args.extend([flag.into(), value.into()]);
+            }
+        }
+        args.extend(extra.iter().map(OsString::from));
         let mut operator = Self {
             child: None,
             args,

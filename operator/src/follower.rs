@@ -1,6 +1,10 @@
 //! The L1 follower: reads the root contract's deposit and exit events once they have the
 //! configured number of confirmations and applies them to the chain, with the L1 cursor, in one
 //! atomic batch per range of L1 blocks — so each deposit becomes exactly one deposit block.
+//!
+//! Each range is journaled with its last block's hash; before each step the follower checks
+//! that L1 still has that block, and when it does not (L1 reorganised), it undoes the ranges
+//! L1 no longer agrees with and reads them again ([`crate::chain::reorg`]).
 
 use std::sync::Arc;
 
@@ -14,10 +18,12 @@ use crate::Error;
 use crate::chain::l1_view::{
     Commitment, ExitState, ExitView, InFlightChange, InFlightView, L1Record,
 };
+use crate::chain::reorg::UndoError;
 use crate::chain::{Chain, L1Event};
 use crate::config::Config;
 use crate::retry_log::RetryLog;
-use crate::store::records::meta;
+use crate::store::Column;
+use crate::store::records::{self, meta};
 
 /// Follows the root contract's events until shutdown.
 #[derive(Debug)]
@@ -75,6 +81,9 @@ impl Follower {
 
     /// Applies the next range of confirmed events. Returns whether it is caught up.
     async fn step(&self) -> Result<bool, Error> {
+        if self.undo_reorganised().await? {
+            return Ok(false);
+        }
         let head = self.provider.get_block_number().await.map_err(Error::l1)?;
         let metrics = self.chain.metrics();
         let cursor = self
@@ -103,23 +112,102 @@ impl Follower {
             return Ok(true);
         }
         let to = safe.min(from + self.max_range - 1);
-        let logs = self.events.read(from, to).await.map_err(|e| match e {
-            ReadError::Malformed { .. } => Error::Fatal(e.to_string()),
-            e => Error::l1(e),
-        })?;
+        let (logs, hash) = self
+            .events
+            .read_anchored(from, to)
+            .await
+            .map_err(|e| match e {
+                ReadError::Malformed { .. } => Error::Fatal(e.to_string()),
+                e => Error::l1(e),
+            })?;
         let events: Vec<L1Event> = logs.into_iter().flat_map(applied).collect();
         let applied_count = events.len();
         let chain = self.chain.clone();
-        let next = (to + 1).max(cursor);
-        tokio::task::spawn_blocking(move || chain.apply_l1_events(&events, next))
+        let next = to + 1;
+        let applied = tokio::task::spawn_blocking(move || chain.apply_l1_range(&events, to, hash))
             .await
             .map_err(|e| Error::Fatal(e.to_string()))??;
+        if !applied {
+            // Block `to` is journaled with another hash: the next step undoes it.
+            return Ok(false);
+        }
         self.chain.note_l1(|l1| l1.cursor = next);
         metrics.l1_follower_lag.set(head.saturating_sub(to));
         if applied_count > 0 {
             tracing::debug!(target: "operator::follower", from, to, events = applied_count, "applied L1 events");
         }
         Ok(to >= safe)
+    }
+}
+
+impl Follower {
+    /// Checks that L1 still has the newest journaled block; when it does not, undoes every
+    /// range L1 no longer agrees with. Returns whether it undid anything.
+    async fn undo_reorganised(&self) -> Result<bool, Error> {
+        let db = self.chain.db();
+        let Some((newest, entry)) = db.l1_journal_before(None)? else {
+            return Ok(false);
+        };
+        if self.hash(newest).await? == Some(entry.hash) {
+            return Ok(false);
+        }
+        // Walk back to the newest range whose last block L1 still has.
+        let mut keep = None;
+        let mut below = newest;
+        let mut oldest_undone = (newest, entry);
+        while let Some((to, entry)) = db.l1_journal_before(Some(below))? {
+            if self.hash(to).await? == Some(entry.hash) {
+                keep = Some(to);
+                break;
+            }
+            below = to;
+            oldest_undone = (to, entry);
+        }
+        if keep.is_none() {
+            // L1 disagrees with every journaled range: fine if the journal goes back to the
+            // follower's start, not if older ranges were pruned from it.
+            let prior = oldest_undone
+                .1
+                .ops
+                .iter()
+                .find(|op| op.column == Column::Meta && op.key == meta::L1_CURSOR)
+                .and_then(|op| op.prior.clone());
+            if let Some(prior) = prior
+                && records::read_u64(&prior).is_ok_and(|c| c > self.start_block)
+            {
+                return Err(Error::Fatal(format!(
+                    "L1 reorganised deeper than the follower's journal (back to L1 block {}): the operator cannot undo it",
+                    oldest_undone.0
+                )));
+            }
+        }
+        let chain = self.chain.clone();
+        let undone = tokio::task::spawn_blocking(move || chain.undo_l1_after(keep))
+            .await
+            .map_err(|e| Error::Fatal(e.to_string()))?
+            .map_err(|e| match e {
+                UndoError::Store(e) => Error::Store(e),
+                e => Error::Fatal(e.to_string()),
+            })?;
+        let cursor = undone.cursor.unwrap_or(self.start_block);
+        self.chain.note_l1(|l1| l1.cursor = cursor);
+        self.chain.metrics().l1_reorgs.inc();
+        tracing::warn!(
+            target: "operator::follower",
+            newest_undone = newest,
+            kept_up_to = ?keep,
+            ranges = undone.ranges,
+            keys = undone.keys,
+            deposits_removed = undone.deposits,
+            pending_dropped = undone.dropped,
+            cursor,
+            "L1 reorganised: undid what was applied of the blocks it replaced; reading them again"
+        );
+        Ok(true)
+    }
+
+    async fn hash(&self, block: u64) -> Result<Option<alloy::primitives::B256>, Error> {
+        self.events.block_hash(block).await.map_err(Error::l1)
     }
 }
 

@@ -87,6 +87,8 @@ pub struct Metrics {
     pub commit_txs_sent: Counter,
     /// Errors talking to L1.
     pub l1_errors: Counter,
+    /// L1 reorganisations the follower undid.
+    pub l1_reorgs: Counter,
     /// API connections open now.
     pub http_connections_open: Count,
     /// API connections closed at once because `--max-connections` were open, since start.
@@ -208,6 +210,12 @@ impl Metrics {
             "l1_errors",
             "Failed L1 requests (RPC errors, timeouts)",
         );
+        let l1_reorgs = registered(
+            &mut registry,
+            Counter::default(),
+            "l1_reorgs",
+            "L1 reorganisations that replaced applied L1 blocks, undone by the follower",
+        );
         let http_connections_refused = registered(
             &mut registry,
             Counter::default(),
@@ -259,6 +267,7 @@ impl Metrics {
             pending_dropped,
             commit_txs_sent,
             l1_errors,
+            l1_reorgs,
             http_connections_open,
             http_connections_refused,
             http_request_timeouts,

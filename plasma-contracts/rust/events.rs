@@ -355,6 +355,12 @@ pub enum ReadError {
     /// The node does not know a block it served logs of.
     #[error("L1 block {0} not found")]
     BlockNotFound(u64),
+    /// L1 block `block` changed while its range was read: a reorganisation, read again.
+    #[error("L1 block {block} changed while its range was read (L1 reorganised); read it again")]
+    Reorganized {
+        /// The range's last block.
+        block: u64,
+    },
     /// `from > to`.
     #[error("empty L1 block range {from}..={to}")]
     EmptyRange {
@@ -646,6 +652,36 @@ impl<P: Provider> EventReader<P> {
         }
         let logs = self.provider.get_logs(&self.filter(from, to)).await?;
         self.decode_logs(logs).await
+    }
+
+    /// Like [`read`](Self::read), with the hash of block `to`: the same before and after the
+    /// logs were read, so the logs are those of the chain that block is in (an L1 reorganisation
+    /// in between is [`ReadError::Reorganized`]). A follower keeps the hash to tell later whether
+    /// L1 still has that block.
+    pub async fn read_anchored(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<(Vec<RootChainLog>, B256), ReadError> {
+        let before = self
+            .block_hash(to)
+            .await?
+            .ok_or(ReadError::BlockNotFound(to))?;
+        let logs = self.read(from, to).await?;
+        if self.block_hash(to).await? != Some(before) {
+            return Err(ReadError::Reorganized { block: to });
+        }
+        Ok((logs, before))
+    }
+
+    /// The hash of L1 block `number`, or `None` when the node has no block of that number
+    /// (yet, or any more).
+    pub async fn block_hash(&self, number: u64) -> Result<Option<B256>, ReadError> {
+        Ok(self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await?
+            .map(|block| block.header.hash))
     }
 
     /// Decodes logs already fetched (by [`read`](Self::read), or from receipts), in L1 order:

@@ -68,6 +68,14 @@ const CHAIN: &[u8] = b"chain";
 const WITHHELD: &[u8] = b"withheld_since";
 /// The owners whose coins the store records (the wallet's keys when it last synced).
 const TRACKED: &[u8] = b"tracked_owners";
+/// Prefix of the L1 journal's entries: `l1_journal/ ‖ L1 block (u64 BE)` → [`L1JournalEntry`].
+const L1_JOURNAL: &[u8] = b"l1_journal/";
+
+fn l1_journal_key(to: u64) -> Vec<u8> {
+    let mut key = L1_JOURNAL.to_vec();
+    key.extend_from_slice(&to.to_be_bytes());
+    key
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -403,16 +411,62 @@ impl Drop for ClientStore {
 
 /// A set of changes written at once.
 #[derive(Default)]
-pub struct Batch(WriteBatch);
+pub struct Batch(WriteBatch, Option<Vec<JournalOp>>);
 
 impl Batch {
     /// An empty batch with room for about `bytes` of keys and values: a batch that grows by
     /// doubling copies itself over and over, into pages the kernel zeroes first each time (a
     /// full block's is about 30 MB).
     pub fn with_capacity(bytes: usize) -> Self {
-        Self(WriteBatch::with_capacity_bytes(bytes))
+        Self(WriteBatch::with_capacity_bytes(bytes), None)
+    }
+
+    /// An empty batch that notes every record it writes, for the L1 journal
+    /// ([`ClientStore::journal_l1`]).
+    pub fn journaled() -> Self {
+        Self(WriteBatch::default(), Some(Vec::new()))
     }
 }
+
+/// One record a journaled batch wrote: its value before and the value written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalOp {
+    /// The column.
+    pub cf: String,
+    /// The key.
+    pub key: Bytes,
+    /// The value before (`None`: absent).
+    pub prior: Option<Bytes>,
+    /// The value written.
+    pub written: Option<Bytes>,
+}
+
+/// What sync applied of a range of L1 blocks, kept so that an L1 reorganisation can be undone:
+/// the hash of the range's last block and every record written, with its value before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct L1JournalEntry {
+    /// The hash of the range's last L1 block, when the range was read.
+    pub hash: B256,
+    /// The records written, each once.
+    pub ops: Vec<JournalOp>,
+}
+
+/// What undoing L1 ranges changed ([`ClientStore::undo_l1_after`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct L1Undone {
+    /// Ranges undone.
+    pub ranges: usize,
+    /// Records set back.
+    pub records: usize,
+    /// The L1 cursor after the undo.
+    pub cursor: u64,
+    /// Commitments of blocks this store had already verified that the undo removed or
+    /// changed: block number and the root verified.
+    pub verified_commitments: Vec<(u64, B256)>,
+}
+
+/// How many L1 blocks back the L1 journal reaches at least.
+pub const L1_JOURNAL_DEPTH: u64 = 1024;
 
 fn decode<T: DeserializeOwned>(cf: &str, key: &[u8], value: &[u8]) -> Result<T> {
     serde_json::from_slice(value).map_err(|source| StoreError::Corrupt {
@@ -584,7 +638,154 @@ impl ClientStore {
     fn put<T: Serialize>(&self, batch: &mut Batch, cf: &str, key: &[u8], value: &T) {
         // Serializing these plain records cannot fail.
         let bytes = serde_json::to_vec(value).expect("records serialize");
+        if let Some(journal) = &mut batch.1 {
+            journal.push(JournalOp {
+                cf: cf.to_owned(),
+                key: Bytes::copy_from_slice(key),
+                prior: None,
+                written: Some(Bytes::copy_from_slice(&bytes)),
+            });
+        }
         batch.0.put_cf(self.cf(cf), key, bytes);
+    }
+
+    /// Journals what the journaled `batch` wrote (see [`Batch::journaled`]) as the range of L1
+    /// blocks ending at `to`, whose hash is `hash`, merged into an entry already kept for `to`
+    /// (its prior values are the older ones); and removes entries no longer needed to reach
+    /// [`L1_JOURNAL_DEPTH`] blocks back. Returns `false`, writing no entry, when the kept entry
+    /// for `to` has another hash: L1 reorganised since it was checked.
+    pub fn journal_l1(&self, batch: &mut Batch, to: u64, hash: B256) -> Result<bool> {
+        let written = batch.1.take().unwrap_or_default();
+        let mut entry = match self.l1_journal(to)? {
+            Some(entry) if entry.hash != hash => return Ok(false),
+            Some(entry) => entry,
+            None => L1JournalEntry {
+                hash,
+                ops: Vec::new(),
+            },
+        };
+        let mut at: HashMap<(String, Bytes), usize> = entry
+            .ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| ((op.cf.clone(), op.key.clone()), i))
+            .collect();
+        for op in written {
+            match at.get(&(op.cf.clone(), op.key.clone())) {
+                Some(&i) => entry.ops[i].written = op.written,
+                None => {
+                    at.insert((op.cf.clone(), op.key.clone()), entry.ops.len());
+                    let prior = self.db.get_cf(self.cf(&op.cf), &op.key)?.map(Bytes::from);
+                    entry.ops.push(JournalOp { prior, ..op });
+                }
+            }
+        }
+        self.put(batch, META, &l1_journal_key(to), &entry);
+        let cutoff = to.saturating_sub(L1_JOURNAL_DEPTH);
+        let kept = self.l1_journal_blocks()?;
+        for pair in kept.windows(2) {
+            if pair[1] <= cutoff {
+                batch.0.delete_cf(self.cf(META), l1_journal_key(pair[0]));
+            }
+        }
+        Ok(true)
+    }
+
+    /// The L1 journal's entry for the range ending at L1 block `to`.
+    pub fn l1_journal(&self, to: u64) -> Result<Option<L1JournalEntry>> {
+        self.get(META, &l1_journal_key(to))
+    }
+
+    /// The end blocks of the L1 journal's entries, oldest first.
+    pub fn l1_journal_blocks(&self) -> Result<Vec<u64>> {
+        let mut out = Vec::new();
+        let mode = IteratorMode::From(L1_JOURNAL, rocksdb::Direction::Forward);
+        for item in self.db.iterator_cf(self.cf(META), mode) {
+            let (key, _) = item?;
+            let Some(block) = key.strip_prefix(L1_JOURNAL) else {
+                break;
+            };
+            let block = <[u8; 8]>::try_from(block).map_err(|_| StoreError::CorruptRecord {
+                key: format!("{META}/{}", alloy::primitives::hex::encode(&key)),
+                reason: "not an L1 journal key",
+            })?;
+            out.push(u64::from_be_bytes(block));
+        }
+        Ok(out)
+    }
+
+    /// Whether the oldest entry of the L1 journal is the first range this store ever read (no
+    /// older one was pruned), so undoing every entry undoes everything read of L1.
+    pub fn l1_journal_reaches_start(&self) -> Result<bool> {
+        let Some(&oldest) = self.l1_journal_blocks()?.first() else {
+            return Ok(true);
+        };
+        Ok(self.l1_journal(oldest)?.is_some_and(|entry| {
+            entry
+                .ops
+                .iter()
+                .any(|op| op.cf == META && op.key.as_ref() == L1_CURSOR && op.prior.is_none())
+        }))
+    }
+
+    /// Undoes every journaled L1 range ending after L1 block `keep` (every one when `None`),
+    /// newest first, in one atomic write: each record a range wrote is set back to its value
+    /// before — if it still holds what the range wrote; a record changed since (a coin spent in
+    /// a verified block) keeps its value.
+    pub fn undo_l1_after(&self, keep: Option<u64>) -> Result<L1Undone> {
+        let synced = self.synced_blknum()?;
+        let ranges: Vec<u64> = self
+            .l1_journal_blocks()?
+            .into_iter()
+            .filter(|&to| keep.is_none_or(|k| to > k))
+            .collect();
+        let mut batch = Batch::default();
+        let mut overlay: HashMap<(String, Bytes), Option<Bytes>> = HashMap::new();
+        let mut undone = L1Undone {
+            ranges: ranges.len(),
+            cursor: self.l1_cursor()?,
+            ..L1Undone::default()
+        };
+        for &to in ranges.iter().rev() {
+            let Some(entry) = self.l1_journal(to)? else {
+                continue;
+            };
+            for op in entry.ops {
+                let slot = (op.cf.clone(), op.key.clone());
+                let current = match overlay.get(&slot) {
+                    Some(value) => value.clone(),
+                    None => self.db.get_cf(self.cf(&op.cf), &op.key)?.map(Bytes::from),
+                };
+                if current != op.written {
+                    continue;
+                }
+                if op.cf == COMMITMENTS
+                    && let Some(written) = &op.written
+                {
+                    let commitment: Commitment = decode(COMMITMENTS, &op.key, written)?;
+                    if commitment.blknum <= synced {
+                        undone
+                            .verified_commitments
+                            .push((commitment.blknum, commitment.root));
+                    }
+                }
+                if op.cf == META && op.key.as_ref() == L1_CURSOR {
+                    undone.cursor = match &op.prior {
+                        Some(prior) => decode(META, &op.key, prior)?,
+                        None => 0,
+                    };
+                }
+                match &op.prior {
+                    Some(value) => batch.0.put_cf(self.cf(&op.cf), &op.key, value),
+                    None => batch.0.delete_cf(self.cf(&op.cf), &op.key),
+                }
+                undone.records += 1;
+                overlay.insert(slot, op.prior);
+            }
+            batch.0.delete_cf(self.cf(META), l1_journal_key(to));
+        }
+        self.write(batch)?;
+        Ok(undone)
     }
 
     /// Writes `batch` atomically (and durably).
@@ -941,6 +1142,11 @@ impl<'a> Staged<'a> {
         Self::with_batch(store, Batch::with_capacity(bytes))
     }
 
+    /// An empty batch over `store` that journals what it writes (for one L1 range).
+    pub fn journaled(store: &'a ClientStore) -> Self {
+        Self::with_batch(store, Batch::journaled())
+    }
+
     fn with_batch(store: &'a ClientStore, batch: Batch) -> Self {
         Self {
             store,
@@ -1197,6 +1403,127 @@ mod tests {
                 UtxoState::Unspent(output),
                 UtxoState::Unknown
             ]
+        );
+    }
+
+    fn coin(pos: UtxoPos, state: CoinState) -> Coin {
+        Coin {
+            utxo_pos: pos,
+            output: Output::new(Address::repeat_byte(1), ETH, U256::from(5u64)),
+            tx_bytes: Bytes::from(vec![1, 2]),
+            proof: Bytes::new(),
+            root: B256::repeat_byte(3),
+            block_timestamp: 7,
+            state,
+        }
+    }
+
+    fn exit_of(pos: UtxoPos) -> ExitRecord {
+        ExitRecord {
+            utxo_pos: pos,
+            owner: Address::repeat_byte(1),
+            token: ETH,
+            amount: U256::from(5u64),
+            exitable_at: 99,
+            status: ExitStatus::Started,
+        }
+    }
+
+    /// Applies what an L1 range would: an exit of `pos` (its coin exiting), the commitment
+    /// of `blknum`, the cursor; journaled under `to`.
+    fn journaled_range(store: &ClientStore, to: u64, hash: B256, pos: UtxoPos, blknum: u64) {
+        let mut staged = Staged::journaled(store);
+        let mut c = staged.coin(pos).unwrap().unwrap();
+        c.state = c.state.after_exit(ExitStatus::Started);
+        staged.put_coin(c);
+        staged.put_exit(exit_of(pos));
+        store.put_commitment(
+            staged.batch(),
+            &Commitment {
+                blknum,
+                root: B256::repeat_byte(blknum as u8),
+                timestamp: 1,
+                deposit: None,
+                l1_position: (to, 0),
+            },
+        );
+        store.set_l1_cursor(staged.batch(), to + 1);
+        assert!(store.journal_l1(staged.batch(), to, hash).unwrap());
+        staged.write().unwrap();
+    }
+
+    #[test]
+    fn undoing_l1_ranges_sets_back_what_they_wrote_unless_a_block_changed_it_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ClientStore::open(dir.path(), 1, Address::repeat_byte(9)).unwrap();
+        let a = UtxoPos::new(1000, 0, 0).unwrap();
+        let b = UtxoPos::new(1000, 1, 0).unwrap();
+        let mut batch = Batch::default();
+        store.put_coin(&mut batch, &coin(a, CoinState::Unspent));
+        store.put_coin(&mut batch, &coin(b, CoinState::Unspent));
+        store.set_synced_blknum(&mut batch, 2000);
+        store.write(batch).unwrap();
+
+        journaled_range(&store, 10, B256::repeat_byte(10), a, 2000);
+        journaled_range(&store, 11, B256::repeat_byte(11), b, 3000);
+        assert_eq!(store.l1_journal_blocks().unwrap(), vec![10, 11]);
+        assert_eq!(store.coin(b).unwrap().unwrap().state, CoinState::Exiting);
+        // A verified block spends coin b after its exit was read.
+        let mut batch = Batch::default();
+        store.put_coin(&mut batch, &coin(b, CoinState::Spent));
+        store.write(batch).unwrap();
+
+        // Block 11 is reorganised away: b's exit is gone, b stays spent, a still exits.
+        let undone = store.undo_l1_after(Some(10)).unwrap();
+        assert_eq!((undone.ranges, undone.cursor), (1, 11));
+        assert_eq!(store.l1_cursor().unwrap(), 11);
+        assert_eq!(store.exit(b).unwrap(), None);
+        assert_eq!(store.coin(b).unwrap().unwrap().state, CoinState::Spent);
+        assert_eq!(store.commitment(3000).unwrap(), None);
+        assert!(
+            undone.verified_commitments.is_empty(),
+            "3000 was not verified"
+        );
+        assert_eq!(store.coin(a).unwrap().unwrap().state, CoinState::Exiting);
+
+        // Everything is reorganised away: a is spendable again, and the commitment of block
+        // 2000, already verified, is reported.
+        assert!(store.l1_journal_reaches_start().unwrap());
+        let undone = store.undo_l1_after(None).unwrap();
+        assert_eq!(undone.cursor, 0);
+        assert_eq!(store.coin(a).unwrap().unwrap().state, CoinState::Unspent);
+        assert_eq!(store.exit(a).unwrap(), None);
+        assert_eq!(
+            undone.verified_commitments,
+            vec![(2000, B256::repeat_byte(2000u64 as u8))]
+        );
+        assert!(store.l1_journal_blocks().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_l1_journal_keeps_one_entry_at_least_its_depth_back_and_refuses_a_changed_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ClientStore::open(dir.path(), 1, Address::repeat_byte(9)).unwrap();
+        for to in [5, 6, 6 + L1_JOURNAL_DEPTH] {
+            let mut batch = Batch::journaled();
+            store.set_l1_cursor(&mut batch, to + 1);
+            assert!(
+                store
+                    .journal_l1(&mut batch, to, B256::repeat_byte(1))
+                    .unwrap()
+            );
+            store.write(batch).unwrap();
+        }
+        assert_eq!(
+            store.l1_journal_blocks().unwrap(),
+            vec![6, 6 + L1_JOURNAL_DEPTH]
+        );
+        assert!(!store.l1_journal_reaches_start().unwrap());
+        let mut batch = Batch::journaled();
+        assert!(
+            !store
+                .journal_l1(&mut batch, 6, B256::repeat_byte(2))
+                .unwrap()
         );
     }
 }

@@ -10,4 +10,5 @@ mod hardening;
 mod in_flight;
 mod in_flight_challenges;
 mod loadgen;
+mod reorg;
 mod watcher;

@@ -54,12 +54,37 @@ impl Chain {
     /// Idempotent: a deposit whose block exists is skipped, so a replay after a crash between
     /// reading and writing applies nothing twice.
     pub fn apply_l1_events(&self, events: &[L1Event], cursor: u64) -> Result<(), StoreError> {
+        self.apply(events, cursor, None).map(|_| ())
+    }
+
+    /// Applies the events of the range of L1 blocks ending at block `to`, whose hash is
+    /// `hash`, like [`apply_l1_events`](Self::apply_l1_events) with the cursor at `to + 1`, and
+    /// journals what it wrote in the same batch, so that a reorganisation of L1 can undo it
+    /// ([`super::reorg`]). Returns `false`, applying nothing, when the journal holds block `to`
+    /// with another hash: L1 reorganised since the follower last checked.
+    pub fn apply_l1_range(
+        &self,
+        events: &[L1Event],
+        to: u64,
+        hash: B256,
+    ) -> Result<bool, StoreError> {
+        self.apply(events, to.saturating_add(1), Some((to, hash)))
+    }
+
+    fn apply(
+        &self,
+        events: &[L1Event],
+        cursor: u64,
+        anchor: Option<(u64, B256)>,
+    ) -> Result<bool, StoreError> {
         let _producer = self.producer.lock().unwrap_or_else(|e| e.into_inner());
         let mut mempool = self.lock();
         let mut batch = Batch::new();
         // Records changed earlier in this batch.
         let mut overlay: HashMap<UtxoPos, Option<UtxoRecord>> = HashMap::default();
-        let mut dropped: Vec<u64> = Vec::new();
+        // Pending transactions dropped, deleted after the journal is taken: undoing an exit does
+        // not bring them back.
+        let mut dropped: Vec<(u64, B256)> = Vec::new();
         let mut owner_changes: Vec<owners::Change> = Vec::new();
         let mut deposits = 0u64;
         let mut exits = 0u64;
@@ -115,10 +140,9 @@ impl Chain {
                     }
                     if let Some(hash) = mempool.spends.get(pos)
                         && let Some(seq) = mempool.by_hash.get(hash)
-                        && !dropped.contains(seq)
+                        && !dropped.iter().any(|(s, _)| s == seq)
                     {
-                        Db::delete_tx(&mut batch, *seq, hash);
-                        dropped.push(*seq);
+                        dropped.push((*seq, *hash));
                         tracing::warn!(target: "operator::follower", utxo_pos = %pos, tx = %hash, "pending transaction dropped: its input is exiting");
                     }
                 }
@@ -145,9 +169,18 @@ impl Chain {
             }
         }
         Db::put_meta_u64(&mut batch, meta::L1_CURSOR, cursor);
+        if let Some((to, hash)) = anchor {
+            let Some(entry) = self.journal_of(&batch, to, hash)? else {
+                return Ok(false);
+            };
+            self.put_journal(&mut batch, to, &entry)?;
+        }
+        for (seq, hash) in &dropped {
+            Db::delete_tx(&mut batch, *seq, hash);
+        }
         self.db.write(batch)?;
         self.version.fetch_add(1, Ordering::SeqCst);
-        for seq in &dropped {
+        for (seq, _) in &dropped {
             mempool.remove(*seq);
         }
         let len = mempool.txs.len();
@@ -158,7 +191,7 @@ impl Chain {
         m.deposits.inc_by(deposits);
         m.exits_started.inc_by(exits);
         m.pending_dropped.inc_by(dropped.len() as u64);
-        Ok(())
+        Ok(true)
     }
 
     /// The events with each in-flight event turned into the claims it makes: a started exit

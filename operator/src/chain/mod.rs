@@ -20,7 +20,8 @@
 //!
 //! Layout: [`admission`] (checking and storing submitted transactions), `mempool` (the pending
 //! transactions and their spends), `checkers` (the lower-priority pool that checks signatures),
-//! [`production`] (making a block), [`l1_events`] (applying deposits and exits), `owners` (the
+//! [`production`] (making a block), [`l1_events`] (applying deposits and exits), [`reorg`] (the journal of what was applied, and
+//! undoing it when L1 reorganises), `owners` (the
 //! owner index of the UTXO set). The reads the API serves are methods of [`Chain`].
 
 pub mod admission;
@@ -30,6 +31,7 @@ pub mod l1_view;
 mod mempool;
 mod owners;
 pub mod production;
+pub mod reorg;
 #[cfg(test)]
 mod test_utils;
 

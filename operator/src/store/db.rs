@@ -6,8 +6,8 @@ use alloy::primitives::B256;
 use plasma_core::{Block, Output, SignedTransaction, UtxoPos, UtxoState};
 
 use super::records::{
-    self, BlockBody, BlockHeader, BlockRecord, IndexEntry, RawBlock, SeqRun, SubmitIntent,
-    UtxoRecord, meta,
+    self, BlockBody, BlockHeader, BlockRecord, IndexEntry, JournalEntry, RawBlock, SeqRun,
+    SubmitIntent, UtxoRecord, meta,
 };
 use super::{Batch, Column, Store, StoreError, StoreResult};
 
@@ -69,6 +69,55 @@ impl Db {
         limit: usize,
     ) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
         self.store.scan(column, prefix, from, limit)
+    }
+
+    /// The L1 journal's entry for the range ending at L1 block `to`.
+    pub fn l1_journal(&self, to: u64) -> StoreResult<Option<JournalEntry>> {
+        self.store
+            .get(Column::Meta, &meta::l1_journal_key(to))?
+            .map(|v| JournalEntry::decode(&v).map_err(corrupt(Column::Meta)))
+            .transpose()
+    }
+
+    /// The newest entry of the L1 journal with an end block below `below` (any when `None`),
+    /// with that block's number.
+    pub fn l1_journal_before(
+        &self,
+        below: Option<u64>,
+    ) -> StoreResult<Option<(u64, JournalEntry)>> {
+        let found = match below {
+            None => self.store.last(Column::Meta, meta::L1_JOURNAL)?,
+            Some(0) => None,
+            Some(n) => self
+                .store
+                .floor(Column::Meta, &meta::l1_journal_key(n - 1))?
+                .filter(|(k, _)| k.starts_with(meta::L1_JOURNAL)),
+        };
+        found
+            .map(|(k, v)| {
+                let to = records::read_u64(&k[meta::L1_JOURNAL.len()..]);
+                let entry = JournalEntry::decode(&v);
+                to.and_then(|to| entry.map(|e| (to, e)))
+                    .map_err(corrupt(Column::Meta))
+            })
+            .transpose()
+    }
+
+    /// The end blocks of the L1 journal's entries from `from` on, oldest first, at most
+    /// `limit`.
+    pub fn l1_journal_blocks(&self, from: u64, limit: usize) -> StoreResult<Vec<u64>> {
+        self.store
+            .scan(
+                Column::Meta,
+                meta::L1_JOURNAL,
+                &meta::l1_journal_key(from),
+                limit,
+            )?
+            .into_iter()
+            .map(|(k, _)| {
+                records::read_u64(&k[meta::L1_JOURNAL.len()..]).map_err(corrupt(Column::Meta))
+            })
+            .collect()
     }
 
     /// A `u64` metadata entry.

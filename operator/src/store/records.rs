@@ -5,6 +5,8 @@ use alloy::primitives::{Address, B256, U256};
 use plasma_core::signature::SIGNATURE_LEN;
 use plasma_core::{Output, SignedTransaction, TxSignature};
 
+use super::Column;
+
 /// Names of the metadata entries.
 pub mod meta {
     /// The number the next operator block will get (1000, 2000, …).
@@ -18,6 +20,17 @@ pub mod meta {
     /// The first sequence number not in any block: every stored transaction from here on is
     /// pending.
     pub const PENDING_FROM: &[u8] = b"pending_from";
+    /// Prefix of the L1 journal: `l1_journal/ ‖ L1 block number (u64)` →
+    /// [`super::JournalEntry`], what the follower applied of the range of L1 blocks ending at
+    /// that block, kept so that a reorganisation of L1 can be undone.
+    pub const L1_JOURNAL: &[u8] = b"l1_journal/";
+
+    /// The key of the L1 journal's entry for the range ending at L1 block `to`.
+    pub fn l1_journal_key(to: u64) -> Vec<u8> {
+        let mut key = L1_JOURNAL.to_vec();
+        key.extend_from_slice(&to.to_be_bytes());
+        key
+    }
 }
 
 /// Why a record does not decode.
@@ -398,6 +411,136 @@ impl UtxoRecord {
     }
 }
 
+/// One key a journaled batch wrote: its value before the batch and the value the batch left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UndoOp {
+    /// The column.
+    pub column: Column,
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value before (`None`: absent).
+    pub prior: Option<Vec<u8>>,
+    /// The value written (`None`: deleted).
+    pub written: Option<Vec<u8>>,
+}
+
+/// What the L1 follower applied of a range of L1 blocks: the hash of the range's last L1 block
+/// (the entry's key), and every key it wrote with the value before, so that an L1
+/// reorganisation can be undone.
+///
+/// Layout: `hash (32) ‖ count (u32) ‖ op*`, each op `column (u8) ‖ keyLen (u32) ‖ key ‖ prior ‖
+/// written`, a value being `0` (absent) or `1 ‖ len (u32) ‖ bytes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// The hash of the range's last L1 block, as it was when the range was read.
+    pub hash: B256,
+    /// The keys written, each once.
+    pub ops: Vec<UndoOp>,
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&len_u32(bytes).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn len_u32(bytes: &[u8]) -> u32 {
+    // Keys and values are records of this crate: far below 4 GiB each.
+    u32::try_from(bytes.len()).unwrap_or(u32::MAX)
+}
+
+fn put_value(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => out.push(0),
+        Some(bytes) => {
+            out.push(1);
+            put_bytes(out, bytes);
+        }
+    }
+}
+
+/// A reader over a record's bytes.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], RecordError> {
+        let out = self
+            .bytes
+            .get(self.at..self.at.saturating_add(n))
+            .ok_or_else(|| err("truncated journal entry"))?;
+        self.at += n;
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8, RecordError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, RecordError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>, RecordError> {
+        let len = self.u32()? as usize;
+        Ok(self.take(len)?.to_vec())
+    }
+
+    fn value(&mut self) -> Result<Option<Vec<u8>>, RecordError> {
+        match self.u8()? {
+            0 => Ok(None),
+            1 => Ok(Some(self.bytes()?)),
+            other => Err(err(format!("bad journal value tag {other}"))),
+        }
+    }
+}
+
+impl JournalEntry {
+    /// The stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(36 + self.ops.len() * 96);
+        out.extend_from_slice(self.hash.as_slice());
+        out.extend_from_slice(
+            &u32::try_from(self.ops.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for op in &self.ops {
+            out.push(op.column.index() as u8);
+            put_bytes(&mut out, &op.key);
+            put_value(&mut out, op.prior.as_deref());
+            put_value(&mut out, op.written.as_deref());
+        }
+        out
+    }
+
+    /// Reads stored bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let mut c = Cursor { bytes, at: 0 };
+        let hash = B256::from_slice(c.take(32)?);
+        let count = c.u32()?;
+        let mut ops = Vec::new();
+        for _ in 0..count {
+            let index = c.u8()?;
+            let column = *Column::ALL
+                .get(usize::from(index))
+                .ok_or_else(|| err(format!("bad journal column {index}")))?;
+            ops.push(UndoOp {
+                column,
+                key: c.bytes()?,
+                prior: c.value()?,
+                written: c.value()?,
+            });
+        }
+        if c.at != bytes.len() {
+            return Err(err("trailing bytes after a journal entry"));
+        }
+        Ok(Self { hash, ops })
+    }
+}
+
 /// The submitter's record of the one L1 transaction in flight: which block it commits, with
 /// which nonce and fees, and the signed transaction itself so it can be re-broadcast after a
 /// restart. Written before the transaction is sent.
@@ -577,5 +720,36 @@ mod tests {
             BlockRecord::decode(&encoded[..47]).is_err(),
             "truncated count"
         );
+    }
+
+    fn value() -> impl proptest::strategy::Strategy<Value = Option<Vec<u8>>> {
+        proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..80))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn journal_entries_round_trip_and_truncations_are_errors(
+            hash in proptest::array::uniform32(proptest::num::u8::ANY),
+            ops in proptest::collection::vec(
+                (0..Column::ALL.len(), proptest::collection::vec(proptest::num::u8::ANY, 0..40), value(), value()),
+                0..6,
+            ),
+            cut in proptest::num::usize::ANY,
+        ) {
+            let entry = JournalEntry {
+                hash: B256::from(hash),
+                ops: ops
+                    .into_iter()
+                    .map(|(c, key, prior, written)| UndoOp { column: Column::ALL[c], key, prior, written })
+                    .collect(),
+            };
+            let bytes = entry.encode();
+            proptest::prop_assert_eq!(JournalEntry::decode(&bytes), Ok(entry));
+            let cut = cut % bytes.len();
+            proptest::prop_assert!(JournalEntry::decode(&bytes[..cut]).is_err());
+            let mut longer = bytes.clone();
+            longer.push(0);
+            proptest::prop_assert!(JournalEntry::decode(&longer).is_err());
+        }
     }
 }
