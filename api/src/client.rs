@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::binary::{BLOCKS_MEDIA_TYPE, decode_blocks};
 use crate::error::ErrorCode;
+use crate::request::batch_body;
 use crate::types::{
     AccountUtxos, BatchResults, BlockJson, BlocksPage, ErrorBody, ExitData, Fees,
     SignedTransactionJson, Status, SubmitResult, TransactionJson,
@@ -316,10 +317,4 @@ impl ApiClient {
 fn encode_body<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     // The wire types are plain data: serializing them cannot fail.
     serde_json::to_vec(value).unwrap_or_default()
-}
-
-/// The body of a batch submit of `txs`.
-pub fn batch_body(txs: &[SignedTransaction]) -> Vec<u8> {
-    let json: Vec<SignedTransactionJson> = txs.iter().map(SignedTransactionJson::from).collect();
-    encode_body(&json)
 }

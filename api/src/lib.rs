@@ -12,7 +12,8 @@
 //!   bad input.
 //! * [`binary`] — the binary form of a page of blocks ([`BLOCKS_MEDIA_TYPE`]), which the
 //!   client asks for and the operator serves beside the JSON form.
-//! * [`ApiClient`] — the typed async client of every endpoint.
+//! * [`ApiClient`] (feature `client`, on by default) — the typed async client of every
+//!   endpoint.
 //! * [`OPENAPI`] — the OpenAPI document of the API, checked against these types by the tests.
 //! * `test_utils` (feature `test-utils`) — a fake operator that serves whatever blocks a test
 //!   gives it, honest or not.
@@ -32,6 +33,7 @@
 //! ```
 
 pub mod binary;
+#[cfg(feature = "client")]
 pub mod client;
 pub mod error;
 pub mod request;
@@ -43,9 +45,12 @@ pub use binary::{
     BLOCKS_MEDIA_TYPE, BinaryError, RawBlock, decode_blocks, encode_block_jsons, encode_blocks,
     encode_raw_blocks,
 };
-pub use client::{ApiClient, ClientError, batch_body};
+#[cfg(feature = "client")]
+pub use client::{ApiClient, ClientError};
 pub use error::ErrorCode;
-pub use request::{MAX_BATCH, RequestError, Submission, decode_signed, decode_submission};
+pub use request::{
+    MAX_BATCH, RequestError, Submission, batch_body, decode_signed, decode_submission,
+};
 pub use types::*;
 
 /// The OpenAPI document of `/v1`, served by the operator at `GET /v1/openapi.json`.

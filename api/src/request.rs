@@ -116,6 +116,15 @@ pub fn decode_submission(body: &[u8]) -> Result<Submission, RequestError> {
     ))
 }
 
+/// The body of a batch submit of `txs`: what [`decode_submission`] reads back as a
+/// [`Submission::Batch`] of them.
+pub fn batch_body(txs: &[SignedTransaction]) -> Vec<u8> {
+    let json: Vec<crate::SignedTransactionJson> =
+        txs.iter().map(crate::SignedTransactionJson::from).collect();
+    // Plain data: serializing it cannot fail.
+    serde_json::to_vec(&json).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use alloy_primitives::{Address, U256};
