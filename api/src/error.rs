@@ -111,6 +111,9 @@ error_codes! {
     KnownWithOtherSignatures = "known_with_other_signatures",
     /// The mempool is full: retry later.
     MempoolFull = "mempool_full",
+    /// The operator's store cannot write now (e.g. its disk is full): nothing was accepted;
+    /// retry later.
+    StoreUnavailable = "store_unavailable",
     /// Sending and answering the request took longer than the operator allows.
     RequestTimeout = "request_timeout",
     /// A block number that is not a decimal integer.

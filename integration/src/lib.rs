@@ -90,11 +90,13 @@ impl OperatorProcess {
     }
 
     /// [`start`](Self::start) with `extra` flags (e.g. `--min-fee`); a devnet setting that
-    /// `extra` names (e.g. `--l1-confirmations 2`) gives way to it.
+    /// `extra` names (e.g. `--l1-confirmations 2`, `--db`) gives way to it.
     pub async fn start_with(chain: &TestChain, dir: &Path, extra: &[&str]) -> Self {
         let listen = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let key = chain.keys[0].to_bytes();
+        let db = dir.join("operator-db").display().to_string();
         let devnet = [
+            ("--db", db.as_str()),
             ("--block-interval", "200ms"),
             ("--l1-confirmations", "0"),
             ("--l1-poll-interval", "100ms"),
@@ -106,8 +108,6 @@ impl OperatorProcess {
             &chain.root_chain.to_string(),
             "--private-key",
             &key.to_string(),
-            "--db",
-            &dir.join("operator-db").display().to_string(),
             "--listen",
             &listen.to_string(),
             "--no-fsync",

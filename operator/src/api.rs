@@ -23,7 +23,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
 use crate::chain::{Chain, SubmitError};
-use crate::store::records;
+use crate::store::{StoreError, records};
 
 /// The OpenAPI document of this API.
 pub use plasma_api::OPENAPI;
@@ -103,6 +103,15 @@ impl From<SubmitError> for ApiError {
                 StatusCode::CONFLICT
             }
             SubmitError::MempoolFull(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Store(StoreError::Unavailable(why)) => {
+                return Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::StoreUnavailable,
+                    format!(
+                        "the operator's store cannot write now ({why}); nothing was accepted: retry later"
+                    ),
+                );
+            }
             SubmitError::Store(_) | SubmitError::NotStored(_) => return Self::internal(e),
         };
         Self::new(status, e.code(), e.to_string())

@@ -89,6 +89,8 @@ pub struct Metrics {
     pub l1_errors: Counter,
     /// L1 reorganisations the follower undid.
     pub l1_reorgs: Counter,
+    /// Writes the store refused (a full disk, say).
+    pub store_write_errors: Counter,
     /// API connections open now.
     pub http_connections_open: Count,
     /// API connections closed at once because `--max-connections` were open, since start.
@@ -210,6 +212,12 @@ impl Metrics {
             "l1_errors",
             "Failed L1 requests (RPC errors, timeouts)",
         );
+        let store_write_errors = registered(
+            &mut registry,
+            Counter::default(),
+            "store_write_errors",
+            "Writes the store refused (a full disk, say): transactions are refused with 503 store_unavailable meanwhile",
+        );
         let l1_reorgs = registered(
             &mut registry,
             Counter::default(),
@@ -268,6 +276,7 @@ impl Metrics {
             commit_txs_sent,
             l1_errors,
             l1_reorgs,
+            store_write_errors,
             http_connections_open,
             http_connections_refused,
             http_request_timeouts,
@@ -334,6 +343,14 @@ impl Metrics {
         };
         if let Some(started) = started {
             self.observe_commit_latency(started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// Brings the store's write-failure counter up to `total` (the store counts them).
+    pub fn store_write_failures(&self, total: u64) {
+        let seen = self.store_write_errors.get();
+        if total > seen {
+            self.store_write_errors.inc_by(total - seen);
         }
     }
 

@@ -11,4 +11,5 @@ mod in_flight;
 mod in_flight_challenges;
 mod loadgen;
 mod reorg;
+mod storage;
 mod watcher;

@@ -147,7 +147,17 @@ impl Chain {
             let error = e.to_string();
             tracing::error!(target: "operator::mempool", error = %error, "storing accepted transactions failed");
             for index in admitted_results {
-                results[index] = Err(SubmitError::NotStored(error.clone()));
+                results[index] = Err(match &e {
+                    StoreError::Unavailable(why) => {
+                        SubmitError::Store(StoreError::Unavailable(why.clone()))
+                    }
+                    _ => SubmitError::NotStored(error.clone()),
+                });
+            }
+            for result in &results {
+                if let Err(e) = result {
+                    self.metrics.reject(e.code().label());
+                }
             }
             return results;
         }

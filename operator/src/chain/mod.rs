@@ -93,6 +93,7 @@ impl SubmitError {
             Self::DoubleSpend { .. } => ErrorCode::DoubleSpend,
             Self::OtherSignatures(_) => ErrorCode::KnownWithOtherSignatures,
             Self::MempoolFull(_) => ErrorCode::MempoolFull,
+            Self::Store(StoreError::Unavailable(_)) => ErrorCode::StoreUnavailable,
             Self::Store(_) | Self::NotStored(_) => ErrorCode::Internal,
         }
     }
@@ -371,6 +372,7 @@ impl Chain {
 
     /// The Prometheus exposition of the metrics, with the L1 readings.
     pub fn render_metrics(&self) -> String {
+        self.metrics.store_write_failures(self.db.write_failures());
         self.metrics.render(&self.l1_status())
     }
 }

@@ -55,6 +55,11 @@ impl Db {
         self.store.write(batch)
     }
 
+    /// Writes the store refused since it opened.
+    pub fn write_failures(&self) -> u64 {
+        self.store.write_failures()
+    }
+
     /// The raw value at `key` of `column` (for records other modules own).
     pub(crate) fn raw_get(&self, column: Column, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         self.store.get(column, key)

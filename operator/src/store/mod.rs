@@ -205,6 +205,9 @@ pub enum StoreError {
     /// The database was written by another version of the operator.
     #[error("incompatible database: {0}")]
     Incompatible(String),
+    /// The store cannot write now (e.g. its disk is full); nothing of the batch was written.
+    #[error("the store cannot write: {0}")]
+    Unavailable(String),
     /// A stored record does not decode: the database is corrupt or from another version.
     #[error("corrupt record in column {column}: {what}")]
     Corrupt {
@@ -242,6 +245,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The entry with the greatest key in `column` that is at most `key`.
     fn floor(&self, column: Column, key: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
+
+    /// Writes refused since the store opened (a full disk, say).
+    fn write_failures(&self) -> u64 {
+        0
+    }
 }
 
 #[cfg(test)]

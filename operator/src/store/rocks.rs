@@ -1,6 +1,9 @@
 //! The RocksDB [`Store`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
@@ -33,15 +36,32 @@ const MEMTABLE_BUCKETS: usize = 1 << 20;
 /// arrive in random order, also keeps its memtable as a hash table of skip lists bucketed by
 /// the first 8 key bytes, so a lookup costs about a microsecond, not a walk down a large skip
 /// list. Scans read it in key order all the same (`total_order_seek`).
+///
+/// A write that fails (a full disk: RocksDB then refuses every later write, and has no way to
+/// resume through its C API) leaves the store *unavailable*: writes are refused with
+/// [`StoreError::Unavailable`] while reads go on. At most once every [`REOPEN_EVERY`], the next
+/// write first closes the database and opens it again, which recovers every batch written
+/// before the failure from the log — the failed one was never applied — and works again as
+/// soon as there is space. Until it can write, it is opened read-only, for the reads.
 pub struct RocksStore {
-    db: DB,
+    /// The database; writes take the read side too (RocksDB is thread-safe), only a reopen
+    /// the write side.
+    db: RwLock<Option<DB>>,
+    /// Why writes are refused, and since when: `None` while the store writes.
+    failed: Mutex<Option<(String, Instant)>>,
+    path: PathBuf,
     sync: bool,
+    /// Writes refused since the store opened.
+    write_failures: AtomicU64,
 }
+
+/// How often an unavailable store tries to open for writing again.
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for RocksStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RocksStore")
-            .field("path", &self.db.path())
+            .field("path", &self.path)
             .field("sync", &self.sync)
             .finish()
     }
@@ -54,6 +74,22 @@ const RETIRED_FAMILIES: [&str; 3] = ["block_txs", "pending", "owner_utxos"];
 impl RocksStore {
     /// Opens (or creates) the database at `path`.
     pub fn open(path: &Path, sync: bool) -> StoreResult<Self> {
+        let db = Self::open_db(path, false)?;
+        Ok(Self {
+            db: RwLock::new(Some(db)),
+            failed: Mutex::new(None),
+            path: path.to_path_buf(),
+            sync,
+            write_failures: AtomicU64::new(0),
+        })
+    }
+
+    /// Writes refused since the store opened.
+    pub fn write_failures(&self) -> u64 {
+        self.write_failures.load(Ordering::Relaxed)
+    }
+
+    fn open_db(path: &Path, read_only: bool) -> StoreResult<DB> {
         if let Ok(existing) = DB::list_cf(&Options::default(), path)
             && let Some(old) = existing
                 .iter()
@@ -108,39 +144,95 @@ impl RocksStore {
                 ColumnFamilyDescriptor::new(c.name(), cf)
             })
             .collect::<Vec<_>>();
-        let db = DB::open_cf_descriptors(&options, path, families)?;
-        Ok(Self { db, sync })
-    }
-
-    fn cf(&self, column: Column) -> StoreResult<&ColumnFamily> {
-        self.db.cf_handle(column.name()).ok_or(StoreError::Corrupt {
-            column: column.name(),
-            what: "column family missing".into(),
+        Ok(if read_only {
+            DB::open_cf_descriptors_read_only(&options, path, families, false)?
+        } else {
+            DB::open_cf_descriptors(&options, path, families)?
         })
     }
+
+    /// The database, for reading and writing.
+    fn read(&self) -> RwLockReadGuard<'_, Option<DB>> {
+        self.db.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn failed(&self) -> MutexGuard<'_, Option<(String, Instant)>> {
+        self.failed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After a failed write, at most once per [`REOPEN_EVERY`]: closes the database and opens
+    /// it for writing again (read-only when that fails). Returns why writes are still refused.
+    fn reopen_if_failed(&self) -> Option<String> {
+        // One writer at a time gets here while the store is failed: the lock is held through
+        // the reopen.
+        let mut failed = self.failed();
+        let (why, at) = failed.clone()?;
+        if at.elapsed() < REOPEN_EVERY {
+            return Some(why);
+        }
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        // The one handle on the path must be closed before it is opened again.
+        *db = None;
+        match Self::open_db(&self.path, false) {
+            Ok(opened) => {
+                tracing::warn!(target: "operator::store", path = %self.path.display(), "store writable again: reopened after a failed write");
+                *db = Some(opened);
+                *failed = None;
+                None
+            }
+            Err(e) => {
+                *db = Self::open_db(&self.path, true).ok();
+                *failed = Some((why.clone(), Instant::now()));
+                Some(format!("{why} (reopening for writes failed: {e})"))
+            }
+        }
+    }
+}
+
+/// The handle of `column` in `db`.
+fn cf(db: &DB, column: Column) -> StoreResult<&ColumnFamily> {
+    db.cf_handle(column.name()).ok_or(StoreError::Corrupt {
+        column: column.name(),
+        what: "column family missing".into(),
+    })
+}
+
+/// The open database in `guard`.
+fn opened(guard: &Option<DB>) -> StoreResult<&DB> {
+    guard.as_ref().ok_or_else(|| {
+        StoreError::Unavailable(
+            "the database is closed after a failed write and could not be opened again".into(),
+        )
+    })
 }
 
 impl Store for RocksStore {
     fn get(&self, column: Column, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.db.get_cf(self.cf(column)?, key)?)
+        let guard = self.read();
+        let db = opened(&guard)?;
+        Ok(db.get_cf(cf(db, column)?, key)?)
     }
 
     fn write(&self, batch: Batch) -> StoreResult<()> {
-        let mut handles = Vec::with_capacity(Column::ALL.len());
-        for column in Column::ALL {
-            handles.push(self.cf(column)?);
+        if let Some(why) = self.reopen_if_failed() {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+            return Err(StoreError::Unavailable(why));
         }
-        let mut write = WriteBatch::default();
-        for op in batch.sorted_ops() {
-            match op {
-                Op::Put(column, key, value) => write.put_cf(handles[column.index()], key, value),
-                Op::Delete(column, key) => write.delete_cf(handles[column.index()], key),
+        // The read side is let go before `failed` is taken: a reopen takes them the other way.
+        let result = {
+            let guard = self.read();
+            Self::write_to(opened(&guard)?, batch, self.sync)
+        };
+        if let Err(e) = &result {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+            let mut failed = self.failed();
+            if failed.is_none() {
+                tracing::error!(target: "operator::store", error = %e, "store write failed: writes are refused until the store can write again (tried every second)");
+                *failed = Some((e.to_string(), Instant::now()));
             }
+            return Err(StoreError::Unavailable(e.to_string()));
         }
-        let mut options = WriteOptions::default();
-        options.set_sync(self.sync);
-        self.db.write_opt(write, &options)?;
-        Ok(())
+        result
     }
 
     fn scan(
@@ -150,9 +242,11 @@ impl Store for RocksStore {
         from: &[u8],
         limit: usize,
     ) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let guard = self.read();
+        let db = opened(&guard)?;
         let start = if from > prefix { from } else { prefix };
-        let iter = self.db.iterator_cf_opt(
-            self.cf(column)?,
+        let iter = db.iterator_cf_opt(
+            cf(db, column)?,
             total_order(),
             IteratorMode::From(start, Direction::Forward),
         );
@@ -171,12 +265,13 @@ impl Store for RocksStore {
     }
 
     fn last(&self, column: Column, prefix: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
-        let cf = self.cf(column)?;
+        let guard = self.read();
+        let db = opened(&guard)?;
         let mut read = total_order();
         if let Some(upper) = prefix_upper_bound(prefix) {
             read.set_iterate_upper_bound(upper);
         }
-        let mut iter = self.db.raw_iterator_cf_opt(cf, read);
+        let mut iter = db.raw_iterator_cf_opt(cf(db, column)?, read);
         iter.seek_to_last();
         if iter.valid()
             && let (Some(key), Some(value)) = (iter.key(), iter.value())
@@ -189,7 +284,9 @@ impl Store for RocksStore {
     }
 
     fn floor(&self, column: Column, key: &[u8]) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
-        let mut iter = self.db.raw_iterator_cf_opt(self.cf(column)?, total_order());
+        let guard = self.read();
+        let db = opened(&guard)?;
+        let mut iter = db.raw_iterator_cf_opt(cf(db, column)?, total_order());
         iter.seek_for_prev(key);
         if iter.valid()
             && let (Some(found), Some(value)) = (iter.key(), iter.value())
@@ -198,6 +295,30 @@ impl Store for RocksStore {
         }
         iter.status()?;
         Ok(None)
+    }
+
+    fn write_failures(&self) -> u64 {
+        RocksStore::write_failures(self)
+    }
+}
+
+impl RocksStore {
+    fn write_to(db: &DB, batch: Batch, sync: bool) -> StoreResult<()> {
+        let mut handles = Vec::with_capacity(Column::ALL.len());
+        for column in Column::ALL {
+            handles.push(cf(db, column)?);
+        }
+        let mut write = WriteBatch::default();
+        for op in batch.sorted_ops() {
+            match op {
+                Op::Put(column, key, value) => write.put_cf(handles[column.index()], key, value),
+                Op::Delete(column, key) => write.delete_cf(handles[column.index()], key),
+            }
+        }
+        let mut options = WriteOptions::default();
+        options.set_sync(sync);
+        db.write_opt(write, &options)?;
+        Ok(())
     }
 }
 
