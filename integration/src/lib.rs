@@ -188,6 +188,13 @@ impl OperatorProcess {
         self.api().status().await.expect("operator reachable")
     }
 
+    /// The value of counter `name` (without the `plasma_operator_` prefix and `_total` suffix)
+    /// in the operator's `GET /metrics`.
+    pub async fn counter(&self, name: &str) -> u64 {
+        let metrics = self.api().metrics().await.expect("metrics");
+        counter_in(&metrics, name).unwrap_or_else(|| panic!("no counter {name} in:\n{metrics}"))
+    }
+
     /// The last lines of the operator's log, for failure messages.
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
@@ -200,6 +207,16 @@ impl Drop for OperatorProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The value of counter `name` (without the `plasma_operator_` prefix and `_total` suffix) in
+/// an OpenMetrics exposition of the operator.
+pub fn counter_in(metrics: &str, name: &str) -> Option<u64> {
+    let line = format!("plasma_operator_{name}_total ");
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(line.as_str()))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// A local chain for one scenario: anvil with the contract, the operator binary, a folder.

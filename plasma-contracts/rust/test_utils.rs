@@ -100,10 +100,36 @@ impl TestChain {
             .raw_request("evm_increaseTime".into(), (seconds,))
             .await
             .expect("evm_increaseTime");
-        let _: serde_json::Value = self
-            .provider
-            .raw_request("evm_mine".into(), ())
+        self.mine(1).await;
+    }
+
+    /// Mines `blocks` empty blocks.
+    pub async fn mine(&self, blocks: u64) {
+        for _ in 0..blocks {
+            let _: serde_json::Value = self
+                .provider
+                .raw_request("evm_mine".into(), ())
+                .await
+                .expect("evm_mine");
+        }
+    }
+
+    /// Takes a snapshot of the chain (anvil's `evm_snapshot`), to [`revert`](Self::revert) to.
+    pub async fn snapshot(&self) -> U256 {
+        self.provider
+            .raw_request("evm_snapshot".into(), ())
             .await
-            .expect("evm_mine");
+            .expect("evm_snapshot")
+    }
+
+    /// Drops every block after `snapshot`: the head goes back to it, and the next blocks have
+    /// other hashes (an L1 reorganisation).
+    pub async fn revert(&self, snapshot: U256) {
+        let reverted: bool = self
+            .provider
+            .raw_request("evm_revert".into(), (snapshot,))
+            .await
+            .expect("evm_revert");
+        assert!(reverted, "anvil reverted to snapshot {snapshot}");
     }
 }

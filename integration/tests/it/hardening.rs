@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use plasma_integration::{Devnet, eth};
+use plasma_integration::{Devnet, counter_in, eth};
 
 use crate::client::EXIT_PERIOD;
 
@@ -138,11 +138,8 @@ async fn beyond_the_connection_cap_new_connections_are_closed_at_once() {
             break metrics;
         }
     };
-    let refused: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("plasma_operator_http_connections_refused_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the refused-connections counter");
+    let refused =
+        counter_in(&metrics, "http_connections_refused").expect("the refused-connections counter");
     assert!(refused >= 1, "{metrics}");
     let log = std::fs::read_to_string(&net.operator.log).expect("log");
     assert!(log.contains("connection limit reached"), "{log}");

@@ -11,36 +11,6 @@ use plasma_integration::{Devnet, User, eth, poll};
 
 use crate::client::EXIT_PERIOD;
 
-async fn snapshot(net: &Devnet) -> U256 {
-    net.chain
-        .provider
-        .raw_request("evm_snapshot".into(), ())
-        .await
-        .expect("evm_snapshot")
-}
-
-/// Drops every L1 block after `snapshot` (the chain's head goes back to it).
-async fn revert(net: &Devnet, snapshot: U256) {
-    let reverted: bool = net
-        .chain
-        .provider
-        .raw_request("evm_revert".into(), (snapshot,))
-        .await
-        .expect("evm_revert");
-    assert!(reverted, "anvil reverted to snapshot {snapshot}");
-}
-
-async fn mine(net: &Devnet, blocks: u64) {
-    for _ in 0..blocks {
-        let _: String = net
-            .chain
-            .provider
-            .raw_request("evm_mine".into(), ())
-            .await
-            .expect("evm_mine");
-    }
-}
-
 /// `user` deposits `amount` with the CLI; returns the signed L1 transaction, to mine it again
 /// after a reorganisation dropped it.
 async fn deposit(net: &Devnet, user: &User, amount: &str) -> Bytes {
@@ -93,15 +63,6 @@ async fn operator_caught_up(net: &Devnet) {
     .await;
 }
 
-async fn reorgs_undone(net: &Devnet) -> u64 {
-    let metrics = net.operator.api().metrics().await.expect("metrics");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("plasma_operator_l1_reorgs_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the l1_reorgs counter")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn with_no_confirmations_a_reorganised_deposit_and_exit_are_undone_and_mined_again_once() {
     let net = Devnet::start(EXIT_PERIOD).await;
@@ -111,15 +72,15 @@ async fn with_no_confirmations_a_reorganised_deposit_and_exit_are_undone_and_min
     let kept = alice.coin_in_state("unspent");
 
     // A deposit the operator applies at once, then L1 reorganises it away.
-    let before = snapshot(&net).await;
+    let before = net.chain.snapshot().await;
     let raw = deposit(&net, &alice, "0.5eth").await;
     alice.wait_balance(eth("1.5")).await;
     poll("the operator to apply the deposit", || async {
         (operator_utxos(&net, alice.address()).await.len() == 2).then_some(())
     })
     .await;
-    revert(&net, before).await;
-    mine(&net, 1).await;
+    net.chain.revert(before).await;
+    net.chain.mine(1).await;
     poll("the operator to undo the deposit", || async {
         (operator_utxos(&net, alice.address()).await.len() == 1).then_some(())
     })
@@ -139,13 +100,13 @@ async fn with_no_confirmations_a_reorganised_deposit_and_exit_are_undone_and_min
         None,
         "the reorganised deposit's block is gone"
     );
-    assert!(reorgs_undone(&net).await >= 1);
+    assert!(net.operator.counter("l1_reorgs").await >= 1);
     // Alice's client reads the new chain too (its journal undoes the range).
     alice.ok(&["sync"]);
 
     // The same signed deposit is mined again: credited once, by the operator and the client.
     send_raw(&net, &raw).await;
-    mine(&net, 2).await;
+    net.chain.mine(2).await;
     operator_caught_up(&net).await;
     let utxos = operator_utxos(&net, alice.address()).await;
     assert_eq!(
@@ -157,7 +118,7 @@ async fn with_no_confirmations_a_reorganised_deposit_and_exit_are_undone_and_min
     assert_eq!(alice.coins().len(), 2, "{:?}", alice.coins());
 
     // An exit the operator and the client apply, then L1 reorganises away.
-    let before = snapshot(&net).await;
+    let before = net.chain.snapshot().await;
     alice.ok(&["exit", &kept.to_string()]);
     poll("the operator to see the exit", || async {
         operator_utxos(&net, alice.address())
@@ -174,8 +135,8 @@ async fn with_no_confirmations_a_reorganised_deposit_and_exit_are_undone_and_min
         Some(1),
         "{exits}"
     );
-    revert(&net, before).await;
-    mine(&net, 1).await;
+    net.chain.revert(before).await;
+    net.chain.mine(1).await;
     poll("the operator to undo the exit", || async {
         operator_utxos(&net, alice.address())
             .await
@@ -203,10 +164,10 @@ async fn with_no_confirmations_a_reorganised_deposit_and_exit_are_undone_and_min
 
     // A deposit Alice's client verified, whose block number the new chain gives to Bob's
     // deposit: her store no longer matches L1, and sync says so rather than going on.
-    let before = snapshot(&net).await;
+    let before = net.chain.snapshot().await;
     deposit(&net, &alice, "0.1eth").await;
     alice.ok(&["sync"]);
-    revert(&net, before).await;
+    net.chain.revert(before).await;
     deposit(&net, &bob, "0.2eth").await;
     let refused = alice.fails(&["sync"]);
     assert!(
@@ -237,28 +198,28 @@ async fn with_confirmations_a_deposit_reorganised_away_is_never_credited_and_onc
 {
     let net = Devnet::start_with(EXIT_PERIOD, &["--l1-confirmations", "2"]).await;
     let alice = net.user("alice", 1);
-    let before = snapshot(&net).await;
+    let before = net.chain.snapshot().await;
     let raw = deposit(&net, &alice, "0.5eth").await;
     // One block deep: not applied yet.
-    mine(&net, 1).await;
-    revert(&net, before).await;
-    mine(&net, 4).await;
+    net.chain.mine(1).await;
+    net.chain.revert(before).await;
+    net.chain.mine(4).await;
     operator_caught_up_to_safe(&net, 2).await;
     assert_eq!(operator_utxos(&net, alice.address()).await, vec![]);
     assert_eq!(net.operator.api().block(1).await.expect("block 1"), None);
     assert_eq!(
-        reorgs_undone(&net).await,
+        net.operator.counter("l1_reorgs").await,
         0,
         "nothing applied was reorganised"
     );
 
     send_raw(&net, &raw).await;
-    mine(&net, 2).await;
+    net.chain.mine(2).await;
     poll("the operator to apply the confirmed deposit", || async {
         (!operator_utxos(&net, alice.address()).await.is_empty()).then_some(())
     })
     .await;
-    mine(&net, 4).await;
+    net.chain.mine(4).await;
     operator_caught_up_to_safe(&net, 2).await;
     let utxos = operator_utxos(&net, alice.address()).await;
     assert_eq!(utxos.len(), 1, "credited once: {utxos:?}");

@@ -85,15 +85,6 @@ impl Drop for Tmpfs {
     }
 }
 
-async fn store_write_errors(net: &Devnet) -> u64 {
-    let metrics = net.operator.api().metrics().await.expect("metrics");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("plasma_operator_store_write_errors_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the store_write_errors counter")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 #[allow(clippy::print_stderr, reason = "the test says why it was skipped")]
 async fn a_full_disk_refuses_payments_with_503_keeps_the_acknowledged_ones_and_resumes() {
@@ -147,7 +138,7 @@ async fn a_full_disk_refuses_payments_with_503_keeps_the_acknowledged_ones_and_r
         refused.contains("store_unavailable") && refused.contains("retry later"),
         "{refused}"
     );
-    assert!(store_write_errors(&net).await >= 1);
+    assert!(net.operator.counter("store_write_errors").await >= 1);
     assert_eq!(net.operator.status().await.mempool_size, 1);
 
     // Space is back: the operator writes again by itself — the pending payment's block, then

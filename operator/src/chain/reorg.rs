@@ -254,8 +254,8 @@ fn decode_utxo(bytes: &[u8]) -> Result<UtxoRecord, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use alloy::primitives::{Address, U256};
-    use plasma_core::{Deposit, ETH, UtxoState};
+    use alloy::primitives::Address;
+    use plasma_core::UtxoState;
 
     use super::*;
     use crate::chain::L1Event;
@@ -266,12 +266,7 @@ mod tests {
     }
 
     fn deposit_event(f: &Fixture, blknum: u64, amount: u64) -> (L1Event, UtxoPos) {
-        let deposit = Deposit {
-            blknum,
-            owner: f.alice.address(),
-            token: ETH,
-            amount: U256::from(amount),
-        };
+        let deposit = deposit_of(f, blknum, amount);
         let pos = deposit.utxo_pos().unwrap();
         (
             L1Event::Deposit {

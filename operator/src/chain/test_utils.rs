@@ -49,13 +49,18 @@ pub(super) fn pending_stored(f: &Fixture) -> Vec<(u64, SignedTransaction)> {
     db.txs_from(db.pending_from().unwrap()).unwrap()
 }
 
-pub(super) fn deposit(f: &Fixture, blknum: u64, amount: u64) -> UtxoPos {
-    let deposit = Deposit {
+/// A deposit of `amount` wei to Alice, as deposit block `blknum`.
+pub(super) fn deposit_of(f: &Fixture, blknum: u64, amount: u64) -> Deposit {
+    Deposit {
         blknum,
         owner: f.alice.address(),
         token: ETH,
         amount: U256::from(amount),
-    };
+    }
+}
+
+pub(super) fn deposit(f: &Fixture, blknum: u64, amount: u64) -> UtxoPos {
+    let deposit = deposit_of(f, blknum, amount);
     f.chain
         .apply_l1_events(
             &[L1Event::Deposit {
