@@ -22,8 +22,12 @@
 //!    rate of every core recovering at once; then the restart (one `plasma watch` round, a sync with nothing
 //!    new). See [`watcher`].
 //!
+//! 5. **Soak** (with `--soak DURATION`, instead of steps 2 to 4): chained payments at a steady
+//!    share of a rate the run measures first, then checks that nothing was lost or included twice
+//!    and that the operator's memory stopped growing. See [`soak`].
+//!
 //! `scripts/bench` starts anvil and a release operator and runs this at a standard size
-//! (`scripts/bench --watcher` adds step 4).
+//! (`scripts/bench --watcher` adds step 4); `scripts/soak` runs step 5 for ten minutes.
 
 #![allow(
     clippy::print_stdout,
@@ -34,6 +38,7 @@
 mod api;
 mod fund;
 mod keys;
+mod soak;
 mod watcher;
 mod wave;
 
@@ -96,6 +101,38 @@ struct Args {
     /// The fresh (absent or empty) data folder of that watcher.
     #[arg(long, value_name = "DIR", requires = "watcher_bin")]
     watcher_dir: Option<PathBuf>,
+    /// Instead of one wave, a soak of this length (e.g. `10m`): chained payments (each coin pays
+    /// from the change of its last payment) at a steady rate, then checks that every accepted
+    /// payment is in a block committed on L1, that none was included twice, and that the
+    /// operator's memory stopped growing. `scripts/soak` runs it.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "watcher_bin")]
+    soak: Option<Duration>,
+    /// The soak's rate in tx/s. Without it the soak first calibrates: the same payments as fast
+    /// as the operator takes them for --calibrate, then the soak at --rate-fraction of the rate
+    /// it included.
+    #[arg(long, value_name = "TX/S", requires = "soak")]
+    soak_rate: Option<f64>,
+    /// How long the soak's calibration runs.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    calibrate: Duration,
+    /// The share of the calibrated rate the soak sends at (0 to 1).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.92)]
+    rate_fraction: f64,
+    /// Coins the soak's payments chain from (each pays at most once a block).
+    #[arg(long, default_value_t = 131_072)]
+    coins: usize,
+    /// How often the soak reads the operator's resident memory (needs --operator-pid).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    rss_every: Duration,
+}
+
+/// A positive duration such as `60s`, `10m` or `500ms` (humantime's units).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be more than zero".into()),
+        Err(e) => Err(format!("{e} (e.g. 60s, 10m, 500ms)")),
+    }
 }
 
 /// Process CPU times at one instant.
@@ -126,6 +163,17 @@ async fn main() -> eyre::Result<()> {
     let args = Args::parse();
     if args.txs == 0 || args.accounts == 0 {
         bail!("--txs and --accounts must be at least 1");
+    }
+    if args.soak.is_some() {
+        if args.coins < 2 {
+            bail!("--coins must be at least 2");
+        }
+        if !(args.rate_fraction > 0.0 && args.rate_fraction <= 1.0) {
+            bail!("--rate-fraction must be above 0 and at most 1");
+        }
+        if args.soak_rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+            bail!("--soak-rate must be a positive number of transactions per second");
+        }
     }
     let funder_secret: B256 = args
         .funder_key
@@ -163,10 +211,21 @@ async fn main() -> eyre::Result<()> {
     let chain_id = l1.get_chain_id().await.wrap_err("L1 unreachable")?;
     let separator = keys::separator(chain_id, args.root_chain);
     let contract = RootChain::new(args.root_chain, l1.clone());
-    let total = U256::from(1_000_000_000u64) * U256::from(args.txs);
+    // The wave spends each coin once; the soak spends each again and again from its change.
+    let wanted = if args.soak.is_some() {
+        args.coins
+    } else {
+        args.txs
+    };
+    let total = U256::from(1_000_000_000u64) * U256::from(wanted);
     eprintln!(
-        "loadgen: funding {} payments over {} accounts",
-        args.txs, args.accounts
+        "loadgen: funding {wanted} {} over {} accounts",
+        if args.soak.is_some() {
+            "coins"
+        } else {
+            "payments"
+        },
+        args.accounts
     );
     let receipt = contract
         .deposit()
@@ -204,11 +263,28 @@ async fn main() -> eyre::Result<()> {
             pos: deposit,
             amount: total,
         },
-        args.txs,
+        wanted,
         args.batch,
         args.concurrency,
     )
     .await?;
+
+    if let Some(duration) = args.soak {
+        let settings = soak::Settings {
+            duration,
+            rate: args.soak_rate,
+            calibrate: args.calibrate,
+            fraction: args.rate_fraction,
+            batch: args.batch.clamp(1, plasma_api::MAX_BATCH),
+            concurrency: args.concurrency.max(1),
+            sample_every: args.rss_every,
+            operator_pid: args.operator_pid,
+        };
+        let mut coins = funded.coins;
+        coins.truncate(wanted);
+        let report = soak::run(&api, &contract, accounts, separator, coins, &settings).await?;
+        return report.finish();
+    }
 
     let signing = Instant::now();
     let (requests, sample) =

@@ -29,6 +29,12 @@ fn help_names_every_setting() {
         "--anvil-pid",
         "--watcher-bin",
         "--watcher-dir",
+        "--soak",
+        "--soak-rate",
+        "--calibrate",
+        "--rate-fraction",
+        "--coins",
+        "--rss-every",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
@@ -37,6 +43,7 @@ fn help_names_every_setting() {
 #[test]
 fn bad_settings_fail_with_a_message() {
     let root = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let key = "11".repeat(32);
     for (args, expected) in [
         (vec!["--root-chain", root], "--funder-key"),
         (
@@ -83,6 +90,64 @@ fn bad_settings_fail_with_a_message() {
                 "/nonexistent/watcher",
             ],
             "no plasma binary at /nonexistent/plasma",
+        ),
+        (
+            vec!["--root-chain", root, "--funder-key", &key, "--soak", "0s"],
+            "more than zero",
+        ),
+        (
+            vec!["--root-chain", root, "--funder-key", &key, "--soak", "ten"],
+            "--soak",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &key,
+                "--soak",
+                "10m",
+                "--rate-fraction",
+                "1.5",
+            ],
+            "--rate-fraction",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &key,
+                "--soak",
+                "10m",
+                "--soak-rate",
+                "-3",
+            ],
+            "--soak-rate",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &key,
+                "--soak",
+                "10m",
+                "--coins",
+                "1",
+            ],
+            "--coins",
+        ),
+        (
+            vec![
+                "--root-chain",
+                root,
+                "--funder-key",
+                &key,
+                "--soak-rate",
+                "100",
+            ],
+            "--soak",
         ),
     ] {
         let output = loadgen(&args);

@@ -122,3 +122,120 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
         "{stdout}"
     );
 }
+
+/// The soak mode (what `scripts/soak` runs for ten minutes), for a few seconds: it calibrates,
+/// sends chained payments at a share of the calibrated rate, and its checks pass against the
+/// honest operator; afterwards every wei of its coins is still in the accounts' outputs.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_load_generator_soaks_with_chained_payments_and_checks_them() {
+    let devnet = Devnet::start(60).await;
+    let funder = devnet.chain.keys[6].clone();
+    let (coins, accounts) = (200usize, 5usize);
+    let args: Vec<String> = [
+        "--l1-rpc",
+        &devnet.chain.anvil.endpoint(),
+        "--root-chain",
+        &devnet.chain.root_chain.to_string(),
+        "--operator",
+        &devnet.operator.url,
+        "--funder-key",
+        &funder.to_bytes().to_string(),
+        "--coins",
+        &coins.to_string(),
+        "--accounts",
+        &accounts.to_string(),
+        "--batch",
+        "20",
+        "--concurrency",
+        "2",
+        "--operator-pid",
+        &devnet
+            .operator
+            .pid()
+            .expect("the operator runs")
+            .to_string(),
+        "--soak",
+        "8s",
+        "--calibrate",
+        "4s",
+        // Well below what the operator took while calibrating: a short soak on a shared CI
+        // machine must not depend on its speed staying the same.
+        "--rate-fraction",
+        "0.5",
+        "--rss-every",
+        "2s",
+    ]
+    .map(String::from)
+    .to_vec();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(bin("plasma-loadgen"))
+            .args(&args)
+            .output()
+            .expect("plasma-loadgen starts")
+    })
+    .await
+    .expect("plasma-loadgen ran");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "plasma-loadgen failed:\n{stdout}\n{stderr}\n{}",
+        devnet.operator.log_tail()
+    );
+    let rows = table(&stdout);
+    let row = |prefix: &str| -> &String {
+        rows.iter()
+            .find(|(name, _)| name.starts_with(prefix))
+            .map(|(_, value)| value)
+            .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
+    };
+    let measured = number(row("measured rate"));
+    assert!(measured > 0.0, "{stdout}");
+    // Chained: the soak made more payments than there are coins, so coins paid again from
+    // their change.
+    let accepted = number(row("payments accepted / included"));
+    assert!(accepted > coins as f64, "{stdout}");
+    for check in [
+        "check: every accepted payment is in a block",
+        "check: the operator carried the target",
+        "check: nothing included twice",
+        "check: every served root",
+        "check: every block is committed on L1",
+    ] {
+        assert!(row(check).starts_with("yes"), "{check}: {stdout}");
+    }
+    assert!(
+        row("check: included ≥ 90 % of the measured rate").starts_with("not checked"),
+        "{stdout}"
+    );
+    assert!(
+        row("check: memory flat").starts_with("not checked"),
+        "{stdout}"
+    );
+    // Memory read during the calibration and during the soak.
+    let rss = row("operator VmRSS every 2s");
+    assert!(rss.contains("cal. ") && rss.contains(" s: "), "{stdout}");
+
+    let status = devnet.operator.status().await;
+    assert_eq!(status.mempool_size, 0, "{status:?}");
+    let mut held = U256::ZERO;
+    for index in 0..accounts {
+        let key =
+            PrivateKeySigner::from_bytes(&keccak256(format!("plasma-loadgen account {index}")))
+                .expect("the generator's key");
+        let listed = devnet
+            .operator
+            .api()
+            .utxos(key.address(), None, None)
+            .await
+            .expect("operator reachable");
+        for utxo in listed.utxos {
+            held += utxo.utxo.amount;
+        }
+    }
+    assert_eq!(
+        held,
+        U256::from(coins) * U256::from(1_000_000_000u64),
+        "{stdout}"
+    );
+}

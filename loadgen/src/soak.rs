@@ -1,0 +1,1080 @@
+//! The soak: chained payments at a steady rate for minutes, then the checks that nothing was
+//! lost, nothing was committed twice, and the operator's memory stopped growing.
+//!
+//! Unlike the wave, payments cannot be signed before the clock starts: each coin pays from the
+//! change of its previous payment, whose position is known only once the operator has put that
+//! payment in a block. So the generator runs three loops at once:
+//!
+//! - the **dispatcher** takes coins whose position is known, signs one 1-input, 2-output payment
+//!   per coin (a small amount to the next account, the change back to the payer), and hands
+//!   bodies of `--batch` transactions to the senders, no faster than the target rate;
+//! - the **senders** (`--concurrency` connections) post each body until it is accepted, waiting
+//!   25 ms after a `mempool_full`; any other refusal ends the run;
+//! - the **follower** reads every new block (the binary `/v1/blocks?from=` page), checks that
+//!   its served root is the root of its transactions, and gives each paying coin back to the
+//!   dispatcher at its new position (the change, output 1).
+//!
+//! A sampler reads the operator's resident memory (`VmRSS`) every `--rss-every`.
+//!
+//! **The rate.** Without `--soak-rate` the run first calibrates: the same chained payments as
+//! fast as the operator takes them for `--calibrate`, and the rate it included over the last
+//! three quarters of that time is the operator's measured rate for this workload (the first
+//! quarter fills the pipeline). The soak then sends at `--rate-fraction` of it.
+//!
+//! **The checks**, once the soak has ended and every block it made is committed on L1:
+//! - every accepted payment is in a block the follower read (none is left in flight);
+//! - no block holds a transaction that was not in flight: a payment included twice (or one
+//!   nobody sent) would be one, as the generator never signs two payments of one coin;
+//! - block numbers only increase, each block's served root is the root of its transactions, and
+//!   the root contract holds that root for that block number (`isBlockRoot`);
+//! - the included rate over the soak is at least 90 % of the measured rate;
+//! - every `VmRSS` sample of the soak's last five minutes is within ±10 % of their mean.
+//!
+//! A failed check is reported in the table and makes the run fail.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{B256, U256};
+use alloy::providers::Provider;
+use eyre::{WrapErr, bail, eyre};
+use plasma_contracts::RootChain::RootChainInstance;
+use plasma_core::{CHILD_BLOCK_INTERVAL, ETH, Output, SignedTransaction, Transaction, UtxoPos};
+use rayon::prelude::*;
+use tokio::sync::Notify;
+
+use crate::api::{Api, cpu_time, memory_mib};
+use crate::fund::Coin;
+use crate::keys::Account;
+use crate::wave;
+
+/// What each payment sends its recipient (the rest is change back to the payer).
+const PAYMENT: u64 = 1_000;
+
+/// The share of the measured rate the soak must include at least.
+const LEAST_SHARE: f64 = 0.90;
+
+/// How far each memory sample of the last five minutes may be from their mean.
+const RSS_TOLERANCE: f64 = 0.10;
+
+/// The stretch at the end of the soak whose memory must be flat.
+const FLAT_SPAN: Duration = Duration::from_secs(300);
+
+/// How the soak runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// How long the soak (after the calibration) sends.
+    pub(crate) duration: Duration,
+    /// A fixed target rate (tx/s); `None` calibrates first.
+    pub(crate) rate: Option<f64>,
+    /// How long the calibration sends as fast as the operator takes payments.
+    pub(crate) calibrate: Duration,
+    /// The share of the calibrated rate the soak sends at.
+    pub(crate) fraction: f64,
+    /// Transactions per request.
+    pub(crate) batch: usize,
+    /// Concurrent requests.
+    pub(crate) concurrency: usize,
+    /// How often the operator's memory is read.
+    pub(crate) sample_every: Duration,
+    /// The operator's process id.
+    pub(crate) operator_pid: Option<u32>,
+}
+
+/// A payment sent and not yet seen in a block.
+struct InFlight {
+    owner: usize,
+    change: U256,
+    /// When it was signed and queued for a sender (the latency is measured from here).
+    sent: Instant,
+}
+
+/// A block as the follower read it.
+struct SeenBlock {
+    blknum: u64,
+    root: B256,
+    /// Whether the served root is the root of the served transactions.
+    root_matches: bool,
+    payments: usize,
+    /// Of them, payments sent during the soak proper (after the calibration).
+    soak_payments: usize,
+    at: Instant,
+}
+
+/// One reading of the operator's memory.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    /// Since the soak (not the calibration) started; negative during the calibration.
+    at: f64,
+    when: Instant,
+    rss_mib: f64,
+    included: u64,
+}
+
+/// Send → seen in a block, in whole milliseconds up to a minute (the last bucket holds more).
+struct Latencies(Vec<u64>);
+
+impl Latencies {
+    const BUCKETS: usize = 60_001;
+
+    fn new() -> Self {
+        Self(vec![0; Self::BUCKETS])
+    }
+
+    fn record(&mut self, latency: Duration) {
+        let ms = usize::try_from(latency.as_millis()).unwrap_or(usize::MAX);
+        self.0[ms.min(Self::BUCKETS - 1)] += 1;
+    }
+
+    /// The `p` quantile in milliseconds (`None` when empty).
+    fn quantile(&self, p: f64) -> Option<usize> {
+        let total: u64 = self.0.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((total - 1) as f64 * p).round() as u64;
+        let mut seen = 0;
+        self.0.iter().position(|&n| {
+            seen += n;
+            seen > rank
+        })
+    }
+}
+
+/// State the loops share.
+struct Shared {
+    accounts: Vec<Account>,
+    separator: B256,
+    ready: Mutex<VecDeque<Coin>>,
+    coin_back: Notify,
+    in_flight: Mutex<HashMap<B256, InFlight>>,
+    /// Transactions in blocks that were not in flight.
+    unexpected: AtomicU64,
+    /// Payments included so far (since the first block the run made).
+    included: AtomicU64,
+    accepted: AtomicU64,
+    refusals: AtomicU64,
+    blocks: Mutex<Vec<SeenBlock>>,
+    /// Latencies of payments sent during the soak proper.
+    latencies: Mutex<Latencies>,
+    /// When the soak proper started (`None` while calibrating).
+    soak_start: Mutex<Option<Instant>>,
+    /// Coins retired because their change no longer covers a payment.
+    spent_out: AtomicU64,
+    /// The dispatcher has stopped: the follower ends once nothing is in flight.
+    stopping: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> eyre::Result<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| eyre!("a soak loop panicked"))
+}
+
+/// The figures and verdicts of a soak.
+pub(crate) struct Report {
+    rows: Vec<(String, String)>,
+    failures: Vec<String>,
+}
+
+impl Report {
+    /// Prints the table on stdout and fails when a check failed.
+    pub(crate) fn finish(self) -> eyre::Result<()> {
+        println!("| measure | value |");
+        println!("|---|---|");
+        for (name, value) in &self.rows {
+            println!("| {name} | {value} |");
+        }
+        if self.failures.is_empty() {
+            Ok(())
+        } else {
+            bail!("the soak failed: {}", self.failures.join("; "))
+        }
+    }
+}
+
+/// Runs the calibration (unless a rate is set) and the soak over `coins`, then checks.
+pub(crate) async fn run<P: Provider>(
+    api: &Api,
+    contract: &RootChainInstance<P>,
+    accounts: Vec<Account>,
+    separator: B256,
+    coins: Vec<Coin>,
+    settings: &Settings,
+) -> eyre::Result<Report> {
+    let coin_count = coins.len();
+    let first_block = api
+        .status()
+        .await?
+        .next_block
+        .div_ceil(CHILD_BLOCK_INTERVAL)
+        * CHILD_BLOCK_INTERVAL;
+    let shared = Arc::new(Shared {
+        accounts,
+        separator,
+        ready: Mutex::new(coins.into()),
+        coin_back: Notify::new(),
+        in_flight: Mutex::new(HashMap::new()),
+        unexpected: AtomicU64::new(0),
+        included: AtomicU64::new(0),
+        accepted: AtomicU64::new(0),
+        refusals: AtomicU64::new(0),
+        blocks: Mutex::new(Vec::new()),
+        latencies: Mutex::new(Latencies::new()),
+        soak_start: Mutex::new(None),
+        spent_out: AtomicU64::new(0),
+        stopping: AtomicBool::new(false),
+    });
+
+    let start = Instant::now();
+    let follower = tokio::spawn(follow(api.clone(), shared.clone(), first_block));
+    let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
+    let sampler = settings.operator_pid.map(|pid| {
+        tokio::spawn(sample(
+            pid,
+            settings.sample_every,
+            shared.clone(),
+            samples.clone(),
+            start,
+        ))
+    });
+
+    let (body_tx, body_rx) = tokio::sync::mpsc::channel::<(Vec<u8>, usize)>(settings.concurrency);
+    let body_rx = Arc::new(tokio::sync::Mutex::new(body_rx));
+    let mut senders = Vec::new();
+    for _ in 0..settings.concurrency.max(1) {
+        let (api, rx, shared) = (api.clone(), body_rx.clone(), shared.clone());
+        senders.push(tokio::spawn(async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((body, len)) = next else {
+                    return Ok::<_, eyre::Report>(());
+                };
+                let refusals = api.submit_until_accepted(&body).await?;
+                shared.accepted.fetch_add(len as u64, Ordering::Relaxed);
+                shared
+                    .refusals
+                    .fetch_add(u64::from(refusals), Ordering::Relaxed);
+            }
+        }));
+    }
+
+    let dispatched = dispatch(&shared, settings, start, body_tx).await;
+    for sender in senders {
+        sender.await.wrap_err("a sender")??;
+    }
+    let dispatched = dispatched?;
+    let sending_ended = Instant::now();
+    let cpu_at_end = cpu_now(settings.operator_pid);
+    shared.stopping.store(true, Ordering::Relaxed);
+    shared.coin_back.notify_waiters();
+    eprintln!(
+        "loadgen: soak: sending stopped; waiting for the {} payments in flight",
+        lock(&shared.in_flight)?.len()
+    );
+    match tokio::time::timeout(Duration::from_secs(300), follower).await {
+        Ok(joined) => joined.wrap_err("the follower")??,
+        Err(_) => eprintln!("loadgen: soak: payments still in flight after 300 s"),
+    }
+    let last_block = lock(&shared.blocks)?.last().map(|b| b.blknum);
+    if let Some(last) = last_block {
+        let wait = Instant::now();
+        while api.committed().await? < last {
+            if wait.elapsed() > Duration::from_secs(300) {
+                bail!("block {last} not committed on L1 after 300 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    if let Some(sampler) = sampler {
+        sampler.abort();
+    }
+    // One more reading, once everything is committed.
+    if let Some(pid) = settings.operator_pid {
+        record_sample(pid, &shared, &samples, start)?;
+    }
+    let committed_check = Instant::now();
+    let blocks = std::mem::take(&mut *lock(&shared.blocks)?);
+    let mut not_on_l1 = Vec::new();
+    for block in &blocks {
+        let on_l1 = contract
+            .isBlockRoot(U256::from(block.blknum), block.root)
+            .call()
+            .await
+            .wrap_err_with(|| format!("isBlockRoot({})", block.blknum))?;
+        if !on_l1 {
+            not_on_l1.push(block.blknum);
+        }
+    }
+    let committed_check = committed_check.elapsed();
+
+    let samples = std::mem::take(&mut *lock(&samples)?);
+    let latencies = std::mem::replace(&mut *lock(&shared.latencies)?, Latencies::new());
+    let in_flight = lock(&shared.in_flight)?.len();
+    let unit = median_recovery_cost(&dispatched.sample, &shared.separator);
+    Ok(report(ReportInput {
+        settings,
+        coin_count,
+        dispatched,
+        sending_ended,
+        blocks: &blocks,
+        not_on_l1: &not_on_l1,
+        committed_check,
+        samples: &samples,
+        latencies: &latencies,
+        in_flight,
+        unexpected: shared.unexpected.load(Ordering::Relaxed),
+        accepted: shared.accepted.load(Ordering::Relaxed),
+        refusals: shared.refusals.load(Ordering::Relaxed),
+        spent_out: shared.spent_out.load(Ordering::Relaxed),
+        accounts: shared.accounts.len(),
+        unit,
+        cpu_at_end,
+    }))
+}
+
+/// The median of five measurements of one signer recovery's cost on one core.
+fn median_recovery_cost(sample: &[SignedTransaction], separator: &B256) -> Option<Duration> {
+    let mut passes: Vec<Duration> = (0..5)
+        .filter_map(|_| wave::recovery_cost(sample, separator))
+        .collect();
+    passes.sort_unstable();
+    passes.get(passes.len() / 2).copied()
+}
+
+/// What the dispatcher did.
+struct Dispatched {
+    /// The calibration's included rate (`None` with a fixed rate).
+    measured: Option<f64>,
+    /// The rate the soak sent at.
+    target: f64,
+    soak_start: Instant,
+    /// Payments handed to the senders during the soak proper.
+    sent: u64,
+    /// How long the dispatcher waited for coins to come back (not for the rate).
+    starved: Duration,
+    /// One batch of payments, to measure the machine's recovery cost with.
+    sample: Vec<SignedTransaction>,
+    /// CPU time of the operator and of this process when the soak proper started.
+    cpu_at_start: (Option<Duration>, Option<Duration>),
+}
+
+/// CPU time so far of the operator (`pid`) and of this process.
+fn cpu_now(pid: Option<u32>) -> (Option<Duration>, Option<Duration>) {
+    (pid.and_then(cpu_time), cpu_time(std::process::id()))
+}
+
+/// Signs and hands out payments until the soak's end; the calibration first when no rate is set.
+async fn dispatch(
+    shared: &Arc<Shared>,
+    settings: &Settings,
+    start: Instant,
+    bodies: tokio::sync::mpsc::Sender<(Vec<u8>, usize)>,
+) -> eyre::Result<Dispatched> {
+    let calibrate_end = match settings.rate {
+        Some(_) => start,
+        None => start + settings.calibrate,
+    };
+    let mut rate = settings.rate;
+    let mut measured = None;
+    let mut soak_start = start;
+    if settings.rate.is_some() {
+        *lock(&shared.soak_start)? = Some(start);
+    } else {
+        eprintln!(
+            "loadgen: soak: calibrating for {} (as fast as the operator takes payments)",
+            humantime::format_duration(settings.calibrate)
+        );
+    }
+    let mut end = calibrate_end + settings.duration;
+    let mut sent = 0u64;
+    let mut starved = Duration::ZERO;
+    let mut sample = Vec::new();
+    let mut cpu_at_start = cpu_now(settings.operator_pid);
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        if rate.is_none() && now >= calibrate_end {
+            let rate_now = calibrated_rate(shared, start, now)?;
+            let target = rate_now * settings.fraction;
+            eprintln!(
+                "loadgen: soak: the operator included {rate_now:.0} tx/s while calibrating; soaking at {target:.0} tx/s for {}",
+                humantime::format_duration(settings.duration)
+            );
+            measured = Some(rate_now);
+            rate = Some(target);
+            soak_start = now;
+            cpu_at_start = cpu_now(settings.operator_pid);
+            end = now + settings.duration;
+            *lock(&shared.soak_start)? = Some(now);
+        }
+        if let Some(rate) = rate {
+            let due = soak_start + Duration::from_secs_f64(sent as f64 / rate.max(1e-9));
+            if due > now {
+                tokio::time::sleep_until(due.min(end).into()).await;
+                continue;
+            }
+        }
+        let coins: Vec<Coin> = {
+            let mut ready = lock(&shared.ready)?;
+            let n = ready.len().min(settings.batch);
+            ready.drain(..n).collect()
+        };
+        if coins.is_empty() {
+            let waited = Instant::now();
+            tokio::select! {
+                () = shared.coin_back.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+            if rate.is_some() && soak_start <= waited {
+                starved += waited.elapsed();
+            }
+            continue;
+        }
+        let signer = shared.clone();
+        let signed = tokio::task::spawn_blocking(move || sign(&signer, &coins))
+            .await
+            .wrap_err("the signing thread")??;
+        if sample.is_empty() {
+            sample = signed.iter().map(|(tx, _)| tx.clone()).collect();
+        }
+        let txs: Vec<SignedTransaction> = {
+            let mut in_flight = lock(&shared.in_flight)?;
+            signed
+                .into_iter()
+                .map(|(tx, flight)| {
+                    in_flight.insert(tx.hash(), flight);
+                    tx
+                })
+                .collect()
+        };
+        let len = txs.len();
+        if rate.is_some() && soak_start <= now {
+            sent += len as u64;
+        }
+        if bodies
+            .send((plasma_api::batch_body(&txs), len))
+            .await
+            .is_err()
+        {
+            // A sender failed; its error is reported when it is joined.
+            break;
+        }
+    }
+    Ok(Dispatched {
+        measured,
+        target: rate.unwrap_or(0.0),
+        soak_start,
+        sent,
+        starved,
+        sample,
+        cpu_at_start,
+    })
+}
+
+/// Payments per second included in blocks seen over the calibration's last three quarters.
+fn calibrated_rate(shared: &Shared, start: Instant, now: Instant) -> eyre::Result<f64> {
+    let from = start + (now - start) / 4;
+    let included: usize = lock(&shared.blocks)?
+        .iter()
+        .filter(|b| b.at >= from)
+        .map(|b| b.payments)
+        .sum();
+    let secs = (now - from).as_secs_f64();
+    if included == 0 || secs <= 0.0 {
+        bail!("the operator included nothing while calibrating");
+    }
+    Ok(included as f64 / secs)
+}
+
+/// One payment per coin: `PAYMENT` to the next account, the change back to the payer.
+fn sign(shared: &Shared, coins: &[Coin]) -> eyre::Result<Vec<(SignedTransaction, InFlight)>> {
+    let now = Instant::now();
+    coins
+        .par_iter()
+        .map(|coin| {
+            let owner = coin
+                .owner
+                .ok_or_else(|| eyre!("the soak spends only accounts' coins"))?;
+            let accounts = &shared.accounts;
+            let change = coin.amount - U256::from(PAYMENT);
+            let outputs = vec![
+                Output::new(
+                    accounts[(owner + 1) % accounts.len()].address,
+                    ETH,
+                    U256::from(PAYMENT),
+                ),
+                Output::new(accounts[owner].address, ETH, change),
+            ];
+            let tx = accounts[owner].sign(
+                Transaction::payment(vec![coin.pos], outputs),
+                &shared.separator,
+            );
+            Ok((
+                tx,
+                InFlight {
+                    owner,
+                    change,
+                    sent: now,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Reads every block from `first` on and gives each included payment's change back.
+async fn follow(api: Api, shared: Arc<Shared>, first: u64) -> eyre::Result<()> {
+    let mut next = first;
+    loop {
+        if shared.stopping.load(Ordering::Relaxed) && lock(&shared.in_flight)?.is_empty() {
+            return Ok(());
+        }
+        let blocks = api.blocks_from(next).await?;
+        if blocks.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        for block in blocks {
+            if block.blknum < next {
+                bail!(
+                    "the operator served block {} after block {}",
+                    block.blknum,
+                    next - 1
+                );
+            }
+            let at = Instant::now();
+            let root_matches = block.root_matches();
+            let soak_start = *lock(&shared.soak_start)?;
+            let mut back = Vec::with_capacity(block.transactions.len());
+            let mut latencies = Vec::new();
+            let mut unexpected = 0u64;
+            let mut soak_payments = 0usize;
+            {
+                let mut in_flight = lock(&shared.in_flight)?;
+                for (index, tx) in block.transactions.iter().enumerate() {
+                    let Some(flight) = in_flight.remove(&tx.hash()) else {
+                        unexpected += 1;
+                        continue;
+                    };
+                    if soak_start.is_some_and(|s| flight.sent >= s) {
+                        latencies.push(at.saturating_duration_since(flight.sent));
+                        soak_payments += 1;
+                    }
+                    if flight.change > U256::from(PAYMENT) {
+                        back.push(Coin {
+                            owner: Some(flight.owner),
+                            pos: UtxoPos::new(block.blknum, index as u64, 1)?,
+                            amount: flight.change,
+                        });
+                    } else {
+                        shared.spent_out.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            let payments = block.transactions.len() - unexpected as usize;
+            lock(&shared.ready)?.extend(back);
+            shared.coin_back.notify_waiters();
+            {
+                let mut histogram = lock(&shared.latencies)?;
+                for latency in latencies {
+                    histogram.record(latency);
+                }
+            }
+            shared.unexpected.fetch_add(unexpected, Ordering::Relaxed);
+            shared
+                .included
+                .fetch_add(payments as u64, Ordering::Relaxed);
+            lock(&shared.blocks)?.push(SeenBlock {
+                blknum: block.blknum,
+                root: block.root,
+                root_matches,
+                payments,
+                soak_payments,
+                at,
+            });
+            next = block.blknum + 1;
+        }
+    }
+}
+
+/// Reads the operator's memory every `every` from `start` on, with a progress line each time.
+async fn sample(
+    pid: u32,
+    every: Duration,
+    shared: Arc<Shared>,
+    samples: Arc<Mutex<Vec<Sample>>>,
+    start: Instant,
+) -> eyre::Result<()> {
+    let mut ticks = tokio::time::interval_at((start + every).into(), every);
+    loop {
+        ticks.tick().await;
+        record_sample(pid, &shared, &samples, start)?;
+    }
+}
+
+fn record_sample(
+    pid: u32,
+    shared: &Shared,
+    samples: &Mutex<Vec<Sample>>,
+    start: Instant,
+) -> eyre::Result<()> {
+    let Some((_, rss_mib)) = memory_mib(pid) else {
+        return Ok(());
+    };
+    let now = Instant::now();
+    let soak_start = *lock(&shared.soak_start)?;
+    let at = match soak_start {
+        Some(s) if now >= s => (now - s).as_secs_f64(),
+        Some(s) => -(s - now).as_secs_f64(),
+        None => -(now - start).as_secs_f64().max(1e-3),
+    };
+    let included = shared.included.load(Ordering::Relaxed);
+    let mut samples = lock(samples)?;
+    let rate = samples
+        .last()
+        .map(|last| (included - last.included) as f64 / (now - last.when).as_secs_f64().max(1e-9));
+    eprintln!(
+        "loadgen: soak {}: operator RSS {rss_mib:.0} MiB, {included} payments included{}, {} in flight",
+        if at < 0.0 {
+            "calibration".to_owned()
+        } else {
+            format!("{:.0} s", at)
+        },
+        rate.map_or(String::new(), |r| format!(
+            " ({r:.0}/s since the last reading)"
+        )),
+        lock(&shared.in_flight)?.len(),
+    );
+    samples.push(Sample {
+        at,
+        when: now,
+        rss_mib,
+        included,
+    });
+    Ok(())
+}
+
+struct ReportInput<'a> {
+    settings: &'a Settings,
+    coin_count: usize,
+    dispatched: Dispatched,
+    sending_ended: Instant,
+    blocks: &'a [SeenBlock],
+    not_on_l1: &'a [u64],
+    committed_check: Duration,
+    samples: &'a [Sample],
+    latencies: &'a Latencies,
+    in_flight: usize,
+    unexpected: u64,
+    accepted: u64,
+    refusals: u64,
+    spent_out: u64,
+    accounts: usize,
+    unit: Option<Duration>,
+    cpu_at_end: (Option<Duration>, Option<Duration>),
+}
+
+fn report(input: ReportInput<'_>) -> Report {
+    let ReportInput {
+        settings,
+        coin_count,
+        dispatched: d,
+        sending_ended,
+        blocks,
+        not_on_l1,
+        committed_check,
+        samples,
+        latencies,
+        in_flight,
+        unexpected,
+        accepted,
+        refusals,
+        spent_out,
+        accounts,
+        unit,
+        cpu_at_end,
+    } = input;
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    let mut row = |name: &str, value: String| rows.push((name.to_owned(), value));
+    let soak = sending_ended.saturating_duration_since(d.soak_start);
+    let secs = soak.as_secs_f64().max(1e-9);
+    // Payments sent during the soak, over the time from its start until the last of them was
+    // seen in a block: a backlog the operator could not carry stretches the time.
+    let in_soak: usize = blocks.iter().map(|b| b.soak_payments).sum();
+    let carried = blocks
+        .iter()
+        .filter(|b| b.soak_payments > 0)
+        .map(|b| b.at.saturating_duration_since(d.soak_start))
+        .max()
+        .unwrap_or(soak)
+        .max(soak);
+    let included: usize = blocks.iter().map(|b| b.payments).sum();
+    let included_rate = in_soak as f64 / carried.as_secs_f64().max(1e-9);
+
+    row(
+        "workload",
+        format!(
+            "chained 1-input, 2-output payments: {coin_count} coins over {accounts} accounts, each paying from the change of its last payment once that is in a block"
+        ),
+    );
+    row(
+        "soak (after the calibration)",
+        format!(
+            "{:.0} s, {} per request, {} concurrent",
+            secs, settings.batch, settings.concurrency
+        ),
+    );
+    match d.measured {
+        Some(measured) => row(
+            "measured rate: included tx/s while calibrating (last ¾ of the calibration)",
+            format!(
+                "{measured:.0} ({} calibration)",
+                humantime::format_duration(settings.calibrate)
+            ),
+        ),
+        None => row("measured rate", "not calibrated (--soak-rate given)".into()),
+    }
+    row(
+        "target rate (sent during the soak)",
+        format!(
+            "{:.0} tx/s{}; sent {:.0} tx/s",
+            d.target,
+            d.measured.map_or(String::new(), |m| format!(
+                " = {:.2} of the measured rate",
+                d.target / m
+            )),
+            d.sent as f64 / secs
+        ),
+    );
+    row(
+        "included tx/s: payments sent during the soak ÷ soak start → the last of them in a block",
+        format!(
+            "{included_rate:.0} ({in_soak} payments in {:.1} s) = {:.2} of the target{}",
+            carried.as_secs_f64(),
+            included_rate / d.target.max(1e-9),
+            d.measured.map_or(String::new(), |m| format!(
+                ", {:.2} of the measured rate",
+                included_rate / m
+            ))
+        ),
+    );
+    let windows = window_rates(blocks, d.soak_start, sending_ended, settings.sample_every);
+    if let Some((least, most)) = windows {
+        row(
+            &format!(
+                "included tx/s per {} window of the soak, least / most",
+                humantime::format_duration(settings.sample_every)
+            ),
+            format!("{least:.0} / {most:.0}"),
+        );
+    }
+    let cpu_row = |row: &mut dyn FnMut(&str, String),
+                   name: &str,
+                   from: Option<Duration>,
+                   to: Option<Duration>| {
+        let value = match (from, to) {
+            (Some(from), Some(to)) => {
+                let cpu = to.saturating_sub(from).as_secs_f64();
+                format!(
+                    "{cpu:.1} core-s = {:.2} cores, {:.1} µs per payment sent",
+                    cpu / secs,
+                    cpu * 1e6 / (d.sent.max(1) as f64)
+                )
+            }
+            _ => "not measured".to_owned(),
+        };
+        row(&format!("{name} CPU during the soak"), value);
+    };
+    cpu_row(&mut row, "operator", d.cpu_at_start.0, cpu_at_end.0);
+    cpu_row(
+        &mut row,
+        "loadgen (signing, sending, reading blocks)",
+        d.cpu_at_start.1,
+        cpu_at_end.1,
+    );
+    row(
+        "waiting for coins to come back (the generator's limit, not the operator's)",
+        format!("{:.1} s of the soak", d.starved.as_secs_f64()),
+    );
+    match (latencies.quantile(0.5), latencies.quantile(0.99)) {
+        (Some(p50), Some(p99)) => row(
+            "latency send → seen in a served block, p50 / p99",
+            format!("{p50} ms / {p99} ms"),
+        ),
+        _ => row(
+            "latency send → seen in a served block",
+            "none measured".into(),
+        ),
+    }
+    row(
+        "payments accepted / included, whole run",
+        format!("{accepted} / {included}; {refusals} refusals for a full mempool (sent again)"),
+    );
+    row(
+        "blocks made by the run (all committed on L1 and checked with isBlockRoot)",
+        format!(
+            "{} (largest {} payments); roots checked in {:.1} s",
+            blocks.len(),
+            blocks.iter().map(|b| b.payments).max().unwrap_or(0),
+            committed_check.as_secs_f64()
+        ),
+    );
+
+    // The checks.
+    let check = |failures: &mut Vec<String>, ok: bool, what: String| {
+        if !ok {
+            failures.push(what.clone());
+        }
+        (if ok { "yes" } else { "**NO**" }).to_owned()
+            + &if ok {
+                String::new()
+            } else {
+                format!(": {what}")
+            }
+    };
+    let v = check(
+        &mut failures,
+        in_flight == 0,
+        format!("{in_flight} accepted payments in no block"),
+    );
+    row("check: every accepted payment is in a block", v);
+    let v = check(
+        &mut failures,
+        included_rate >= LEAST_SHARE * d.target,
+        format!(
+            "included {included_rate:.0} tx/s, under {:.0} % of the target {:.0}",
+            LEAST_SHARE * 100.0,
+            d.target
+        ),
+    );
+    row(
+        &format!(
+            "check: the operator carried the target (included ≥ {:.0} % of it)",
+            LEAST_SHARE * 100.0
+        ),
+        v,
+    );
+    if let Some(m) = d.measured {
+        let name = format!(
+            "check: included ≥ {:.0} % of the measured rate",
+            LEAST_SHARE * 100.0
+        );
+        if settings.fraction >= LEAST_SHARE {
+            let v = check(
+                &mut failures,
+                included_rate >= LEAST_SHARE * m,
+                format!(
+                    "included {included_rate:.0} tx/s, under {:.0} % of the measured {m:.0}",
+                    LEAST_SHARE * 100.0
+                ),
+            );
+            row(&name, v);
+        } else {
+            row(
+                &name,
+                format!(
+                    "not checked: --rate-fraction {} is below {LEAST_SHARE}",
+                    settings.fraction
+                ),
+            );
+        }
+    }
+    let v = check(
+        &mut failures,
+        unexpected == 0,
+        format!("{unexpected} transactions in blocks that were not in flight"),
+    );
+    row(
+        "check: nothing included twice (no transaction in a block that was not in flight)",
+        v,
+    );
+    let bad_roots: Vec<u64> = blocks
+        .iter()
+        .filter(|b| !b.root_matches)
+        .map(|b| b.blknum)
+        .collect();
+    let v = check(
+        &mut failures,
+        bad_roots.is_empty(),
+        format!("served roots that are not their transactions' root: blocks {bad_roots:?}"),
+    );
+    row("check: every served root is its transactions' root", v);
+    let v = check(
+        &mut failures,
+        not_on_l1.is_empty() && !blocks.is_empty(),
+        format!("blocks whose root the root contract does not hold: {not_on_l1:?}"),
+    );
+    row("check: every block is committed on L1 with that root", v);
+    if spent_out > 0 {
+        row(
+            "coins retired (change below one payment)",
+            spent_out.to_string(),
+        );
+    }
+
+    // Memory.
+    let soak_samples: Vec<&Sample> = samples.iter().filter(|s| s.at >= 0.0).collect();
+    let series = samples
+        .iter()
+        .map(|s| {
+            if s.at < 0.0 {
+                format!("cal. {:.0}", s.rss_mib)
+            } else {
+                format!("{:.0} s: {:.0}", s.at, s.rss_mib)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    if !samples.is_empty() {
+        row(
+            &format!(
+                "operator VmRSS every {} (MiB)",
+                humantime::format_duration(settings.sample_every)
+            ),
+            series,
+        );
+    }
+    let flat_from = secs - FLAT_SPAN.as_secs_f64();
+    let last: Vec<f64> = soak_samples
+        .iter()
+        .filter(|s| s.at >= flat_from && s.at <= secs + 1.0)
+        .map(|s| s.rss_mib)
+        .collect();
+    if settings.operator_pid.is_none() {
+        row(
+            "check: memory flat over the last 5 minutes",
+            "not measured (no --operator-pid)".into(),
+        );
+    } else if flat_from < 0.0 || last.len() < 2 {
+        row(
+            "check: memory flat over the last 5 minutes",
+            "not checked: the soak is shorter than 5 minutes".into(),
+        );
+    } else {
+        let mean = last.iter().sum::<f64>() / last.len() as f64;
+        let worst = last
+            .iter()
+            .map(|r| (r - mean).abs() / mean)
+            .fold(0.0, f64::max);
+        let (least, most) = last
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(l, m), r| (l.min(*r), m.max(*r)));
+        let v = check(
+            &mut failures,
+            worst <= RSS_TOLERANCE,
+            format!(
+                "a sample is {:.1} % from the mean (more than {:.0} %)",
+                worst * 100.0,
+                RSS_TOLERANCE * 100.0
+            ),
+        );
+        row(
+            &format!(
+                "check: every VmRSS sample of the last 5 minutes within ±{:.0} % of their mean",
+                RSS_TOLERANCE * 100.0
+            ),
+            format!(
+                "{v} ({} samples, {least:.0}–{most:.0} MiB, mean {mean:.0}, farthest {:.1} %)",
+                last.len(),
+                worst * 100.0
+            ),
+        );
+    }
+    if let Some(pid) = settings.operator_pid
+        && let Some((peak, now)) = memory_mib(pid)
+    {
+        row(
+            "operator memory at the end: peak (VmHWM) / now (VmRSS)",
+            format!("{peak:.0} MiB / {now:.0} MiB"),
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    match unit {
+        Some(unit) => {
+            let ceiling = cores as f64 / unit.as_secs_f64().max(1e-12);
+            row(
+                "unit cost at the end: one signer recovery (libsecp256k1, 1 core; median of 5 passes)",
+                format!(
+                    "{:.1} µs ({cores} cores: at most {ceiling:.0} recoveries/s; the soak included {:.2} of that)",
+                    unit.as_secs_f64() * 1e6,
+                    included_rate / ceiling
+                ),
+            );
+        }
+        None => row("unit cost: one signer recovery", "not measured".into()),
+    }
+    Report { rows, failures }
+}
+
+/// Payments included per second in each whole `window` of the soak (blocks seen from `from` to
+/// `to`, the last partial window left out): the least and the most. `None` for a soak shorter
+/// than one window.
+fn window_rates(
+    blocks: &[SeenBlock],
+    from: Instant,
+    to: Instant,
+    window: Duration,
+) -> Option<(f64, f64)> {
+    let span = to.checked_duration_since(from)?;
+    let whole = (span.as_secs_f64() / window.as_secs_f64()).floor() as usize;
+    if whole == 0 {
+        return None;
+    }
+    let mut counts = vec![0usize; whole];
+    for block in blocks {
+        let Some(since) = block.at.checked_duration_since(from) else {
+            continue;
+        };
+        let w = (since.as_secs_f64() / window.as_secs_f64()).floor() as usize;
+        if let Some(c) = counts.get_mut(w) {
+            *c += block.payments;
+        }
+    }
+    let rates = counts.iter().map(|c| *c as f64 / window.as_secs_f64());
+    let least = rates.clone().fold(f64::INFINITY, f64::min);
+    let most = rates.fold(0.0, f64::max);
+    Some((least, most))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_quantiles() {
+        let mut latencies = Latencies::new();
+        assert_eq!(latencies.quantile(0.5), None);
+        for ms in 1..=100 {
+            latencies.record(Duration::from_millis(ms));
+        }
+        assert_eq!(latencies.quantile(0.5), Some(51));
+        assert_eq!(latencies.quantile(0.99), Some(99));
+        // Beyond a minute lands in the last bucket rather than out of range.
+        latencies.record(Duration::from_secs(3_600));
+        assert_eq!(latencies.quantile(1.0), Some(Latencies::BUCKETS - 1));
+    }
+
+    #[test]
+    fn windows_of_the_soak() {
+        let from = Instant::now();
+        let block = |secs: u64, payments: usize| SeenBlock {
+            blknum: 0,
+            root: B256::ZERO,
+            root_matches: true,
+            payments,
+            soak_payments: payments,
+            at: from + Duration::from_secs(secs),
+        };
+        // 30 s windows: [0, 30) holds 300, [30, 60) holds 900, [60, 70) is partial.
+        let blocks = [block(5, 100), block(29, 200), block(31, 900), block(65, 5)];
+        let s = Duration::from_secs;
+        assert_eq!(
+            window_rates(&blocks, from, from + s(70), s(30)),
+            Some((10.0, 30.0))
+        );
+        assert_eq!(window_rates(&blocks, from, from + s(20), s(30)), None);
+    }
+}
