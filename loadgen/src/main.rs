@@ -118,6 +118,11 @@ struct Args {
     /// The share of the calibrated rate the soak sends at (0 to 1).
     #[arg(long, value_name = "SHARE", default_value_t = 0.92)]
     rate_fraction: f64,
+    /// The outputs of each soak payment: `two` (a small amount to the next account, the change
+    /// back; the set of unspent outputs grows by one per payment) or `one` (the whole coin to
+    /// the next account; the set stays the same size).
+    #[arg(long, value_enum, default_value = "two")]
+    soak_outputs: soak::Outputs,
     /// Coins the soak's payments chain from (each pays at most once a block).
     #[arg(long, default_value_t = 131_072)]
     coins: usize,
@@ -271,6 +276,7 @@ async fn main() -> eyre::Result<()> {
 
     if let Some(duration) = args.soak {
         let settings = soak::Settings {
+            outputs: args.soak_outputs,
             duration,
             rate: args.soak_rate,
             calibrate: args.calibrate,

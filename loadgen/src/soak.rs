@@ -5,14 +5,18 @@
 //! change of its previous payment, whose position is known only once the operator has put that
 //! payment in a block. So the generator runs three loops at once:
 //!
-//! - the **dispatcher** takes coins whose position is known, signs one 1-input, 2-output payment
-//!   per coin (a small amount to the next account, the change back to the payer), and hands
-//!   bodies of `--batch` transactions to the senders, no faster than the target rate;
+//! - the **dispatcher** takes coins whose position is known, signs one payment per coin, and
+//!   hands bodies of `--batch` transactions to the senders, no faster than the target rate. With
+//!   `--soak-outputs two` (the default) a payment has 1 input and 2 outputs: a small amount to
+//!   the next account and the change back to the payer, who pays on from the change, so the
+//!   operator's set of unspent outputs grows by one per payment, as on a chain in use. With
+//!   `one` the whole coin goes to the next account, who pays it on: the set stays the same size,
+//!   and memory that grows is not the state's;
 //! - the **senders** (`--concurrency` connections) post each body until it is accepted, waiting
 //!   25 ms after a `mempool_full`; any other refusal ends the run;
 //! - the **follower** reads every new block (the binary `/v1/blocks?from=` page), checks that
 //!   its served root is the root of its transactions, and gives each paying coin back to the
-//!   dispatcher at its new position (the change, output 1).
+//!   dispatcher at its new position.
 //!
 //! A sampler reads the operator's resident memory (`VmRSS`) every `--rss-every`.
 //!
@@ -62,9 +66,22 @@ const RSS_TOLERANCE: f64 = 0.10;
 /// The stretch at the end of the soak whose memory must be flat.
 const FLAT_SPAN: Duration = Duration::from_secs(300);
 
+/// The outputs of each soak payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Outputs {
+    /// The whole coin to the next account, who pays it on: the set of unspent outputs stays
+    /// the size it was, so memory that grows is not the state's.
+    One,
+    /// A small amount to the next account and the change back to the payer, who pays on from
+    /// the change: one more unspent output per payment, as on a chain in use.
+    Two,
+}
+
 /// How the soak runs.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// The outputs of each payment.
+    pub(crate) outputs: Outputs,
     /// How long the soak (after the calibration) sends.
     pub(crate) duration: Duration,
     /// A fixed target rate (tx/s); `None` calibrates first.
@@ -85,8 +102,10 @@ pub(crate) struct Settings {
 
 /// A payment sent and not yet seen in a block.
 struct InFlight {
+    /// Who owns the output the coin goes on from, and its amount and index.
     owner: usize,
     change: U256,
+    output_index: u64,
     /// When it was signed and queued for a sender (the latency is measured from here).
     sent: Instant,
 }
@@ -146,6 +165,7 @@ impl Latencies {
 /// State the loops share.
 struct Shared {
     accounts: Vec<Account>,
+    outputs: Outputs,
     separator: B256,
     ready: Mutex<VecDeque<Coin>>,
     coin_back: Notify,
@@ -211,6 +231,7 @@ pub(crate) async fn run<P: Provider>(
         * CHILD_BLOCK_INTERVAL;
     let shared = Arc::new(Shared {
         accounts,
+        outputs: settings.outputs,
         separator,
         ready: Mutex::new(coins.into()),
         coin_back: Notify::new(),
@@ -499,27 +520,39 @@ fn sign(shared: &Shared, coins: &[Coin]) -> eyre::Result<Vec<(SignedTransaction,
                 .owner
                 .ok_or_else(|| eyre!("the soak spends only accounts' coins"))?;
             let accounts = &shared.accounts;
-            let change = coin.amount - U256::from(PAYMENT);
-            let outputs = vec![
-                Output::new(
-                    accounts[(owner + 1) % accounts.len()].address,
-                    ETH,
-                    U256::from(PAYMENT),
+            let next = (owner + 1) % accounts.len();
+            let (outputs, flight) = match shared.outputs {
+                // The whole coin to the next account, who pays it on.
+                Outputs::One => (
+                    vec![Output::new(accounts[next].address, ETH, coin.amount)],
+                    InFlight {
+                        owner: next,
+                        change: coin.amount,
+                        output_index: 0,
+                        sent: now,
+                    },
                 ),
-                Output::new(accounts[owner].address, ETH, change),
-            ];
+                Outputs::Two => {
+                    let change = coin.amount - U256::from(PAYMENT);
+                    (
+                        vec![
+                            Output::new(accounts[next].address, ETH, U256::from(PAYMENT)),
+                            Output::new(accounts[owner].address, ETH, change),
+                        ],
+                        InFlight {
+                            owner,
+                            change,
+                            output_index: 1,
+                            sent: now,
+                        },
+                    )
+                }
+            };
             let tx = accounts[owner].sign(
                 Transaction::payment(vec![coin.pos], outputs),
                 &shared.separator,
             );
-            Ok((
-                tx,
-                InFlight {
-                    owner,
-                    change,
-                    sent: now,
-                },
-            ))
+            Ok((tx, flight))
         })
         .collect()
 }
@@ -565,7 +598,7 @@ async fn follow(api: Api, shared: Arc<Shared>, first: u64) -> eyre::Result<()> {
                     if flight.change > U256::from(PAYMENT) {
                         back.push(Coin {
                             owner: Some(flight.owner),
-                            pos: UtxoPos::new(block.blknum, index as u64, 1)?,
+                            pos: UtxoPos::new(block.blknum, index as u64, flight.output_index)?,
                             amount: flight.change,
                         });
                     } else {
@@ -716,9 +749,14 @@ fn report(input: ReportInput<'_>) -> Report {
 
     row(
         "workload",
-        format!(
-            "chained 1-input, 2-output payments: {coin_count} coins over {accounts} accounts, each paying from the change of its last payment once that is in a block"
-        ),
+        match settings.outputs {
+            Outputs::Two => format!(
+                "chained 1-input, 2-output payments: {coin_count} coins over {accounts} accounts, each paying from the change of its last payment once that is in a block (one more unspent output per payment)"
+            ),
+            Outputs::One => format!(
+                "chained 1-input, 1-output payments: {coin_count} coins over {accounts} accounts, each passed whole to the next account once its last payment is in a block (the unspent outputs stay {coin_count})"
+            ),
+        },
     );
     row(
         "soak (after the calibration)",
@@ -938,11 +976,12 @@ fn report(input: ReportInput<'_>) -> Report {
         );
     }
     let flat_from = secs - FLAT_SPAN.as_secs_f64();
-    let last: Vec<f64> = soak_samples
+    let last_samples: Vec<&Sample> = soak_samples
         .iter()
+        .copied()
         .filter(|s| s.at >= flat_from && s.at <= secs + 1.0)
-        .map(|s| s.rss_mib)
         .collect();
+    let last: Vec<f64> = last_samples.iter().map(|s| s.rss_mib).collect();
     if settings.operator_pid.is_none() {
         row(
             "check: memory flat over the last 5 minutes",
@@ -982,6 +1021,23 @@ fn report(input: ReportInput<'_>) -> Report {
                 worst * 100.0
             ),
         );
+        // Within the band memory may still creep: the trend, and what it is per payment.
+        if let (Some(slope), Some(first), Some(end)) = (
+            trend(&last_samples),
+            last_samples.first(),
+            last_samples.last(),
+        ) {
+            let payments = end.included.saturating_sub(first.included);
+            let span = (end.at - first.at).max(1e-9);
+            row(
+                "VmRSS trend over the last 5 minutes (least squares)",
+                format!(
+                    "{:+.1} MiB a minute = {:+.0} bytes per payment included",
+                    slope * 60.0,
+                    slope * span * 1_048_576.0 / payments.max(1) as f64
+                ),
+            );
+        }
     }
     if let Some(pid) = settings.operator_pid
         && let Some((peak, now)) = memory_mib(pid)
@@ -1007,6 +1063,22 @@ fn report(input: ReportInput<'_>) -> Report {
         None => row("unit cost: one signer recovery", "not measured".into()),
     }
     Report { rows, failures }
+}
+
+/// The least-squares slope of resident memory over time, in MiB a second (`None` for fewer
+/// than two samples or samples all at one instant).
+fn trend(samples: &[&Sample]) -> Option<f64> {
+    if samples.len() < 2 {
+        return None;
+    }
+    let n = samples.len() as f64;
+    let mean_t = samples.iter().map(|s| s.at).sum::<f64>() / n;
+    let mean_m = samples.iter().map(|s| s.rss_mib).sum::<f64>() / n;
+    let (num, den) = samples.iter().fold((0.0, 0.0), |(num, den), s| {
+        let dt = s.at - mean_t;
+        (num + dt * (s.rss_mib - mean_m), den + dt * dt)
+    });
+    (den > 0.0).then(|| num / den)
 }
 
 /// Payments included per second in each whole `window` of the soak (blocks seen from `from` to
@@ -1055,6 +1127,22 @@ mod tests {
         // Beyond a minute lands in the last bucket rather than out of range.
         latencies.record(Duration::from_secs(3_600));
         assert_eq!(latencies.quantile(1.0), Some(Latencies::BUCKETS - 1));
+    }
+
+    #[test]
+    fn memory_trend() {
+        let sample = |at: f64, rss_mib: f64| Sample {
+            at,
+            when: Instant::now(),
+            rss_mib,
+            included: 0,
+        };
+        let rising = [sample(0.0, 100.0), sample(30.0, 130.0), sample(60.0, 160.0)];
+        let slope = trend(&rising.iter().collect::<Vec<_>>()).unwrap();
+        assert!((slope - 1.0).abs() < 1e-9, "{slope}");
+        let saw = [sample(0.0, 100.0), sample(30.0, 120.0), sample(60.0, 100.0)];
+        assert_eq!(trend(&saw.iter().collect::<Vec<_>>()), Some(0.0));
+        assert_eq!(trend(&[&rising[0]]), None);
     }
 
     #[test]

@@ -35,6 +35,7 @@ fn help_names_every_setting() {
         "--rate-fraction",
         "--coins",
         "--rss-every",
+        "--soak-outputs",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
