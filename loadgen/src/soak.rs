@@ -1,5 +1,5 @@
-//! The soak: chained payments at a steady rate for minutes, then the checks that nothing was
-//! lost, nothing was committed twice, and the operator's memory stopped growing.
+//! The soak: chained payments at a steady rate for minutes, then checks that nothing was lost
+//! or committed twice and that the operator's memory stayed within a band, with its trend.
 //!
 //! Unlike the wave, payments cannot be signed before the clock starts: each coin pays from the
 //! change of its previous payment, whose position is known only once the operator has put that

@@ -122,7 +122,7 @@ fn bad_settings_fail_with_a_message() {
                 "--soak",
                 "10m",
                 "--soak-rate",
-                "-3",
+                "0",
             ],
             "--soak-rate",
         ),

@@ -152,20 +152,42 @@ async fn the_load_generator_soaks_with_chained_payments_and_checks_them() {
     };
     let gwei = U256::from(1_000_000_000u64);
 
+    // The coins the fan-out made (up to two more than asked) and the payments of a soak.
+    let made = |stdout: &str| {
+        let rows = table(stdout);
+        let value = |prefix: &str| {
+            rows.iter()
+                .find(|(name, _)| name.starts_with(prefix))
+                .map(|(_, value)| value.clone())
+                .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
+        };
+        let workload = value("workload");
+        let coins = workload
+            .split_once(": ")
+            .map(|(_, rest)| number(rest) as usize)
+            .expect("the coins in the workload row");
+        (
+            coins,
+            number(&value("payments accepted / included")) as usize,
+        )
+    };
+
     let stdout = soak(&devnet, 6, coins, accounts, "one").await;
-    assert_eq!(held().await, (U256::from(coins) * gwei, coins), "{stdout}");
+    let (first_coins, _) = made(&stdout);
+    assert!((coins..coins + 3).contains(&first_coins), "{stdout}");
+    // Paid on whole: as many unspent outputs as coins, holding the deposit to the wei.
+    assert_eq!(
+        held().await,
+        (U256::from(coins) * gwei, first_coins),
+        "{stdout}"
+    );
 
     let stdout = soak(&devnet, 7, coins, accounts, "two").await;
+    let (second_coins, accepted) = made(&stdout);
     let (amount, outputs) = held().await;
     assert_eq!(amount, U256::from(2 * coins) * gwei, "{stdout}");
-    // One more unspent output per payment of the second soak.
-    let rows = table(&stdout);
-    let accepted = rows
-        .iter()
-        .find(|(name, _)| name.starts_with("payments accepted / included"))
-        .map(|(_, value)| number(value) as usize)
-        .expect("the row of payments");
-    assert_eq!(outputs, 2 * coins + accepted, "{stdout}");
+    // With change: one more unspent output per payment of the second soak.
+    assert_eq!(outputs, first_coins + second_coins + accepted, "{stdout}");
 }
 
 /// Runs a short soak from funder key `key` with `--soak-outputs outputs`, checks its table, and
