@@ -446,13 +446,7 @@ async fn bench_watcher(
     // measured right before the sync and again right after the restart, each the median of
     // five passes over the sample, and the ceiling read against their mean.
     let unit_cost = || {
-        let mut passes: Vec<Duration> = (0..5)
-            .filter_map(|_| wave::recovery_cost(sample, separator))
-            .collect();
-        passes.sort_unstable();
-        passes
-            .get(passes.len() / 2)
-            .copied()
+        wave::median_recovery_cost(sample, separator)
             .ok_or_else(|| eyre!("no signer recovered in the sample"))
     };
     let all_cores = || {

@@ -332,7 +332,7 @@ pub(crate) async fn run<P: Provider>(
     let samples = std::mem::take(&mut *lock(&samples)?);
     let latencies = std::mem::replace(&mut *lock(&shared.latencies)?, Latencies::new());
     let in_flight = lock(&shared.in_flight)?.len();
-    let unit = median_recovery_cost(&dispatched.sample, &shared.separator);
+    let unit = wave::median_recovery_cost(&dispatched.sample, &shared.separator);
     Ok(report(ReportInput {
         settings,
         coin_count,
@@ -352,15 +352,6 @@ pub(crate) async fn run<P: Provider>(
         unit,
         cpu_at_end,
     }))
-}
-
-/// The median of five measurements of one signer recovery's cost on one core.
-fn median_recovery_cost(sample: &[SignedTransaction], separator: &B256) -> Option<Duration> {
-    let mut passes: Vec<Duration> = (0..5)
-        .filter_map(|_| wave::recovery_cost(sample, separator))
-        .collect();
-    passes.sort_unstable();
-    passes.get(passes.len() / 2).copied()
 }
 
 /// What the dispatcher did.
@@ -1091,24 +1082,11 @@ fn window_rates(
     window: Duration,
 ) -> Option<(f64, f64)> {
     let span = to.checked_duration_since(from)?;
-    let whole = (span.as_secs_f64() / window.as_secs_f64()).floor() as usize;
-    if whole == 0 {
-        return None;
-    }
-    let mut counts = vec![0usize; whole];
-    for block in blocks {
-        let Some(since) = block.at.checked_duration_since(from) else {
-            continue;
-        };
-        let w = (since.as_secs_f64() / window.as_secs_f64()).floor() as usize;
-        if let Some(c) = counts.get_mut(w) {
-            *c += block.payments;
-        }
-    }
-    let rates = counts.iter().map(|c| *c as f64 / window.as_secs_f64());
-    let least = rates.clone().fold(f64::INFINITY, f64::min);
-    let most = rates.fold(0.0, f64::max);
-    Some((least, most))
+    let committed: Vec<(Duration, usize)> = blocks
+        .iter()
+        .filter_map(|b| Some((b.at.checked_duration_since(from)?, b.payments)))
+        .collect();
+    wave::least_and_most_per_window(&committed, span, window, 1)
 }
 
 #[cfg(test)]

@@ -41,6 +41,19 @@ pub(crate) fn recovery_cost(txs: &[SignedTransaction], separator: &B256) -> Opti
     (recovered > 0).then(|| start.elapsed() / recovered)
 }
 
+/// The median of five [`recovery_cost`] passes over `txs`: a steadier unit cost on a machine
+/// whose speed drifts.
+pub(crate) fn median_recovery_cost(
+    txs: &[SignedTransaction],
+    separator: &B256,
+) -> Option<Duration> {
+    let mut passes: Vec<Duration> = (0..5)
+        .filter_map(|_| recovery_cost(txs, separator))
+        .collect();
+    passes.sort_unstable();
+    passes.get(passes.len() / 2).copied()
+}
+
 /// Recoveries per second with every core of the machine recovering at once (rayon's pool):
 /// the sample's signatures over precomputed digests, as in [`recovery_cost`], four times over
 /// per measurement. The ceiling as the cores deliver it: two cores of a VM need not do twice
@@ -264,8 +277,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// window left out): the least and the most. `None` for a run shorter than two windows.
 fn window_rates(committed: &[(Duration, usize)], window: Duration) -> Option<(f64, f64)> {
     let end = committed.iter().map(|(at, _)| *at).max()?;
-    let whole = (end.as_secs_f64() / window.as_secs_f64()).floor() as usize;
-    if whole < 2 {
+    // The first window includes the time to the first block; it counts like the others.
+    least_and_most_per_window(committed, end, window, 2)
+}
+
+/// Payments per second in each whole `window` of `span` (`committed`: when, since the span's
+/// start, and how many; the last, partial window left out): the least and the most. `None`
+/// when the span holds fewer than `least_windows` whole windows.
+pub(crate) fn least_and_most_per_window(
+    committed: &[(Duration, usize)],
+    span: Duration,
+    window: Duration,
+    least_windows: usize,
+) -> Option<(f64, f64)> {
+    let whole = (span.as_secs_f64() / window.as_secs_f64()).floor() as usize;
+    if whole == 0 || whole < least_windows {
         return None;
     }
     let mut counts = vec![0usize; whole];
@@ -275,7 +301,6 @@ fn window_rates(committed: &[(Duration, usize)], window: Duration) -> Option<(f6
             *c += len;
         }
     }
-    // The first window includes the time to the first block; it counts like the others.
     let rates = counts.iter().map(|c| *c as f64 / window.as_secs_f64());
     let least = rates.clone().fold(f64::INFINITY, f64::min);
     let most = rates.fold(0.0, f64::max);

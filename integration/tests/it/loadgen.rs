@@ -31,6 +31,57 @@ fn number(text: &str) -> f64 {
         .unwrap_or_else(|| panic!("no number in {text:?}"))
 }
 
+/// The value of the row whose name starts with `prefix` (the table printed as `stdout`).
+fn row<'a>(rows: &'a HashMap<String, String>, prefix: &str, stdout: &str) -> &'a str {
+    rows.iter()
+        .find(|(name, _)| name.starts_with(prefix))
+        .map(|(_, value)| value.as_str())
+        .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
+}
+
+/// Runs `plasma-loadgen` with `args`, fails the test (with its output and the operator's log)
+/// unless it succeeds, and returns what it printed on stdout.
+async fn run_loadgen(devnet: &Devnet, args: Vec<String>) -> String {
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(bin("plasma-loadgen"))
+            .args(&args)
+            .output()
+            .expect("plasma-loadgen starts")
+    })
+    .await
+    .expect("plasma-loadgen ran");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "plasma-loadgen failed:\n{stdout}\n{stderr}\n{}",
+        devnet.operator.log_tail()
+    );
+    stdout
+}
+
+/// What the generator's first `accounts` accounts hold on the child chain: the sum and the count
+/// of their unspent outputs.
+async fn held(devnet: &Devnet, accounts: usize) -> (U256, usize) {
+    let (mut amount, mut outputs) = (U256::ZERO, 0usize);
+    for index in 0..accounts {
+        let key =
+            PrivateKeySigner::from_bytes(&keccak256(format!("plasma-loadgen account {index}")))
+                .expect("the generator's key");
+        let listed = devnet
+            .operator
+            .api()
+            .utxos(key.address(), None, None)
+            .await
+            .expect("operator reachable");
+        outputs += listed.utxos.len();
+        for utxo in listed.utxos {
+            amount += utxo.utxo.amount;
+        }
+    }
+    (amount, outputs)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_load_generator_runs_a_wave_and_reports_it() {
     let devnet = Devnet::start(60).await;
@@ -60,29 +111,9 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
             .expect("the operator runs")
             .to_string(),
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(bin("plasma-loadgen"))
-            .args(&args)
-            .output()
-            .expect("plasma-loadgen starts")
-    })
-    .await
-    .expect("plasma-loadgen ran");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "plasma-loadgen failed:\n{stderr}\n{}",
-        devnet.operator.log_tail()
-    );
-
+    let stdout = run_loadgen(&devnet, args).await;
     let rows = table(&stdout);
-    let row = |prefix: &str| -> &String {
-        rows.iter()
-            .find(|(name, _)| name.starts_with(prefix))
-            .map(|(_, value)| value)
-            .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
-    };
+    let row = |prefix: &str| row(&rows, prefix, &stdout);
     assert_eq!(number(row("payments in the wave")) as usize, payments);
     assert!(number(row("accepted tx/s")) > 0.0, "{stdout}");
     assert!(number(row("included tx/s")) > 0.0, "{stdout}");
@@ -101,21 +132,7 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
         status.next_block - 1000,
         "{status:?}"
     );
-    let mut held = U256::ZERO;
-    for index in 0..accounts {
-        let key =
-            PrivateKeySigner::from_bytes(&keccak256(format!("plasma-loadgen account {index}")))
-                .expect("the generator's key");
-        let listed = devnet
-            .operator
-            .api()
-            .utxos(key.address(), None, None)
-            .await
-            .expect("operator reachable");
-        for utxo in listed.utxos {
-            held += utxo.utxo.amount;
-        }
-    }
+    let (held, _) = held(&devnet, accounts).await;
     assert_eq!(
         held,
         U256::from(payments) * U256::from(1_000_000_000u64),
@@ -131,45 +148,17 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
 async fn the_load_generator_soaks_with_chained_payments_and_checks_them() {
     let devnet = Devnet::start(60).await;
     let (coins, accounts) = (200usize, 5usize);
-    let held = async || {
-        let (mut amount, mut outputs) = (U256::ZERO, 0usize);
-        for index in 0..accounts {
-            let key =
-                PrivateKeySigner::from_bytes(&keccak256(format!("plasma-loadgen account {index}")))
-                    .expect("the generator's key");
-            let listed = devnet
-                .operator
-                .api()
-                .utxos(key.address(), None, None)
-                .await
-                .expect("operator reachable");
-            outputs += listed.utxos.len();
-            for utxo in listed.utxos {
-                amount += utxo.utxo.amount;
-            }
-        }
-        (amount, outputs)
-    };
     let gwei = U256::from(1_000_000_000u64);
 
     // The coins the fan-out made (up to two more than asked) and the payments of a soak.
     let made = |stdout: &str| {
         let rows = table(stdout);
-        let value = |prefix: &str| {
-            rows.iter()
-                .find(|(name, _)| name.starts_with(prefix))
-                .map(|(_, value)| value.clone())
-                .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
-        };
-        let workload = value("workload");
-        let coins = workload
+        let coins = row(&rows, "workload", stdout)
             .split_once(": ")
             .map(|(_, rest)| number(rest) as usize)
             .expect("the coins in the workload row");
-        (
-            coins,
-            number(&value("payments accepted / included")) as usize,
-        )
+        let payments = number(row(&rows, "payments accepted / included", stdout)) as usize;
+        (coins, payments)
     };
 
     let stdout = soak(&devnet, 6, coins, accounts, "one").await;
@@ -177,14 +166,14 @@ async fn the_load_generator_soaks_with_chained_payments_and_checks_them() {
     assert!((coins..coins + 3).contains(&first_coins), "{stdout}");
     // Paid on whole: as many unspent outputs as coins, holding the deposit to the wei.
     assert_eq!(
-        held().await,
+        held(&devnet, accounts).await,
         (U256::from(coins) * gwei, first_coins),
         "{stdout}"
     );
 
     let stdout = soak(&devnet, 7, coins, accounts, "two").await;
     let (second_coins, accepted) = made(&stdout);
-    let (amount, outputs) = held().await;
+    let (amount, outputs) = held(&devnet, accounts).await;
     assert_eq!(amount, U256::from(2 * coins) * gwei, "{stdout}");
     // With change: one more unspent output per payment of the second soak.
     assert_eq!(outputs, first_coins + second_coins + accepted, "{stdout}");
@@ -232,28 +221,9 @@ async fn soak(devnet: &Devnet, key: usize, coins: usize, accounts: usize, output
     ]
     .map(String::from)
     .to_vec();
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(bin("plasma-loadgen"))
-            .args(&args)
-            .output()
-            .expect("plasma-loadgen starts")
-    })
-    .await
-    .expect("plasma-loadgen ran");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "plasma-loadgen failed:\n{stdout}\n{stderr}\n{}",
-        devnet.operator.log_tail()
-    );
+    let stdout = run_loadgen(devnet, args).await;
     let rows = table(&stdout);
-    let row = |prefix: &str| -> &String {
-        rows.iter()
-            .find(|(name, _)| name.starts_with(prefix))
-            .map(|(_, value)| value)
-            .unwrap_or_else(|| panic!("no row {prefix:?} in\n{stdout}"))
-    };
+    let row = |prefix: &str| row(&rows, prefix, &stdout);
     assert!(number(row("measured rate")) > 0.0, "{stdout}");
     // Chained: more payments than coins, so coins paid again from where the last payment left
     // them.
