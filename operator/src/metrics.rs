@@ -56,6 +56,12 @@ struct RequestLabels {
     status: u16,
 }
 
+/// Labels of the store's memory: what the bytes are for.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MemoryLabels {
+    kind: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// The operator's metrics. Cheap to update from any thread.
@@ -99,6 +105,7 @@ pub struct Metrics {
     pub http_request_timeouts: Counter,
     l1_next_child_block: Count,
     l1_head: Count,
+    store_memory: Family<MemoryLabels, Count>,
     fees_claimed: Counter<f64, AtomicU64>,
     commit_latency: Histogram,
     block_build: Histogram,
@@ -242,6 +249,14 @@ impl Metrics {
             "fees_claimed_wei",
             "Wei claimed by the fee claims of the blocks produced since start",
         );
+        let store_memory = registered(
+            &mut registry,
+            Family::<MemoryLabels, Count>::default(),
+            "store_memory_bytes",
+            "Bytes the store holds in memory, by kind: table_readers (index and filter blocks \
+             outside the block cache), memtables, block_cache, block_cache_pinned (part of \
+             block_cache)",
+        );
         let commit_latency = registered(
             &mut registry,
             Histogram::new(COMMIT_LATENCY_BUCKETS),
@@ -282,6 +297,7 @@ impl Metrics {
             http_request_timeouts,
             l1_next_child_block,
             l1_head,
+            store_memory,
             fees_claimed,
             commit_latency,
             block_build,
@@ -351,6 +367,20 @@ impl Metrics {
         let seen = self.store_write_errors.get();
         if total > seen {
             self.store_write_errors.inc_by(total - seen);
+        }
+    }
+
+    /// Records what the store holds in memory now.
+    pub fn store_memory(&self, memory: &crate::store::StoreMemory) {
+        for (kind, bytes) in [
+            ("table_readers", memory.table_readers),
+            ("memtables", memory.memtables),
+            ("block_cache", memory.block_cache),
+            ("block_cache_pinned", memory.block_cache_pinned),
+        ] {
+            self.store_memory
+                .get_or_create(&MemoryLabels { kind })
+                .set(bytes);
         }
     }
 

@@ -373,6 +373,9 @@ impl Chain {
     /// The Prometheus exposition of the metrics, with the L1 readings.
     pub fn render_metrics(&self) -> String {
         self.metrics.store_write_failures(self.db.write_failures());
+        if let Some(memory) = self.db.memory() {
+            self.metrics.store_memory(&memory);
+        }
         self.metrics.render(&self.l1_status())
     }
 }

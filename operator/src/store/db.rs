@@ -60,6 +60,11 @@ impl Db {
         self.store.write_failures()
     }
 
+    /// What the store holds in memory now, where it can say.
+    pub fn memory(&self) -> Option<super::StoreMemory> {
+        self.store.memory()
+    }
+
     /// The raw value at `key` of `column` (for records other modules own).
     pub(crate) fn raw_get(&self, column: Column, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         self.store.get(column, key)

@@ -250,6 +250,25 @@ pub trait Store: Send + Sync + 'static {
     fn write_failures(&self) -> u64 {
         0
     }
+
+    /// What the store holds in memory now, where it can say.
+    fn memory(&self) -> Option<StoreMemory> {
+        None
+    }
+}
+
+/// Bytes the store holds in memory, by what for (RocksDB's own estimates, summed over the
+/// columns).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreMemory {
+    /// Index and filter blocks held by the open table files outside the block cache.
+    pub table_readers: u64,
+    /// Memtables: written and not yet flushed, or flushed and still read.
+    pub memtables: u64,
+    /// The block cache (shared by every column), of which `block_cache_pinned` cannot be evicted.
+    pub block_cache: u64,
+    /// Entries of the block cache pinned in place (in use, or pinned by configuration).
+    pub block_cache_pinned: u64,
 }
 
 #[cfg(test)]

@@ -160,5 +160,28 @@ async fn metrics_parse_and_resolve_what_they_measure() {
     );
     assert_eq!(count_of("other", "404"), 3, "{text}");
     assert!(count_of("GET /v1/status", "200") >= 1, "{text}");
+
+    // The store's memory, by kind: the memtables hold what was written since the start.
+    let memory = &families["plasma_operator_store_memory_bytes"];
+    let bytes = |kind: &str| -> f64 {
+        memory
+            .iter_samples()
+            .find(|s| {
+                s.get_labelset()
+                    .is_ok_and(|l| l.get_label_value("kind") == Some(kind))
+            })
+            .map(|s| match &s.value {
+                OpenMetricsValue::Gauge(g) => g.as_f64(),
+                other => panic!("{other:?}"),
+            })
+            .unwrap_or_else(|| panic!("no store memory of kind {kind}\n{text}"))
+    };
+    assert!(bytes("memtables") > 0.0, "{text}");
+    // Nothing is flushed yet, so there may be no table files: the kind is there all the same.
+    bytes("table_readers");
+    assert!(
+        bytes("block_cache_pinned") <= bytes("block_cache"),
+        "{text}"
+    );
     op.stop().await;
 }
