@@ -104,6 +104,22 @@ impl Api {
         ))
     }
 
+    /// What the operator's store holds in memory, by its `/metrics` (`None` if it cannot say).
+    pub(crate) async fn store_memory(&self) -> Option<crate::soak::StoreMib> {
+        let text = self.client.metrics().await.ok()?;
+        let mib = |kind: &str| {
+            let name = format!("plasma_operator_store_memory_bytes{{kind=\"{kind}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(name.as_str())?.trim().parse::<f64>().ok())
+                .map(|bytes| bytes / 1_048_576.0)
+        };
+        Some(crate::soak::StoreMib {
+            table_readers: mib("table_readers")?,
+            memtables: mib("memtables")?,
+            block_cache: mib("block_cache")?,
+        })
+    }
+
     /// The highest operator block the operator reports committed on L1.
     pub(crate) async fn committed(&self) -> eyre::Result<u64> {
         Ok(self.status().await?.last_committed_block)

@@ -31,7 +31,9 @@
 //!   nobody sent) would be one, as the generator never signs two payments of one coin;
 //! - block numbers only increase, each block's served root is the root of its transactions, and
 //!   the root contract holds that root for that block number (`isBlockRoot`);
-//! - the included rate over the soak is at least 90 % of the measured rate;
+//! - the included rate over the soak is at least 90 % of the measured rate (a failure names
+//!   the machine's drift when one recovery cost more than 10 % more or less at the end than
+//!   before the run: the measured rate is minutes old by then);
 //! - every `VmRSS` sample of the soak's last five minutes is within ±10 % of their mean.
 //!
 //! A failed check is reported in the table and makes the run fail.
@@ -63,6 +65,10 @@ const LEAST_SHARE: f64 = 0.90;
 /// How far each memory sample of the last five minutes may be from their mean.
 const RSS_TOLERANCE: f64 = 0.10;
 
+/// A change of the machine's unit cost during the run, as a share, worth naming beside a
+/// failed rate check.
+const DRIFT_WORTH_SAYING: f64 = 0.10;
+
 /// The stretch at the end of the soak whose memory must be flat.
 const FLAT_SPAN: Duration = Duration::from_secs(300);
 
@@ -76,6 +82,9 @@ pub(crate) enum Outputs {
     /// the change: one more unspent output per payment, as on a chain in use.
     Two,
 }
+
+/// One reading of a memory sample, in MiB (`None` where the sample lacks it).
+type Reading = fn(&Sample) -> Option<f64>;
 
 /// How the soak runs.
 #[derive(Debug, Clone)]
@@ -129,7 +138,20 @@ struct Sample {
     at: f64,
     when: Instant,
     rss_mib: f64,
+    /// The store's own estimates from `/metrics`, if it gave them.
+    store: Option<StoreMib>,
     included: u64,
+}
+
+/// What the operator's store holds in memory (MiB), by RocksDB's estimates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct StoreMib {
+    /// Index and filter blocks of the open table files, outside the block cache.
+    pub(crate) table_readers: f64,
+    /// Memtables.
+    pub(crate) memtables: f64,
+    /// The block cache (index and filter blocks too, where they are kept there).
+    pub(crate) block_cache: f64,
 }
 
 /// Send → seen in a block, in whole milliseconds up to a minute (the last bucket holds more).
@@ -247,11 +269,27 @@ pub(crate) async fn run<P: Provider>(
         stopping: AtomicBool::new(false),
     });
 
+    // The machine's unit cost before any load, from payments signed for it and never sent: a
+    // VM's speed drifts within minutes, and the rate checks are read against it.
+    let unit_at_start = {
+        let coins: Vec<Coin> = lock(&shared.ready)?
+            .iter()
+            .take(settings.batch.max(1))
+            .copied()
+            .collect();
+        let sample: Vec<SignedTransaction> = sign(&shared, &coins)?
+            .into_iter()
+            .map(|(tx, _)| tx)
+            .collect();
+        wave::median_recovery_cost(&sample, &shared.separator)
+    };
+
     let start = Instant::now();
     let follower = tokio::spawn(follow(api.clone(), shared.clone(), first_block));
     let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
     let sampler = settings.operator_pid.map(|pid| {
         tokio::spawn(sample(
+            api.clone(),
             pid,
             settings.sample_every,
             shared.clone(),
@@ -312,7 +350,7 @@ pub(crate) async fn run<P: Provider>(
     }
     // One more reading, once everything is committed.
     if let Some(pid) = settings.operator_pid {
-        record_sample(pid, &shared, &samples, start)?;
+        record_sample(api, pid, &shared, &samples, start).await?;
     }
     let committed_check = Instant::now();
     let blocks = std::mem::take(&mut *lock(&shared.blocks)?);
@@ -349,7 +387,7 @@ pub(crate) async fn run<P: Provider>(
         refusals: shared.refusals.load(Ordering::Relaxed),
         spent_out: shared.spent_out.load(Ordering::Relaxed),
         accounts: shared.accounts.len(),
-        unit,
+        unit: (unit_at_start, unit),
         cpu_at_end,
     }))
 }
@@ -625,6 +663,7 @@ async fn follow(api: Api, shared: Arc<Shared>, first: u64) -> eyre::Result<()> {
 
 /// Reads the operator's memory every `every` from `start` on, with a progress line each time.
 async fn sample(
+    api: Api,
     pid: u32,
     every: Duration,
     shared: Arc<Shared>,
@@ -634,16 +673,18 @@ async fn sample(
     let mut ticks = tokio::time::interval_at((start + every).into(), every);
     loop {
         ticks.tick().await;
-        record_sample(pid, &shared, &samples, start)?;
+        record_sample(&api, pid, &shared, &samples, start).await?;
     }
 }
 
-fn record_sample(
+async fn record_sample(
+    api: &Api,
     pid: u32,
     shared: &Shared,
     samples: &Mutex<Vec<Sample>>,
     start: Instant,
 ) -> eyre::Result<()> {
+    let store = api.store_memory().await;
     let Some((_, rss_mib)) = memory_mib(pid) else {
         return Ok(());
     };
@@ -660,12 +701,16 @@ fn record_sample(
         .last()
         .map(|last| (included - last.included) as f64 / (now - last.when).as_secs_f64().max(1e-9));
     eprintln!(
-        "loadgen: soak {}: operator RSS {rss_mib:.0} MiB, {included} payments included{}, {} in flight",
+        "loadgen: soak {}: operator RSS {rss_mib:.0} MiB{}, {included} payments included{}, {} in flight",
         if at < 0.0 {
             "calibration".to_owned()
         } else {
             format!("{:.0} s", at)
         },
+        store.map_or(String::new(), |m| format!(
+            " (store: table readers {:.0}, memtables {:.0}, block cache {:.0})",
+            m.table_readers, m.memtables, m.block_cache
+        )),
         rate.map_or(String::new(), |r| format!(
             " ({r:.0}/s since the last reading)"
         )),
@@ -675,6 +720,7 @@ fn record_sample(
         at,
         when: now,
         rss_mib,
+        store,
         included,
     });
     Ok(())
@@ -696,7 +742,8 @@ struct ReportInput<'a> {
     refusals: u64,
     spent_out: u64,
     accounts: usize,
-    unit: Option<Duration>,
+    /// The unit cost (one recovery on one core) before the run and after it.
+    unit: (Option<Duration>, Option<Duration>),
     cpu_at_end: (Option<Duration>, Option<Duration>),
 }
 
@@ -720,6 +767,12 @@ fn report(input: ReportInput<'_>) -> Report {
         unit,
         cpu_at_end,
     } = input;
+    let (unit_at_start, unit) = unit;
+    // How much slower (> 1) or faster the machine recovered at the end than at the start.
+    let drift = match (unit_at_start, unit) {
+        (Some(a), Some(b)) if !a.is_zero() => Some(b.as_secs_f64() / a.as_secs_f64()),
+        _ => None,
+    };
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut row = |name: &str, value: String| rows.push((name.to_owned(), value));
@@ -896,8 +949,13 @@ fn report(input: ReportInput<'_>) -> Report {
                 &mut failures,
                 included_rate >= LEAST_SHARE * m,
                 format!(
-                    "included {included_rate:.0} tx/s, under {:.0} % of the measured {m:.0}",
-                    LEAST_SHARE * 100.0
+                    "included {included_rate:.0} tx/s, under {:.0} % of the measured {m:.0}{}",
+                    LEAST_SHARE * 100.0,
+                    drift
+                        .filter(|d| (d - 1.0).abs() > DRIFT_WORTH_SAYING)
+                        .map_or(String::new(), |d| format!(
+                            " (the machine's unit cost moved ×{d:.2} during the run: see its row)"
+                        ))
                 ),
             );
             row(&name, v);
@@ -966,6 +1024,29 @@ fn report(input: ReportInput<'_>) -> Report {
             series,
         );
     }
+    let store_series = samples
+        .iter()
+        .filter_map(|s| {
+            let m = s.store?;
+            Some(format!(
+                "{}{:.0}/{:.0}/{:.0}",
+                if s.at < 0.0 {
+                    "cal. ".to_owned()
+                } else {
+                    format!("{:.0} s: ", s.at)
+                },
+                m.table_readers,
+                m.memtables,
+                m.block_cache
+            ))
+        })
+        .collect::<Vec<_>>();
+    if !store_series.is_empty() {
+        row(
+            "store memory by RocksDB's estimates: table readers / memtables / block cache (MiB)",
+            store_series.join(", "),
+        );
+    }
     let flat_from = secs - FLAT_SPAN.as_secs_f64();
     let last_samples: Vec<&Sample> = soak_samples
         .iter()
@@ -1013,21 +1094,43 @@ fn report(input: ReportInput<'_>) -> Report {
             ),
         );
         // Within the band memory may still creep: the trend, and what it is per payment.
-        if let (Some(slope), Some(first), Some(end)) = (
-            trend(&last_samples),
-            last_samples.first(),
-            last_samples.last(),
-        ) {
-            let payments = end.included.saturating_sub(first.included);
+        if let (Some(first), Some(end)) = (last_samples.first(), last_samples.last()) {
+            let payments = end.included.saturating_sub(first.included).max(1) as f64;
             let span = (end.at - first.at).max(1e-9);
-            row(
-                "VmRSS trend over the last 5 minutes (least squares)",
+            let per_payment = |slope: f64| {
                 format!(
                     "{:+.1} MiB a minute = {:+.0} bytes per payment included",
                     slope * 60.0,
-                    slope * span * 1_048_576.0 / payments.max(1) as f64
-                ),
-            );
+                    slope * span * 1_048_576.0 / payments
+                )
+            };
+            let points = |value: Reading| -> Vec<(f64, f64)> {
+                last_samples
+                    .iter()
+                    .filter_map(|s| Some((s.at, value(s)?)))
+                    .collect()
+            };
+            if let Some(slope) = trend(&points(|s| Some(s.rss_mib))) {
+                row(
+                    "VmRSS trend over the last 5 minutes (least squares)",
+                    per_payment(slope),
+                );
+            }
+            let store_kinds: [(&str, Reading); 3] = [
+                ("table readers (index and filters outside the cache)", |s| {
+                    Some(s.store?.table_readers)
+                }),
+                ("memtables", |s| Some(s.store?.memtables)),
+                ("block cache", |s| Some(s.store?.block_cache)),
+            ];
+            for (kind, value) in store_kinds {
+                if let Some(slope) = trend(&points(value)) {
+                    row(
+                        &format!("store {kind}: trend over the last 5 minutes"),
+                        per_payment(slope),
+                    );
+                }
+            }
         }
     }
     if let Some(pid) = settings.operator_pid
@@ -1039,35 +1142,47 @@ fn report(input: ReportInput<'_>) -> Report {
         );
     }
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    match unit {
-        Some(unit) => {
-            let ceiling = cores as f64 / unit.as_secs_f64().max(1e-12);
-            row(
-                "unit cost at the end: one signer recovery (libsecp256k1, 1 core; median of 5 passes)",
-                format!(
-                    "{:.1} µs ({cores} cores: at most {ceiling:.0} recoveries/s; the soak included {:.2} of that)",
-                    unit.as_secs_f64() * 1e6,
-                    included_rate / ceiling
-                ),
-            );
-        }
-        None => row("unit cost: one signer recovery", "not measured".into()),
+    let micros = |d: Option<Duration>| {
+        d.map_or("not measured".to_owned(), |d| {
+            format!("{:.1} µs", d.as_secs_f64() * 1e6)
+        })
+    };
+    row(
+        "unit cost before the run / at the end: one signer recovery (libsecp256k1, 1 core; median of 5 passes)",
+        format!(
+            "{} / {}{}",
+            micros(unit_at_start),
+            micros(unit),
+            drift.map_or(String::new(), |d| format!(
+                " (×{d:.2}: a rate measured minutes apart carries the machine's drift)"
+            ))
+        ),
+    );
+    if let Some(unit) = unit {
+        let ceiling = cores as f64 / unit.as_secs_f64().max(1e-12);
+        row(
+            "recovery ceiling at the end",
+            format!(
+                "{cores} cores: at most {ceiling:.0} recoveries/s; the soak included {:.2} of that",
+                included_rate / ceiling
+            ),
+        );
     }
     Report { rows, failures }
 }
 
-/// The least-squares slope of resident memory over time, in MiB a second (`None` for fewer
-/// than two samples or samples all at one instant).
-fn trend(samples: &[&Sample]) -> Option<f64> {
-    if samples.len() < 2 {
+/// The least-squares slope of `(seconds, MiB)` points, in MiB a second (`None` for fewer than
+/// two points or points all at one instant).
+fn trend(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 2 {
         return None;
     }
-    let n = samples.len() as f64;
-    let mean_t = samples.iter().map(|s| s.at).sum::<f64>() / n;
-    let mean_m = samples.iter().map(|s| s.rss_mib).sum::<f64>() / n;
-    let (num, den) = samples.iter().fold((0.0, 0.0), |(num, den), s| {
-        let dt = s.at - mean_t;
-        (num + dt * (s.rss_mib - mean_m), den + dt * dt)
+    let n = points.len() as f64;
+    let mean_t = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_m = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let (num, den) = points.iter().fold((0.0, 0.0), |(num, den), &(t, m)| {
+        let dt = t - mean_t;
+        (num + dt * (m - mean_m), den + dt * dt)
     });
     (den > 0.0).then(|| num / den)
 }
@@ -1109,18 +1224,13 @@ mod tests {
 
     #[test]
     fn memory_trend() {
-        let sample = |at: f64, rss_mib: f64| Sample {
-            at,
-            when: Instant::now(),
-            rss_mib,
-            included: 0,
-        };
-        let rising = [sample(0.0, 100.0), sample(30.0, 130.0), sample(60.0, 160.0)];
-        let slope = trend(&rising.iter().collect::<Vec<_>>()).unwrap();
+        let rising = [(0.0, 100.0), (30.0, 130.0), (60.0, 160.0)];
+        let slope = trend(&rising).unwrap();
         assert!((slope - 1.0).abs() < 1e-9, "{slope}");
-        let saw = [sample(0.0, 100.0), sample(30.0, 120.0), sample(60.0, 100.0)];
-        assert_eq!(trend(&saw.iter().collect::<Vec<_>>()), Some(0.0));
-        assert_eq!(trend(&[&rising[0]]), None);
+        let saw = [(0.0, 100.0), (30.0, 120.0), (60.0, 100.0)];
+        assert_eq!(trend(&saw), Some(0.0));
+        assert_eq!(trend(&rising[..1]), None);
+        assert_eq!(trend(&[(5.0, 1.0), (5.0, 2.0)]), None);
     }
 
     #[test]

@@ -251,6 +251,19 @@ async fn soak(devnet: &Devnet, key: usize, coins: usize, accounts: usize, output
     // Memory read during the calibration and during the soak.
     let rss = row("operator VmRSS every 2s");
     assert!(rss.contains("cal. ") && rss.contains(" s: "), "{stdout}");
+    // And the store's share of it, by kind, from the operator's /metrics.
+    let store = row("store memory by RocksDB's estimates");
+    assert!(
+        store.contains("cal. ") && store.contains(" s: "),
+        "{stdout}"
+    );
+    assert!(
+        store.split(", ").all(|s| s.matches('/').count() == 2),
+        "{stdout}"
+    );
+    // The machine's unit cost, measured before the run and after it.
+    let unit = row("unit cost before the run / at the end");
+    assert_eq!(unit.matches(" µs").count(), 2, "{stdout}");
     let status = devnet.operator.status().await;
     assert_eq!(status.mempool_size, 0, "{status:?}");
     stdout
