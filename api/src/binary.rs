@@ -13,15 +13,27 @@
 //!
 //! `tx_bytes` are the canonical transaction bytes; the signatures are one per input, in input
 //! order, as in the JSON form. Nothing follows the last block.
+//!
+//! A `POST /v1/transactions` body sent as [`TRANSACTIONS_MEDIA_TYPE`] is a batch in the same
+//! framing, answered as the JSON batch is (one result per transaction, in order):
+//!
+//! ```text
+//! submission  = tx_count:u32 transaction*
+//! ```
+//!
+//! No JSON and no hex: the operator reads the bytes it stores and the signatures it recovers.
 
 use alloy_primitives::{B256, Bytes};
 use plasma_core::signature::SIGNATURE_LEN;
-use plasma_core::{Block, TxSignature};
+use plasma_core::{Block, SignedTransaction, TxSignature};
 
 use crate::types::{BlockJson, SignedTransactionJson};
 
 /// The media type of a binary page of blocks.
 pub const BLOCKS_MEDIA_TYPE: &str = "application/vnd.plasma.blocks";
+
+/// The media type of a binary `POST /v1/transactions` body (a batch).
+pub const TRANSACTIONS_MEDIA_TYPE: &str = "application/vnd.plasma.transactions";
 
 /// Why a binary page did not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +112,62 @@ pub fn encode_block_jsons<'a>(blocks: impl IntoIterator<Item = &'a BlockJson>) -
     }))
 }
 
+/// The binary submit body of `txs` ([`TRANSACTIONS_MEDIA_TYPE`]).
+pub fn encode_transactions(txs: &[SignedTransaction]) -> Vec<u8> {
+    encode_submission(
+        txs.iter()
+            .map(|tx| (tx.bytes().as_ref(), Signatures::Parsed(tx.signatures()))),
+    )
+}
+
+/// The binary submit body of transactions as JSON bodies hold them (which need not decode: a
+/// test sends what no signer would).
+pub fn encode_transaction_jsons(txs: &[SignedTransactionJson]) -> Vec<u8> {
+    encode_submission(
+        txs.iter()
+            .map(|tx| (tx.tx.as_ref(), Signatures::Parsed(&tx.signatures))),
+    )
+}
+
+fn encode_submission<'a>(
+    txs: impl ExactSizeIterator<Item = (&'a [u8], Signatures<'a>)> + Clone,
+) -> Vec<u8> {
+    let size: usize = txs
+        .clone()
+        .map(|(bytes, sigs)| MIN_TX_LEN + bytes.len() + SIGNATURE_LEN * sigs.count())
+        .sum();
+    let mut out = Vec::with_capacity(4 + size);
+    out.extend_from_slice(&len_u32(txs.len()).to_be_bytes());
+    for (bytes, signatures) in txs {
+        put_transaction(&mut out, bytes, signatures);
+    }
+    out
+}
+
+/// One transaction of a submit body, framed but not decoded: its bytes (a slice of the body)
+/// and its signatures.
+pub type FramedTransaction<'a> = (&'a [u8], Vec<TxSignature>);
+
+/// Reads the framing of a binary submit body: each transaction's bytes and signatures, not
+/// decoded (the request layer decodes each on its own, so one bad transaction is reported in
+/// its place). The count is returned as written, whatever it is; at most as many transactions
+/// are read as the body holds.
+pub fn decode_transactions(body: &[u8]) -> Result<(u32, Vec<FramedTransaction<'_>>), BinaryError> {
+    let mut reader = Reader {
+        page: body,
+        offset: 0,
+    };
+    let count = reader.u32("the transaction count")?;
+    let mut transactions = Vec::with_capacity((count as usize).min(reader.left() / MIN_TX_LEN));
+    for _ in 0..count {
+        transactions.push(reader.transaction()?);
+    }
+    match reader.left() {
+        0 => Ok((count, transactions)),
+        extra => Err(BinaryError::Trailing { extra }),
+    }
+}
+
 /// The page of blocks given as (header, transactions as (bytes, signatures)).
 fn encode<'a, B, T>(blocks: B) -> Vec<u8>
 where
@@ -123,21 +191,26 @@ where
         out.extend_from_slice(&timestamp.to_be_bytes());
         out.extend_from_slice(&len_u32(txs.len()).to_be_bytes());
         for (bytes, signatures) in txs {
-            out.extend_from_slice(&len_u32(bytes.len()).to_be_bytes());
-            out.extend_from_slice(bytes);
-            // A transaction has at most 4 inputs, so at most 4 signatures.
-            out.push(u8::try_from(signatures.count()).unwrap_or(u8::MAX));
-            match signatures {
-                Signatures::Parsed(sigs) => {
-                    for signature in sigs {
-                        out.extend_from_slice(signature.as_bytes());
-                    }
-                }
-                Signatures::Raw(sigs) => out.extend_from_slice(sigs.as_flattened()),
-            }
+            put_transaction(&mut out, bytes, signatures);
         }
     }
     out
+}
+
+/// Appends one framed transaction: its length, its bytes, its signatures with their count.
+fn put_transaction(out: &mut Vec<u8>, bytes: &[u8], signatures: Signatures<'_>) {
+    out.extend_from_slice(&len_u32(bytes.len()).to_be_bytes());
+    out.extend_from_slice(bytes);
+    // A valid transaction has at most 4 inputs, so at most 4 signatures.
+    out.push(u8::try_from(signatures.count()).unwrap_or(u8::MAX));
+    match signatures {
+        Signatures::Parsed(sigs) => {
+            for signature in sigs {
+                out.extend_from_slice(signature.as_bytes());
+            }
+        }
+        Signatures::Raw(sigs) => out.extend_from_slice(sigs.as_flattened()),
+    }
 }
 
 /// A transaction's signatures, parsed or as stored.
@@ -179,19 +252,11 @@ pub fn decode_blocks(page: Bytes) -> Result<Vec<BlockJson>, BinaryError> {
         let tx_count = reader.u32("a transaction count")? as usize;
         let mut transactions = Vec::with_capacity(tx_count.min(reader.left() / MIN_TX_LEN));
         for _ in 0..tx_count {
-            let len = reader.u32("a transaction length")? as usize;
-            let start = reader.offset;
-            reader.take(len, "a transaction")?;
-            let tx = page.slice(start..start + len);
-            let sig_count = usize::from(reader.take(1, "a signature count")?[0]);
-            let mut signatures = Vec::with_capacity(sig_count);
-            for _ in 0..sig_count {
-                let bytes = reader.take(SIGNATURE_LEN, "a signature")?;
-                let mut signature = [0u8; SIGNATURE_LEN];
-                signature.copy_from_slice(bytes);
-                signatures.push(TxSignature(signature));
-            }
-            transactions.push(SignedTransactionJson { tx, signatures });
+            let (bytes, signatures) = reader.transaction()?;
+            transactions.push(SignedTransactionJson {
+                tx: Bytes::from(page.0.slice_ref(bytes)),
+                signatures,
+            });
         }
         blocks.push(BlockJson {
             blknum,
@@ -226,6 +291,23 @@ impl<'a> Reader<'a> {
         let bytes = &self.page[self.offset..self.offset + len];
         self.offset += len;
         Ok(bytes)
+    }
+
+    /// One framed transaction: its bytes (a slice of the page) and its signatures.
+    fn transaction(&mut self) -> Result<FramedTransaction<'a>, BinaryError> {
+        let len = self.u32("a transaction length")? as usize;
+        let bytes = self.take(len, "a transaction")?;
+        let sig_count = usize::from(self.take(1, "a signature count")?[0]);
+        let sigs = self.take(sig_count * SIGNATURE_LEN, "a signature")?;
+        let signatures = sigs
+            .chunks_exact(SIGNATURE_LEN)
+            .map(|chunk| {
+                let mut signature = [0u8; SIGNATURE_LEN];
+                signature.copy_from_slice(chunk);
+                TxSignature(signature)
+            })
+            .collect();
+        Ok((bytes, signatures))
     }
 
     fn u32(&mut self, field: &'static str) -> Result<u32, BinaryError> {

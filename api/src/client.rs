@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::binary::{BLOCKS_MEDIA_TYPE, decode_blocks};
 use crate::error::ErrorCode;
-use crate::request::batch_body;
+use crate::request::SubmitEncoding;
 use crate::types::{
     AccountUtxos, BatchResults, BlockJson, BlocksPage, ErrorBody, ExitData, Fees,
     SignedTransactionJson, Status, SubmitResult, TransactionJson,
@@ -185,13 +185,17 @@ impl ApiClient {
         }
     }
 
-    /// Posts a raw body to `POST /v1/transactions` and reads the answer as `T`.
-    async fn post_transactions<T: DeserializeOwned>(&self, body: Vec<u8>) -> Result<T> {
+    /// Posts a raw body of `encoding` to `POST /v1/transactions` and reads the answer as `T`.
+    async fn post_transactions<T: DeserializeOwned>(
+        &self,
+        encoding: SubmitEncoding,
+        body: Vec<u8>,
+    ) -> Result<T> {
         const PATH: &str = "/v1/transactions";
         let response = self
             .http
             .post(format!("{}{PATH}", self.base))
-            .header("content-type", "application/json")
+            .header("content-type", encoding.media_type())
             .body(body)
             .send()
             .await
@@ -202,18 +206,32 @@ impl ApiClient {
     /// Submits a signed transaction. A success means the operator stored it durably (or had it
     /// already).
     pub async fn submit(&self, tx: &SignedTransaction) -> Result<SubmitResult> {
-        self.post_transactions(encode_body(&SignedTransactionJson::from(tx)))
+        self.post_transactions(
+            SubmitEncoding::Json,
+            encode_body(&SignedTransactionJson::from(tx)),
+        )
+        .await
+    }
+
+    /// Submits a batch (in the binary form); one result per transaction, in order.
+    pub async fn submit_batch(&self, txs: &[SignedTransaction]) -> Result<BatchResults> {
+        self.submit_encoded(SubmitEncoding::Binary, SubmitEncoding::Binary.encode(txs))
             .await
     }
 
-    /// Submits a batch; one result per transaction, in order.
-    pub async fn submit_batch(&self, txs: &[SignedTransaction]) -> Result<BatchResults> {
-        self.submit_batch_body(batch_body(txs)).await
+    /// Submits a JSON batch body as it is (a test sends what no encoder would write).
+    pub async fn submit_batch_body(&self, body: Vec<u8>) -> Result<BatchResults> {
+        self.submit_encoded(SubmitEncoding::Json, body).await
     }
 
-    /// Submits a batch already encoded with [`batch_body`] (load generators encode ahead).
-    pub async fn submit_batch_body(&self, body: Vec<u8>) -> Result<BatchResults> {
-        self.post_transactions(body).await
+    /// Submits a batch already encoded with [`SubmitEncoding::encode`] (load generators encode
+    /// ahead).
+    pub async fn submit_encoded(
+        &self,
+        encoding: SubmitEncoding,
+        body: Vec<u8>,
+    ) -> Result<BatchResults> {
+        self.post_transactions(encoding, body).await
     }
 
     /// Transaction `hash` with where it stands, or `None` when the operator does not know it.

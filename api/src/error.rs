@@ -67,6 +67,8 @@ error_codes! {
     MalformedHex = "malformed_hex",
     /// A batch that is empty or longer than the limit.
     InvalidBatch = "invalid_batch",
+    /// A binary body that does not frame: it ends inside a field, or bytes follow its end.
+    MalformedBinary = "malformed_binary",
     /// Transaction bytes that are not the one canonical encoding.
     NonCanonicalEncoding = "non_canonical_encoding",
     /// An unknown transaction or output type.

@@ -42,14 +42,16 @@ pub mod test_utils;
 pub mod types;
 
 pub use binary::{
-    BLOCKS_MEDIA_TYPE, BinaryError, RawBlock, decode_blocks, encode_block_jsons, encode_blocks,
-    encode_raw_blocks,
+    BLOCKS_MEDIA_TYPE, BinaryError, FramedTransaction, RawBlock, TRANSACTIONS_MEDIA_TYPE,
+    decode_blocks, decode_transactions, encode_block_jsons, encode_blocks, encode_raw_blocks,
+    encode_transaction_jsons, encode_transactions,
 };
 #[cfg(feature = "client")]
 pub use client::{ApiClient, ClientError};
 pub use error::ErrorCode;
 pub use request::{
-    MAX_BATCH, RequestError, Submission, batch_body, decode_signed, decode_submission,
+    MAX_BATCH, RequestError, Submission, SubmitEncoding, batch_body, decode_binary_submission,
+    decode_signed, decode_submission, decode_submission_as, is_binary_submission,
 };
 pub use types::*;
 

@@ -2,8 +2,10 @@
 //! transactions, with the error code each kind of bad input gets.
 //!
 //! A body is one [`SignedTransactionJson`](crate::SignedTransactionJson) object or a JSON
-//! array of 1 to [`MAX_BATCH`] of them. Each item of a batch is decoded on its own, so one bad
-//! item is reported in its place and the others still count.
+//! array of 1 to [`MAX_BATCH`] of them, or — sent as
+//! [`TRANSACTIONS_MEDIA_TYPE`](crate::binary::TRANSACTIONS_MEDIA_TYPE) — a binary batch
+//! ([`crate::binary`]). Each item of a batch is decoded on its own, so one bad item is reported
+//! in its place and the others still count; both forms give each bad item the same code.
 
 use std::borrow::Cow;
 
@@ -92,7 +94,52 @@ pub fn decode_signed(json: &str) -> Result<SignedTransaction, RequestError> {
         .map_err(|e| RequestError::new(ErrorCode::from(&e), e.to_string()))
 }
 
-/// Decodes a `POST /v1/transactions` body.
+/// Decodes a `POST /v1/transactions` body by its `Content-Type`: the binary batch when it names
+/// [`TRANSACTIONS_MEDIA_TYPE`](crate::binary::TRANSACTIONS_MEDIA_TYPE), JSON otherwise (with or
+/// without a content type, as before the binary form existed).
+pub fn decode_submission_as(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Submission, RequestError> {
+    if content_type.is_some_and(is_binary_submission) {
+        decode_binary_submission(body)
+    } else {
+        decode_submission(body)
+    }
+}
+
+/// Whether a `Content-Type` names the binary submit form (parameters and case aside).
+pub fn is_binary_submission(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case(crate::binary::TRANSACTIONS_MEDIA_TYPE)
+    })
+}
+
+/// Decodes a binary `POST /v1/transactions` body ([`crate::binary`]): always a batch. A body
+/// that does not frame is refused whole (`malformed_binary`); each framed transaction is then
+/// decoded on its own, with the codes of the JSON form.
+pub fn decode_binary_submission(body: &[u8]) -> Result<Submission, RequestError> {
+    let (count, framed) = crate::binary::decode_transactions(body)
+        .map_err(|e| RequestError::new(ErrorCode::MalformedBinary, e.to_string()))?;
+    if count == 0 || count as usize > MAX_BATCH {
+        return Err(RequestError::new(
+            ErrorCode::InvalidBatch,
+            format!("a batch holds 1 to {MAX_BATCH} transactions, not {count}"),
+        ));
+    }
+    Ok(Submission::Batch(
+        framed
+            .into_iter()
+            .map(|(bytes, signatures)| {
+                SignedTransaction::decode(bytes, signatures)
+                    .map_err(|e| RequestError::new(ErrorCode::from(&e), e.to_string()))
+            })
+            .collect(),
+    ))
+}
+
+/// Decodes a JSON `POST /v1/transactions` body.
 pub fn decode_submission(body: &[u8]) -> Result<Submission, RequestError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         RequestError::new(
@@ -114,6 +161,34 @@ pub fn decode_submission(body: &[u8]) -> Result<Submission, RequestError> {
     Ok(Submission::Batch(
         items.iter().map(|item| decode_signed(item.get())).collect(),
     ))
+}
+
+/// The two forms of a `POST /v1/transactions` batch body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubmitEncoding {
+    /// A JSON array of `{"tx", "signatures"}` objects, hex strings ([`batch_body`]).
+    Json,
+    /// The binary batch ([`crate::binary::encode_transactions`]): no JSON, no hex.
+    #[default]
+    Binary,
+}
+
+impl SubmitEncoding {
+    /// The batch body of `txs` in this form.
+    pub fn encode(self, txs: &[SignedTransaction]) -> Vec<u8> {
+        match self {
+            Self::Json => batch_body(txs),
+            Self::Binary => crate::binary::encode_transactions(txs),
+        }
+    }
+
+    /// The `Content-Type` of a body in this form.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Binary => crate::binary::TRANSACTIONS_MEDIA_TYPE,
+        }
+    }
 }
 
 /// The body of a batch submit of `txs`: what [`decode_submission`] reads back as a

@@ -2,12 +2,15 @@
 //! every transaction it accepts (alone or in a batch) holds canonical bytes that decode back to
 //! the same transaction and survive the client's JSON encoding; a batch holds 1 to
 //! `MAX_BATCH` items; and `malformed_json` is answered exactly for bodies that are not JSON.
+//! The same bytes go to the binary batch decoder too: it never panics, refuses a whole body
+//! only as `malformed_binary` or `invalid_batch`, and what it accepts holds the same of each
+//! transaction and survives the binary encoding.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use plasma_api::{
-    ErrorCode, MAX_BATCH, SignedTransactionJson, Submission, batch_body, decode_signed,
-    decode_submission,
+    ErrorCode, MAX_BATCH, SignedTransactionJson, Submission, batch_body, decode_binary_submission,
+    decode_signed, decode_submission, encode_transactions,
 };
 use plasma_core::{SignedTransaction, Transaction};
 
@@ -38,7 +41,54 @@ fn is_json(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
+/// The binary decoder on `data`.
+fn check_binary(data: &[u8]) {
+    match decode_binary_submission(data) {
+        Ok(Submission::One(_)) => panic!("a binary body decoded as one transaction"),
+        Ok(Submission::Batch(items)) => {
+            assert!(
+                (1..=MAX_BATCH).contains(&items.len()),
+                "a binary batch of {} items was accepted",
+                items.len()
+            );
+            let accepted: Vec<SignedTransaction> = items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Ok(tx) => Some(tx),
+                    Err(e) => {
+                        // Framing is checked for the whole body before any item is decoded.
+                        assert!(
+                            !matches!(e.code, ErrorCode::MalformedBinary | ErrorCode::InvalidBatch),
+                            "item: {e}"
+                        );
+                        None
+                    }
+                })
+                .collect();
+            accepted.iter().for_each(check_accepted);
+            if !accepted.is_empty() {
+                let Ok(Submission::Batch(again)) =
+                    decode_binary_submission(&encode_transactions(&accepted))
+                else {
+                    panic!("the binary body of accepted transactions is refused");
+                };
+                let again: Vec<_> = again.into_iter().map(Result::ok).collect();
+                assert_eq!(
+                    again,
+                    accepted.into_iter().map(Some).collect::<Vec<_>>(),
+                    "the binary body decodes to other transactions"
+                );
+            }
+        }
+        Err(e) => assert!(
+            matches!(e.code, ErrorCode::MalformedBinary | ErrorCode::InvalidBatch),
+            "a binary body refused whole with {e}"
+        ),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    check_binary(data);
     let text = std::str::from_utf8(data).ok();
     let is_batch_body = text.is_some_and(|t| t.trim_start().starts_with('['));
 

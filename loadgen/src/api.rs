@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
 use eyre::{WrapErr, bail, eyre};
-use plasma_api::{ApiClient, BatchResult, ErrorCode, Status, StatusName, TxStatus};
+use plasma_api::{ApiClient, BatchResult, ErrorCode, Status, StatusName, SubmitEncoding, TxStatus};
 use plasma_core::{Block, UtxoPos};
 
 /// A client of one operator.
 #[derive(Clone)]
 pub(crate) struct Api {
     client: ApiClient,
+    encoding: SubmitEncoding,
 }
 
 /// How a batch fared.
@@ -24,11 +25,18 @@ pub(crate) enum Submitted {
 }
 
 impl Api {
-    pub(crate) fn new(base: &str) -> Self {
+    /// A client of the operator at `base` that submits batches as `encoding`.
+    pub(crate) fn new(base: &str, encoding: SubmitEncoding) -> Self {
         // No request timeout: a batch of 1,000 may wait long behind a full block's write.
         Self {
             client: ApiClient::with_http(base, reqwest::Client::new()),
+            encoding,
         }
+    }
+
+    /// The form batches are sent in: what [`Api::submit`] bodies must be encoded as.
+    pub(crate) fn encoding(&self) -> SubmitEncoding {
+        self.encoding
     }
 
     pub(crate) async fn status(&self) -> eyre::Result<Status> {
@@ -45,12 +53,12 @@ impl Api {
         Ok(page.utxos.iter().any(|u| u.utxo.utxo_pos == pos))
     }
 
-    /// Sends one batch body (a JSON array of signed transactions). Any refusal other than
+    /// Sends one batch body (encoded as [`Api::encoding`]). Any refusal other than
     /// `mempool_full` is an error: the generator only sends valid payments.
     pub(crate) async fn submit(&self, body: Vec<u8>) -> eyre::Result<Submitted> {
         let answer = self
             .client
-            .submit_batch_body(body)
+            .submit_encoded(self.encoding, body)
             .await
             .wrap_err("batch refused: POST /v1/transactions")?;
         let mut full = false;

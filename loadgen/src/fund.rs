@@ -82,10 +82,14 @@ impl Inclusion {
     }
 }
 
-/// Pre-serialized request bodies of `txs`, `batch` transactions each.
-pub(crate) fn bodies(txs: &[SignedTransaction], batch: usize) -> Vec<Vec<u8>> {
+/// Pre-serialized request bodies of `txs`, `batch` transactions each, in `encoding`.
+pub(crate) fn bodies(
+    txs: &[SignedTransaction],
+    batch: usize,
+    encoding: plasma_api::SubmitEncoding,
+) -> Vec<Vec<u8>> {
     txs.par_chunks(batch.clamp(1, plasma_api::MAX_BATCH))
-        .map(plasma_api::batch_body)
+        .map(|chunk| encoding.encode(chunk))
         .collect()
 }
 
@@ -196,7 +200,7 @@ pub(crate) async fn fan_out(
                 signer.sign(Transaction::payment(vec![coin.pos], outputs), separator)
             })
             .collect();
-        send_all(api, bodies(&txs, batch), concurrency).await?;
+        send_all(api, bodies(&txs, batch, api.encoding()), concurrency).await?;
         let hashes: Vec<B256> = txs.iter().map(SignedTransaction::hash).collect();
         let at = inclusion.wait_for(api, &hashes).await?;
         let mut next = Vec::with_capacity(splits * 4 + kept.len());

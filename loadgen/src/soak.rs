@@ -69,6 +69,9 @@ const RSS_TOLERANCE: f64 = 0.10;
 /// failed rate check.
 const DRIFT_WORTH_SAYING: f64 = 0.10;
 
+/// Below this share of the target sent, a failed rate check names the generator's shortfall.
+const SENT_SHORT: f64 = 0.98;
+
 /// The stretch at the end of the soak whose memory must be flat.
 const FLAT_SPAN: Duration = Duration::from_secs(300);
 
@@ -101,6 +104,8 @@ pub(crate) struct Settings {
     pub(crate) fraction: f64,
     /// Transactions per request.
     pub(crate) batch: usize,
+    /// The form of each request body.
+    pub(crate) encoding: plasma_api::SubmitEncoding,
     /// Concurrent requests.
     pub(crate) concurrency: usize,
     /// How often the operator's memory is read.
@@ -505,7 +510,7 @@ async fn dispatch(
             sent += len as u64;
         }
         if bodies
-            .send((plasma_api::batch_body(&txs), len))
+            .send((settings.encoding.encode(&txs), len))
             .await
             .is_err()
         {
@@ -949,12 +954,19 @@ fn report(input: ReportInput<'_>) -> Report {
                 &mut failures,
                 included_rate >= LEAST_SHARE * m,
                 format!(
-                    "included {included_rate:.0} tx/s, under {:.0} % of the measured {m:.0}{}",
+                    "included {included_rate:.0} tx/s, under {:.0} % of the measured {m:.0}{}{}",
                     LEAST_SHARE * 100.0,
                     drift
                         .filter(|d| (d - 1.0).abs() > DRIFT_WORTH_SAYING)
                         .map_or(String::new(), |d| format!(
-                            " (the machine's unit cost moved ×{d:.2} during the run: see its row)"
+                            "; the machine's unit cost moved ×{d:.2} during the run (see its row)"
+                        )),
+                    // The generator shares the cores: when it cannot send the target, the
+                    // operator cannot include it.
+                    Some(d.sent as f64 / secs / d.target.max(1e-9))
+                        .filter(|share| *share < SENT_SHORT)
+                        .map_or(String::new(), |share| format!(
+                            "; the generator sent only {share:.2} of the target"
                         ))
                 ),
             );

@@ -86,6 +86,7 @@ pub(crate) fn presign(
     accounts: &[Account],
     separator: &B256,
     batch: usize,
+    encoding: plasma_api::SubmitEncoding,
 ) -> eyre::Result<(Vec<Request>, Vec<SignedTransaction>)> {
     let txs: Vec<SignedTransaction> = coins
         .par_iter()
@@ -111,7 +112,7 @@ pub(crate) fn presign(
         .map(|chunk| (chunk.len(), chunk[chunk.len() - 1].hash()))
         .collect();
     let sample = txs.iter().take(2_000).cloned().collect();
-    let requests = bodies(&txs, batch)
+    let requests = bodies(&txs, batch, encoding)
         .into_iter()
         .zip(lasts)
         .map(|(body, (len, last))| Request { body, len, last })

@@ -147,12 +147,13 @@ fn rejected(hash: B256, e: SubmitError) -> ApiError {
     ApiError::from(e)
 }
 
-fn submit(chain: &Chain, body: &[u8]) -> ApiResult {
+/// `POST /v1/transactions`: JSON, or the binary batch when `content_type` names it.
+fn submit(chain: &Chain, content_type: Option<&str>, body: &[u8]) -> ApiResult {
     let refused = |e: RequestError| {
         chain.metrics().reject(e.code.label());
         e
     };
-    let items = match plasma_api::decode_submission(body).map_err(refused)? {
+    let items = match plasma_api::decode_submission_as(content_type, body).map_err(refused)? {
         Submission::One(tx) => {
             let hash = tx.hash();
             let status = chain.submit(tx).map_err(|e| rejected(hash, e))?;
@@ -436,9 +437,14 @@ pub fn routes(
     let submit = warp::path!("v1" / "transactions")
         .and(warp::post())
         .and(warp::body::content_length_limit(max_body))
+        .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::bytes())
         .and(with())
-        .then(|body: BodyBytes, s: Arc<ApiState>| blocking(move || submit(&s.chain, &body)))
+        .then(
+            |content_type: Option<String>, body: BodyBytes, s: Arc<ApiState>| {
+                blocking(move || submit(&s.chain, content_type.as_deref(), &body))
+            },
+        )
         .boxed();
     let block = warp::path!("v1" / "blocks" / String)
         .and(warp::get())

@@ -1,9 +1,12 @@
-//! The binary page of blocks: it reads back exactly what was written, and any other bytes are
-//! an error, never a panic or a huge allocation.
+//! The binary page of blocks and the binary submit body: each reads back exactly what was
+//! written, and any other bytes are an error, never a panic or a huge allocation.
 
 use alloy_primitives::{Address, B256, Bytes, U256};
 use plasma_api::{
-    BinaryError, BlockJson, SignedTransactionJson, decode_blocks, encode_block_jsons, encode_blocks,
+    BinaryError, BlockJson, ErrorCode, MAX_BATCH, SignedTransactionJson, Submission,
+    TRANSACTIONS_MEDIA_TYPE, batch_body, decode_binary_submission, decode_blocks,
+    decode_submission, decode_submission_as, encode_block_jsons, encode_blocks,
+    encode_transaction_jsons, encode_transactions, is_binary_submission,
 };
 use plasma_core::{
     Block, Domain, ETH, Output, SignedTransaction, Transaction, TxSignature, UtxoPos,
@@ -113,4 +116,126 @@ fn an_operator_block_writes_the_page_of_its_json_form() {
     assert_eq!(page, encode_block_jsons(&[BlockJson::from(&block)]));
     let read = decode_blocks(Bytes::from(page)).unwrap();
     assert_eq!(Block::try_from(read[0].clone()).unwrap(), block);
+}
+
+/// Signed payments of one input each, `count` of them, with amounts from `amounts`.
+fn signed_payments(amounts: &[u64]) -> Vec<SignedTransaction> {
+    let key = alloy_signer_local::PrivateKeySigner::random();
+    let domain = Domain::new(1, Address::repeat_byte(7));
+    amounts
+        .iter()
+        .enumerate()
+        .map(|(i, amount)| {
+            SignedTransaction::sign(
+                Transaction::payment(
+                    vec![UtxoPos::new(1000, i as u64, 0).unwrap()],
+                    vec![Output::new(key.address(), ETH, U256::from(*amount))],
+                ),
+                &domain,
+                &key,
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+/// The transactions of a decoded submission, each or its error code.
+fn decoded(submission: Submission) -> Vec<Result<SignedTransaction, ErrorCode>> {
+    let Submission::Batch(items) = submission else {
+        panic!("a binary body is always a batch");
+    };
+    items.into_iter().map(|i| i.map_err(|e| e.code)).collect()
+}
+
+proptest! {
+    /// A binary submit body reads back as the transactions it was made of, as the JSON body of
+    /// the same transactions does.
+    #[test]
+    fn binary_submissions_read_back_as_the_json_form_does(amounts in prop::collection::vec(1u64..u64::MAX, 1..40)) {
+        let txs = signed_payments(&amounts);
+        let binary = decode_binary_submission(&encode_transactions(&txs)).unwrap();
+        let json = decode_submission(&batch_body(&txs)).unwrap();
+        let binary = decoded(binary);
+        prop_assert_eq!(&binary, &decoded(json));
+        prop_assert_eq!(binary, txs.into_iter().map(Ok).collect::<Vec<_>>());
+    }
+
+    /// A cut binary body is refused whole, with `malformed_binary`.
+    #[test]
+    fn a_cut_submission_is_malformed_binary(amounts in prop::collection::vec(1u64..1000, 1..5), cut in any::<prop::sample::Index>()) {
+        let body = encode_transactions(&signed_payments(&amounts));
+        let cut = cut.index(body.len());
+        let refused = decode_binary_submission(&body[..cut]).unwrap_err();
+        prop_assert_eq!(refused.code, ErrorCode::MalformedBinary);
+    }
+
+    #[test]
+    fn arbitrary_submission_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = decode_binary_submission(&bytes);
+    }
+}
+
+/// One bad transaction in a binary batch gets the code its JSON form gets, in its place; the
+/// others decode.
+#[test]
+fn a_bad_item_of_a_binary_batch_gets_the_json_forms_code_in_its_place() {
+    let txs = signed_payments(&[1, 2, 3]);
+    let mut items: Vec<SignedTransactionJson> =
+        txs.iter().map(SignedTransactionJson::from).collect();
+    // Not a transaction's canonical bytes: one word too many.
+    let mut long = items[1].tx.to_vec();
+    long.extend_from_slice(&[0u8; 32]);
+    items[1].tx = Bytes::from(long);
+    let json = serde_json::to_vec(&items).unwrap();
+    let binary = decoded(decode_binary_submission(&encode_transaction_jsons(&items)).unwrap());
+    assert_eq!(binary, decoded(decode_submission(&json).unwrap()));
+    assert!(binary[0].is_ok() && binary[2].is_ok(), "{binary:?}");
+    assert!(binary[1].is_err(), "{binary:?}");
+}
+
+#[test]
+fn binary_batch_counts_and_framing() {
+    // No transactions, and more than a batch holds: invalid_batch, as for JSON.
+    let code = |body: &[u8]| decode_binary_submission(body).unwrap_err().code;
+    assert_eq!(code(&0u32.to_be_bytes()), ErrorCode::InvalidBatch);
+    let many = signed_payments(&vec![1; MAX_BATCH + 1]);
+    assert_eq!(code(&encode_transactions(&many)), ErrorCode::InvalidBatch);
+    // A huge count over a short body is a framing error, not an allocation.
+    assert_eq!(code(&u32::MAX.to_be_bytes()), ErrorCode::MalformedBinary);
+    // Bytes after the last transaction.
+    let mut body = encode_transactions(&signed_payments(&[5]));
+    body.push(0);
+    assert_eq!(code(&body), ErrorCode::MalformedBinary);
+    assert_eq!(code(&[]), ErrorCode::MalformedBinary);
+}
+
+/// The content type chooses the decoder; JSON stays the default for any other or none.
+#[test]
+fn the_content_type_chooses_the_form() {
+    let txs = signed_payments(&[7, 8]);
+    let binary = encode_transactions(&txs);
+    let json = batch_body(&txs);
+    for content_type in [
+        TRANSACTIONS_MEDIA_TYPE,
+        "Application/Vnd.Plasma.Transactions",
+        "application/vnd.plasma.transactions; charset=binary",
+    ] {
+        assert!(is_binary_submission(content_type), "{content_type}");
+        let read = decode_submission_as(Some(content_type), &binary).unwrap();
+        assert_eq!(
+            decoded(read),
+            txs.iter().cloned().map(Ok).collect::<Vec<_>>()
+        );
+    }
+    for content_type in [None, Some("application/json"), Some("text/plain")] {
+        let read = decode_submission_as(content_type, &json).unwrap();
+        assert_eq!(
+            decoded(read),
+            txs.iter().cloned().map(Ok).collect::<Vec<_>>()
+        );
+        // And binary bytes sent as JSON are malformed JSON, not something else.
+        let refused = decode_submission_as(content_type, &binary).unwrap_err();
+        assert_eq!(refused.code, ErrorCode::MalformedJson, "{content_type:?}");
+    }
+    assert!(!is_binary_submission("application/vnd.plasma.blocks"));
 }

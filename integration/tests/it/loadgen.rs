@@ -122,6 +122,13 @@ async fn the_load_generator_runs_a_wave_and_reports_it() {
     assert!(row("operator CPU").contains("µs per payment"), "{stdout}");
     assert!(row("operator memory").ends_with("MiB"), "{stdout}");
     assert!(number(row("unit cost now")) > 0.0, "{stdout}");
+    // The ratio that survives the machine's drift, and the form the batches were sent in.
+    let ratio = number(row("ratio: included tx/s ÷"));
+    assert!(ratio > 0.0 && ratio < 2.0, "{stdout}");
+    assert!(
+        row("requests").contains("application/vnd.plasma.transactions"),
+        "{stdout}"
+    );
 
     // Everything it sent is in committed blocks, and nothing was created or lost: the deposit
     // (1 gwei per payment, no fees) is spread over the accounts' outputs.

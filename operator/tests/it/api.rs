@@ -372,10 +372,40 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
         Request::Raw(Raw::Declared(4 << 30)),
     ));
     cases.push((
-        "empty batch",
+        "empty batch (binary)",
         400,
         ErrorCode::InvalidBatch,
         Request::Batch(vec![]),
+    ));
+    cases.push((
+        "empty batch (JSON)",
+        400,
+        ErrorCode::InvalidBatch,
+        post(json!([])),
+    ));
+    // A binary body that does not frame is refused whole, whatever it would have held.
+    let framed = plasma_api::encode_transactions(&[pay(coin, U256::from(4), fee)]);
+    cases.push((
+        "binary body cut inside a signature",
+        400,
+        ErrorCode::MalformedBinary,
+        Request::Raw(Raw::PostBinary(framed[..framed.len() - 1].to_vec())),
+    ));
+    cases.push((
+        "binary body with a byte after its last transaction",
+        400,
+        ErrorCode::MalformedBinary,
+        Request::Raw(Raw::PostBinary([&framed[..], &[0]].concat())),
+    ));
+    cases.push((
+        "JSON sent as the binary form",
+        400,
+        ErrorCode::MalformedBinary,
+        Request::Raw(Raw::PostBinary(plasma_api::batch_body(&[pay(
+            coin,
+            U256::from(4),
+            fee,
+        )]))),
     ));
     cases.push((
         "unknown route",
@@ -503,6 +533,19 @@ async fn bad_inputs_are_rejected_with_codes_and_change_nothing() {
         metrics.contains("plasma_operator_mempool_size 2"),
         "{metrics}"
     );
+
+    // The same items as the binary form get the same answers, item by item (the accepted one
+    // is known now, and still pending).
+    let again = api
+        .submit_encoded(
+            plasma_api::SubmitEncoding::Binary,
+            plasma_api::encode_transaction_jsons(&batch),
+        )
+        .await
+        .unwrap()
+        .results;
+    assert_eq!(again, results);
+    assert_eq!(api.status().await.unwrap().mempool_size, 2);
 
     // The OpenAPI document is served and is the one in the repository.
     let doc = api.openapi().await.unwrap();

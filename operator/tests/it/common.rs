@@ -130,6 +130,8 @@ pub(crate) enum Raw {
     Get(String),
     /// `POST /v1/transactions` with this body.
     Post(Vec<u8>),
+    /// `POST /v1/transactions` with this body, declared the binary form.
+    PostBinary(Vec<u8>),
     /// A `POST /v1/transactions` over a raw connection whose headers declare a body of this
     /// many bytes, none of which is sent: the server must answer from the headers alone.
     /// (Sending the body would race the server's early answer and close: the client may see a
@@ -145,6 +147,10 @@ impl Raw {
             Self::Post(body) => http()
                 .post(format!("{base}/v1/transactions"))
                 .header("content-type", "application/json")
+                .body(body),
+            Self::PostBinary(body) => http()
+                .post(format!("{base}/v1/transactions"))
+                .header("content-type", plasma_api::TRANSACTIONS_MEDIA_TYPE)
                 .body(body),
             Self::Declared(length) => return post_declaring_length(base, length).await,
         };
