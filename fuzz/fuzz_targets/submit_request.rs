@@ -9,8 +9,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use plasma_api::{
-    ErrorCode, MAX_BATCH, SignedTransactionJson, Submission, batch_body, decode_binary_submission,
-    decode_signed, decode_submission, encode_transactions,
+    ErrorCode, MAX_BATCH, RequestError, SignedTransactionJson, Submission, batch_body,
+    decode_binary_submission, decode_signed, decode_submission, encode_transactions,
 };
 use plasma_core::{SignedTransaction, Transaction};
 
@@ -41,45 +41,58 @@ fn is_json(body: &[u8]) -> bool {
     serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
+/// What must hold of a decoded batch of either form (`form` names it in failures): 1 to
+/// `MAX_BATCH` items; each refused item passes `check_refusal`; each accepted transaction
+/// passes [`check_accepted`]; and the accepted ones, encoded again by the client's encoder of
+/// that form and decoded by `decode`, are the same transactions.
+fn check_batch(
+    form: &str,
+    items: Vec<Result<SignedTransaction, RequestError>>,
+    check_refusal: impl Fn(&RequestError),
+    encode: impl Fn(&[SignedTransaction]) -> Vec<u8>,
+    decode: impl Fn(&[u8]) -> Result<Submission, RequestError>,
+) {
+    assert!(
+        (1..=MAX_BATCH).contains(&items.len()),
+        "a {form} batch of {} items was accepted",
+        items.len()
+    );
+    let accepted: Vec<SignedTransaction> = items
+        .into_iter()
+        .filter_map(|item| item.inspect_err(&check_refusal).ok())
+        .collect();
+    accepted.iter().for_each(check_accepted);
+    if !accepted.is_empty() {
+        // The accepted items, as the client encodes a batch, decode to themselves.
+        let Ok(Submission::Batch(again)) = decode(&encode(&accepted)) else {
+            panic!("the client's {form} batch body of accepted transactions is refused");
+        };
+        let again: Vec<_> = again.into_iter().map(Result::ok).collect();
+        assert_eq!(
+            again,
+            accepted.into_iter().map(Some).collect::<Vec<_>>(),
+            "the client's {form} batch body decodes to other transactions"
+        );
+    }
+}
+
 /// The binary decoder on `data`.
 fn check_binary(data: &[u8]) {
     match decode_binary_submission(data) {
         Ok(Submission::One(_)) => panic!("a binary body decoded as one transaction"),
-        Ok(Submission::Batch(items)) => {
-            assert!(
-                (1..=MAX_BATCH).contains(&items.len()),
-                "a binary batch of {} items was accepted",
-                items.len()
-            );
-            let accepted: Vec<SignedTransaction> = items
-                .into_iter()
-                .filter_map(|item| match item {
-                    Ok(tx) => Some(tx),
-                    Err(e) => {
-                        // Framing is checked for the whole body before any item is decoded.
-                        assert!(
-                            !matches!(e.code, ErrorCode::MalformedBinary | ErrorCode::InvalidBatch),
-                            "item: {e}"
-                        );
-                        None
-                    }
-                })
-                .collect();
-            accepted.iter().for_each(check_accepted);
-            if !accepted.is_empty() {
-                let Ok(Submission::Batch(again)) =
-                    decode_binary_submission(&encode_transactions(&accepted))
-                else {
-                    panic!("the binary body of accepted transactions is refused");
-                };
-                let again: Vec<_> = again.into_iter().map(Result::ok).collect();
-                assert_eq!(
-                    again,
-                    accepted.into_iter().map(Some).collect::<Vec<_>>(),
-                    "the binary body decodes to other transactions"
-                );
-            }
-        }
+        Ok(Submission::Batch(items)) => check_batch(
+            "binary",
+            items,
+            // Framing is checked for the whole body before any item is decoded.
+            |e| {
+                assert!(
+                    !matches!(e.code, ErrorCode::MalformedBinary | ErrorCode::InvalidBatch),
+                    "item: {e}"
+                )
+            },
+            encode_transactions,
+            decode_binary_submission,
+        ),
         Err(e) => assert!(
             matches!(e.code, ErrorCode::MalformedBinary | ErrorCode::InvalidBatch),
             "a binary body refused whole with {e}"
@@ -116,35 +129,14 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(Submission::Batch(items)) => {
             assert!(is_batch_body, "a non-array body decoded as a batch");
-            assert!(
-                (1..=MAX_BATCH).contains(&items.len()),
-                "a batch of {} items was accepted",
-                items.len()
+            check_batch(
+                "JSON",
+                items,
+                // Each item is a JSON value the batch parser already cut out.
+                |e| assert_ne!(e.code, ErrorCode::MalformedJson, "item: {e}"),
+                batch_body,
+                decode_submission,
             );
-            let accepted: Vec<SignedTransaction> = items
-                .into_iter()
-                .filter_map(|item| match item {
-                    Ok(tx) => Some(tx),
-                    Err(e) => {
-                        // Each item is a JSON value the batch parser already cut out.
-                        assert_ne!(e.code, ErrorCode::MalformedJson, "item: {e}");
-                        None
-                    }
-                })
-                .collect();
-            accepted.iter().for_each(check_accepted);
-            if !accepted.is_empty() {
-                // The accepted items, as the client encodes a batch, decode to themselves.
-                let Ok(Submission::Batch(again)) = decode_submission(&batch_body(&accepted)) else {
-                    panic!("the client's batch body of accepted transactions is refused");
-                };
-                let again: Vec<_> = again.into_iter().map(Result::ok).collect();
-                assert_eq!(
-                    again,
-                    accepted.into_iter().map(Some).collect::<Vec<_>>(),
-                    "the client's batch body decodes to other transactions"
-                );
-            }
         }
         Err(e) => {
             let not_json = text.is_none() || !is_json(data);

@@ -8,6 +8,18 @@ use eyre::{WrapErr, bail, eyre};
 use plasma_api::{ApiClient, BatchResult, ErrorCode, Status, StatusName, SubmitEncoding, TxStatus};
 use plasma_core::{Block, UtxoPos};
 
+/// The value of the sample `series` (a metric name with its labels, as written) in a
+/// `/metrics` exposition.
+fn metric_value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
 /// A client of one operator.
 #[derive(Clone)]
 pub(crate) struct Api {
@@ -101,11 +113,7 @@ impl Api {
     /// seen committed on L1".
     pub(crate) async fn commit_latency(&self) -> eyre::Result<(f64, u64)> {
         let text = self.client.metrics().await.wrap_err("GET /metrics")?;
-        let value = |name: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
+        let value = |name: &str| metric_value(&text, name).unwrap_or(0.0);
         Ok((
             value("plasma_operator_commit_latency_seconds_sum"),
             value("plasma_operator_commit_latency_seconds_count") as u64,
@@ -116,10 +124,11 @@ impl Api {
     pub(crate) async fn store_memory(&self) -> Option<crate::soak::StoreMib> {
         let text = self.client.metrics().await.ok()?;
         let mib = |kind: &str| {
-            let name = format!("plasma_operator_store_memory_bytes{{kind=\"{kind}\"}} ");
-            text.lines()
-                .find_map(|l| l.strip_prefix(name.as_str())?.trim().parse::<f64>().ok())
-                .map(|bytes| bytes / 1_048_576.0)
+            metric_value(
+                &text,
+                &format!("plasma_operator_store_memory_bytes{{kind=\"{kind}\"}}"),
+            )
+            .map(|bytes| bytes / 1_048_576.0)
         };
         Some(crate::soak::StoreMib {
             table_readers: mib("table_readers")?,

@@ -342,13 +342,7 @@ async fn main() -> eyre::Result<()> {
     let recovery = wave::recovery_cost(&sample, &separator);
     // The cores together deliver less than their count times one (shared physical cores and
     // caches, a clock that drops with the load): the ceiling as they deliver it, beside.
-    let all_cores = {
-        let mut passes: Vec<f64> = (0..3)
-            .filter_map(|_| wave::recovery_rate_all_cores(&sample, &separator))
-            .collect();
-        passes.sort_unstable_by(f64::total_cmp);
-        passes.get(passes.len() / 2).copied()
-    };
+    let all_cores = wave::median_recovery_rate_all_cores(&sample, &separator, 3);
     // The peak from here on is the wave's (the fan-out reads whole blocks back, which costs
     // the operator memory the wave does not need).
     let peak_reset = args.operator_pid.is_some_and(api::reset_peak_memory);
@@ -506,13 +500,7 @@ async fn bench_watcher(
             .ok_or_else(|| eyre!("no signer recovered in the sample"))
     };
     let all_cores = || {
-        let mut passes: Vec<f64> = (0..5)
-            .filter_map(|_| wave::recovery_rate_all_cores(sample, separator))
-            .collect();
-        passes.sort_unstable_by(f64::total_cmp);
-        passes
-            .get(passes.len() / 2)
-            .copied()
+        wave::median_recovery_rate_all_cores(sample, separator, 5)
             .ok_or_else(|| eyre!("no signer recovered in the sample"))
     };
     let parallel_before = all_cores()?;

@@ -148,6 +148,18 @@ struct Sample {
     included: u64,
 }
 
+impl Sample {
+    /// How the report names the sample's time: `cal. ` during the calibration, else seconds
+    /// into the soak.
+    fn label(&self) -> String {
+        if self.at < 0.0 {
+            "cal. ".to_owned()
+        } else {
+            format!("{:.0} s: ", self.at)
+        }
+    }
+}
+
 /// What the operator's store holds in memory (MiB), by RocksDB's estimates.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct StoreMib {
@@ -1018,13 +1030,7 @@ fn report(input: ReportInput<'_>) -> Report {
     let soak_samples: Vec<&Sample> = samples.iter().filter(|s| s.at >= 0.0).collect();
     let series = samples
         .iter()
-        .map(|s| {
-            if s.at < 0.0 {
-                format!("cal. {:.0}", s.rss_mib)
-            } else {
-                format!("{:.0} s: {:.0}", s.at, s.rss_mib)
-            }
-        })
+        .map(|s| format!("{}{:.0}", s.label(), s.rss_mib))
         .collect::<Vec<_>>()
         .join(", ");
     if !samples.is_empty() {
@@ -1042,11 +1048,7 @@ fn report(input: ReportInput<'_>) -> Report {
             let m = s.store?;
             Some(format!(
                 "{}{:.0}/{:.0}/{:.0}",
-                if s.at < 0.0 {
-                    "cal. ".to_owned()
-                } else {
-                    format!("{:.0} s: ", s.at)
-                },
+                s.label(),
                 m.table_readers,
                 m.memtables,
                 m.block_cache

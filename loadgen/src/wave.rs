@@ -78,6 +78,20 @@ pub(crate) fn recovery_rate_all_cores(txs: &[SignedTransaction], separator: &B25
     (recovered > 0).then(|| recovered as f64 / elapsed.max(1e-9))
 }
 
+/// The median of `passes` measurements of [`recovery_rate_all_cores`] (`None` when no signer
+/// of the sample recovers).
+pub(crate) fn median_recovery_rate_all_cores(
+    txs: &[SignedTransaction],
+    separator: &B256,
+    passes: usize,
+) -> Option<f64> {
+    let mut rates: Vec<f64> = (0..passes)
+        .filter_map(|_| recovery_rate_all_cores(txs, separator))
+        .collect();
+    rates.sort_unstable_by(f64::total_cmp);
+    rates.get(rates.len() / 2).copied()
+}
+
 /// Signs one payment per coin (payer: the coin's owner; recipient: the next account) and cuts
 /// them into request bodies of `batch` transactions. Also returns a few of the payments, to
 /// measure the machine with.
